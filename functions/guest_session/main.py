@@ -1,0 +1,80 @@
+"""Guest sessions: create one, read the current one, revoke it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import functions_framework
+from flask import Request
+from werkzeug.wrappers import Response
+
+from shared import auth, log, sessions
+from shared.http import Api, Call
+from shared.models import ApiModel, EmptyBody
+from shared.ratelimit import WindowLimiter
+from shared.settings import get_settings
+
+settings = get_settings()
+log.configure("guest_session")
+api = Api("guest_session")
+creation_limiter = WindowLimiter(
+    settings.session_create_per_minute, 60, "guest sessions per client address"
+)
+
+
+class SessionCreated(ApiModel):
+    session_id: str
+    user_id: str
+    token: str
+    expires_at: datetime
+
+
+class SessionPublic(ApiModel):
+    session_id: str
+    user_id: str
+    expires_at: datetime
+
+
+@api.route(
+    "/v1/sessions",
+    methods=["POST"],
+    body=EmptyBody,
+    response=SessionCreated,
+    status=201,
+    auth=None,
+    errors=[429],
+)
+def create_session(call: Call) -> SessionCreated:
+    """Start a guest session; the token is shown only in this answer."""
+    creation_limiter.hit(call.client_ip)
+    token, principal = sessions.create_session()
+    return SessionCreated(
+        session_id=principal.session_id,
+        user_id=principal.user_id,
+        token=token,
+        expires_at=principal.expires_at,
+    )
+
+
+@api.route("/v1/sessions/current", response=SessionPublic)
+def current_session(call: Call) -> SessionPublic:
+    """The session the bearer token belongs to."""
+    principal: sessions.Principal = call.principal
+    return SessionPublic(
+        session_id=principal.session_id,
+        user_id=principal.user_id,
+        expires_at=principal.expires_at,
+    )
+
+
+@api.route("/v1/sessions/current", methods=["DELETE"], status=204)
+def revoke_session(call: Call) -> None:
+    """Revoke the session; its token is refused from now on."""
+    principal: sessions.Principal = call.principal
+    sessions.revoke_session(principal)
+    auth.forget(principal.token_hash)
+
+
+@functions_framework.http
+def guest_session(request: Request) -> Response:
+    return api(request)

@@ -1,0 +1,41 @@
+"""Base models: camelCase on the wire, snake_case in Python, unknown request fields refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class ApiModel(BaseModel):
+    """A response body: camelCase JSON."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestModel(ApiModel):
+    """A request body or query: unknown fields are a 400, not silently dropped."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+    )
+
+
+class EmptyBody(RequestModel):
+    """A request that takes no fields (an empty body or `{}`)."""
+
+
+class ErrorDetail(ApiModel):
+    code: str = Field(description="Stable machine-readable error code.")
+    message: str = Field(description="What was expected and what was found.")
+    request_id: str | None = None
+    details: list[dict[str, object]] = Field(default_factory=list)
+
+
+class ErrorBody(ApiModel):
+    error: ErrorDetail
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

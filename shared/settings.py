@@ -1,0 +1,46 @@
+"""Configuration from environment variables, validated once at startup."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the platform reads. Bad values fail at import, not mid-request."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    google_cloud_project: str = Field(
+        "demo-agent-platform", description="Project id; `demo-*` works with the emulators."
+    )
+    environment: str = Field("local", pattern=r"^(local|test|staging|production)$")
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=32 * 1024 * 1024)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Index from the right of X-Forwarded-For that holds the client address: 1 when one
+    # proxy appends the peer (the local gateway), 2 behind Google's load balancer.
+    forwarded_client_hop: int = Field(1, ge=1, le=5)
+
+    session_ttl_hours: float = Field(24.0, gt=0, le=24 * 30)
+    session_cache_seconds: float = Field(5.0, ge=0, le=60)
+    session_create_per_minute: int = Field(
+        60, ge=0, description="Guest sessions one client IP may create per minute; 0 = off."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()

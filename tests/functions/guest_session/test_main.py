@@ -1,0 +1,177 @@
+"""guest_session through functions-framework against the Firestore emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared import sessions
+from tests.conftest import LoadedFunction, load_function
+
+
+@pytest.fixture
+def function(firestore_db: Any) -> LoadedFunction:
+    loaded = load_function("functions/guest_session", "guest_session")
+    loaded.module.creation_limiter.reset()
+    return loaded
+
+
+@pytest.fixture
+def client(function: LoadedFunction) -> Any:
+    return function.app.test_client()
+
+
+def create(client: Any) -> dict[str, Any]:
+    response = client.post("/v1/sessions")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_create_returns_token_and_stores_only_its_hash(client: Any, firestore_db: Any) -> None:
+    body = create(client)
+
+    assert set(body) == {"sessionId", "userId", "token", "expiresAt"}
+    stored = firestore_db.collection("sessions").document(sessions.hash_token(body["token"])).get()
+    assert stored.exists
+    assert body["token"] not in str(stored.to_dict())
+    assert stored.to_dict()["userId"] == body["userId"]
+
+
+def test_expiry_is_session_ttl_hours_from_now(client: Any) -> None:
+    body = create(client)
+
+    expires_at = datetime.fromisoformat(body["expiresAt"])
+    expected = datetime.now(UTC) + timedelta(hours=24)
+    assert abs((expires_at - expected).total_seconds()) < 60
+
+
+def test_current_session_answers_for_a_live_token(client: Any) -> None:
+    created = create(client)
+
+    response = client.get("/v1/sessions/current", headers=bearer(created["token"]))
+
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "sessionId": created["sessionId"],
+        "userId": created["userId"],
+        "expiresAt": created["expiresAt"],
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Bearer gst_" + "A" * 43},
+    ],
+    ids=["missing", "wrong-scheme", "malformed", "unknown"],
+)
+def test_current_session_refuses_bad_tokens_with_401(client: Any, headers: dict[str, str]) -> None:
+    response = client.get("/v1/sessions/current", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_expired_session_is_refused(client: Any, firestore_db: Any) -> None:
+    created = create(client)
+    ref = firestore_db.collection("sessions").document(sessions.hash_token(created["token"]))
+    ref.update({"expiresAt": datetime.now(UTC) - timedelta(seconds=1)})
+
+    response = client.get("/v1/sessions/current", headers=bearer(created["token"]))
+
+    assert response.status_code == 401
+
+
+def test_delete_revokes_the_token_at_once(client: Any, firestore_db: Any) -> None:
+    created = create(client)
+    assert client.get("/v1/sessions/current", headers=bearer(created["token"])).status_code == 200
+
+    deleted = client.delete("/v1/sessions/current", headers=bearer(created["token"]))
+
+    assert deleted.status_code == 204
+    assert deleted.get_data() == b""
+    assert client.get("/v1/sessions/current", headers=bearer(created["token"])).status_code == 401
+    stored = firestore_db.collection("sessions").document(sessions.hash_token(created["token"]))
+    assert not stored.get().exists
+
+
+def test_creation_is_limited_per_client_address(client: Any, function: LoadedFunction) -> None:
+    limiter = function.module.creation_limiter
+    limiter.limit = 2
+    try:
+        first = client.post("/v1/sessions", headers={"X-Forwarded-For": "203.0.113.7"})
+        second = client.post("/v1/sessions", headers={"X-Forwarded-For": "203.0.113.7"})
+        third = client.post("/v1/sessions", headers={"X-Forwarded-For": "203.0.113.7"})
+        other = client.post("/v1/sessions", headers={"X-Forwarded-For": "203.0.113.8"})
+    finally:
+        limiter.limit = 60
+
+    assert [first.status_code, second.status_code, third.status_code] == [201, 201, 429]
+    assert int(third.headers["Retry-After"]) >= 1
+    assert other.status_code == 201
+
+
+def test_malformed_json_is_a_json_400_and_creates_nothing(client: Any, firestore_db: Any) -> None:
+    response = client.post("/v1/sessions", data="{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_json"
+    assert list(firestore_db.collection("sessions").stream()) == []
+
+
+def test_unknown_body_fields_are_a_400(client: Any) -> None:
+    response = client.post("/v1/sessions", json={"admin": True})
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"][0]["field"] == "admin"
+
+
+def test_oversized_body_is_a_413(client: Any) -> None:
+    response = client.post(
+        "/v1/sessions", data=b"{" + b" " * 100 * 1024 + b"}", content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_non_json_body_is_a_415(client: Any) -> None:
+    response = client.post("/v1/sessions", data="a=1", content_type="text/plain")
+
+    assert response.status_code == 415
+
+
+def test_unknown_path_is_a_json_404(client: Any) -> None:
+    response = client.get("/v1/sessions/nowhere/else")
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_a_json_405_with_allow(client: Any) -> None:
+    response = client.put("/v1/sessions/current")
+
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "DELETE"}
+
+
+def test_openapi_lists_the_session_routes(client: Any) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    assert set(document["paths"]) == {"/v1/sessions", "/v1/sessions/current"}
+    assert set(document["paths"]["/v1/sessions/current"]) == {"get", "delete"}
+    created = document["paths"]["/v1/sessions"]["post"]["responses"]["201"]
+    schema_ref = created["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+    assert set(schema["properties"]) == {"sessionId", "userId", "token", "expiresAt"}
