@@ -7,8 +7,10 @@ instance that revokes it forgets it at once.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
+from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
 
@@ -62,3 +64,27 @@ def forget(token_hash: str) -> None:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An operator: someone allowed on alert and load-test routes."""
+
+    via: str
+
+
+def authenticate_operator(request: Request) -> Operator:
+    """Admit operators: Cloud Run IAM in production, `ADMIN_TOKEN` locally."""
+    settings = get_settings()
+    if settings.operator_auth == "iam":
+        # The function has no public invoker; Cloud Run already checked the caller's
+        # identity token against the operators' and the scheduler's roles.
+        return Operator(via="iam")
+    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    if not expected:
+        raise errors.Unauthenticated("operator routes are disabled: ADMIN_TOKEN is not set")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        raise errors.Unauthenticated("operator routes need 'Authorization: Bearer <ADMIN_TOKEN>'")
+    return Operator(via="token")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 import secrets
 from collections.abc import Callable, Mapping
@@ -45,7 +46,7 @@ class Event(BaseModel):
     subject: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
 
-    def data_as(self, model: type[DataModel]) -> DataModel:
+    def data_as(self, model: builtins.type[DataModel]) -> DataModel:
         return model.model_validate(self.data)
 
 
@@ -126,7 +127,7 @@ def consume(cloud_event: Any, handle: Callable[[Event, dict[str, str]], None]) -
     except PoisonMessage as exc:
         logger.error(
             "poison message dropped",
-            extra={"fields": {"reason": str(exc), "ceId": getattr(cloud_event, "get", dict)("id")}},
+            extra={"fields": {"reason": str(exc), "ceId": _cloud_event_id(cloud_event)}},
         )
         return
     token = trace.bind(trace.from_headers(attributes))
@@ -134,6 +135,13 @@ def consume(cloud_event: Any, handle: Callable[[Event, dict[str, str]], None]) -
         handle(event, attributes)
     finally:
         trace.unbind(token)
+
+
+def _cloud_event_id(cloud_event: Any) -> str | None:
+    try:
+        return str(cloud_event["id"])
+    except (KeyError, TypeError):
+        return None
 
 
 def processed_ref(consumer: str, event_id: str) -> Any:

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.models import ErrorBody
 
@@ -40,7 +40,7 @@ def openapi_path(rule: str) -> str:
 
 
 def build_document(api: Api) -> dict[str, Any]:
-    models: list[tuple[type[BaseModel], str]] = [(ErrorBody, "serialization")]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
     for route in api.routes.values():
         if route.body is not None:
             models.append((route.body, "validation"))
@@ -50,8 +50,8 @@ def build_document(api: Api) -> dict[str, Any]:
         list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
     )
 
-    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
-        return dict(keys[(model, mode)])  # type: ignore[index]
+    def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+        return dict(keys[(model, mode)])
 
     error_ref = ref(ErrorBody, "serialization")
     paths: dict[str, dict[str, Any]] = {}

@@ -18,7 +18,7 @@ from shared.models import utcnow
 from shared.settings import get_settings
 
 COLLECTION = "sessions"
-TOKEN_PREFIX = "gst_"
+TOKEN_PREFIX = "gst_"  # noqa: S105 - a public marker, not a secret
 # 32 random bytes in URL-safe base64 are 43 characters.
 TOKEN_PATTERN = re.compile(r"^gst_[A-Za-z0-9_-]{43}$")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     session_cache_seconds: float = Field(5.0, ge=0, le=60)
     session_create_per_minute: int = Field(
         60, ge=0, description="Guest sessions one client IP may create per minute; 0 = off."
+    )
+
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for operator routes locally; unset: they answer 401."
+    )
+    operator_auth: Literal["token", "iam"] = Field(
+        "token",
+        description="`iam` trusts Cloud Run IAM (no public invoker) to admit only operators.",
     )
 
     @field_validator("allowed_origins", mode="before")

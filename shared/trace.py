@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _CLOUD_TRACE = re.compile(r"^([0-9a-f]{32})(?:/(\d{1,20}))?(?:;o=([01]))?$")
+
+
+class HeaderLookup(Protocol):
+    def get(self, key: str, /) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ def new_trace() -> TraceContext:
     return TraceContext(secrets.token_hex(16), secrets.token_hex(8))
 
 
-def from_headers(headers: Mapping[str, str]) -> TraceContext:
+def from_headers(headers: HeaderLookup) -> TraceContext:
     """The caller's trace if it sent one we can read, else a fresh one."""
     parent = (headers.get("traceparent") or "").strip().lower()
     if match := _TRACEPARENT.match(parent):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from types import ModuleType
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest

@@ -6,6 +6,7 @@ port in about 1.5 s instead of 3 and saves the wrapper's memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -170,20 +171,15 @@ def stop_processes(processes: list[subprocess.Popen], grace: float = 5.0) -> Non
     """SIGTERM each process group, then SIGKILL what is still alive after `grace`."""
     for process in processes:
         if process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + grace
     for process in processes:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     for process in processes:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # children (java) may outlive their parent
-        except (ProcessLookupError, PermissionError):
-            pass
+        # Children (the JVM) may outlive their parent shell script.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         if process.poll() is None:
             process.wait(5)

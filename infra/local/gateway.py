@@ -1,0 +1,170 @@
+"""The local gateway: one port that routes the contract's prefixes to the functions.
+
+It plays the part of the production load balancer's URL map. Responses are streamed
+through unbuffered, so SSE chat answers arrive chunk by chunk. It also serves the merged
+OpenAPI document of every HTTP function at `/v1/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from werkzeug.wrappers import Request, Response
+
+from shared.http import SECURITY_HEADERS
+
+# Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+def _error(status: int, code: str, message: str, retry_after: int | None = None) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message, "requestId": None}})
+    response = Response(body, status=status, mimetype="application/json")
+    response.headers.update(SECURITY_HEADERS)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+class Gateway:
+    def __init__(self, routes: dict[str, str]) -> None:
+        # Longest prefix first, so /v1/alerts/silences could win over /v1/alerts.
+        self.routes = sorted(routes.items(), key=lambda item: len(item[0]), reverse=True)
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(connect=5, read=600, write=60, pool=30),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
+        self._openapi: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def backend_for(self, path: str) -> str | None:
+        for prefix, url in self.routes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return url
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        if request.path == "/v1/openapi.json":
+            return self.openapi_response()
+        if request.path == "/healthz":
+            return Response('{"status":"ok"}', mimetype="application/json")
+        backend = self.backend_for(request.path)
+        if backend is None:
+            return _error(404, "not_found", f"no function serves {request.path}")
+        return self.forward(request, backend)
+
+    def forward(self, request: Request, backend: str) -> Response:
+        length = request.content_length or 0
+        if length > MAX_BODY_BYTES:
+            return _error(413, "payload_too_large", f"body is {length} bytes")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        peer = request.remote_addr or "127.0.0.1"
+        forwarded = request.headers.get("X-Forwarded-For")
+        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
+        body = request.stream.read(MAX_BODY_BYTES + 1) if length or _chunked(request) else b""
+        outgoing = self.client.build_request(
+            request.method,
+            backend + request.full_path.rstrip("?"),
+            headers=headers,
+            content=body,
+        )
+        try:
+            upstream = self.client.send(outgoing, stream=True)
+        except httpx.HTTPError as exc:
+            return _error(503, "unavailable", f"function unreachable: {type(exc).__name__}", 2)
+        response_headers = [
+            (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
+        ]
+        return Response(
+            _relay(upstream),
+            status=upstream.status_code,
+            headers=response_headers,
+            direct_passthrough=True,
+        )
+
+    def openapi_response(self) -> Response:
+        try:
+            document = self.merged_openapi()
+        except httpx.HTTPError as exc:
+            return _error(503, "unavailable", f"a function is unreachable: {exc}", 2)
+        response = Response(json.dumps(document), mimetype="application/json")
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def merged_openapi(self) -> dict[str, Any]:
+        with self._lock:
+            if self._openapi is not None:
+                return self._openapi
+        merged: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {"title": "Agent platform", "version": "1.0.0"},
+            "paths": {},
+            "components": {"schemas": {}, "securitySchemes": {}},
+        }
+        for backend in sorted({url for _, url in self.routes}):
+            document = self.client.get(backend + "/openapi.json", timeout=5).json()
+            merged["paths"].update(document.get("paths", {}))
+            components = document.get("components", {})
+            merged["components"]["schemas"].update(components.get("schemas", {}))
+            merged["components"]["securitySchemes"].update(components.get("securitySchemes", {}))
+        with self._lock:
+            self._openapi = merged
+        return merged
+
+
+def _chunked(request: Request) -> bool:
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _relay(upstream: httpx.Response) -> Iterator[bytes]:
+    try:
+        yield from upstream.iter_raw()
+    finally:
+        upstream.close()
+
+
+def serve(routes: dict[str, str], port: int, threads: int = 64) -> None:
+    """Serve the gateway with gunicorn's threaded worker on 127.0.0.1."""
+    from gunicorn.app.base import BaseApplication
+
+    gateway = Gateway(routes)
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"127.0.0.1:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 0)
+            self.cfg.set("loglevel", "warning")
+
+        def load(self) -> Gateway:
+            return gateway
+
+    _Server().run()
+
+
+if __name__ == "__main__":
+    import os
+
+    serve(json.loads(os.environ["GATEWAY_ROUTES"]), int(os.environ.get("PORT", "8080")))

@@ -1,0 +1,252 @@
+"""`make run`: the whole platform on 127.0.0.1, from the manifest.
+
+Starts the two emulators, every manifest entry point under functions-framework (gunicorn),
+the Pub/Sub topics, dead-letter topics and push subscriptions, and the gateway; waits until
+each answers; prints the URL; streams every process's log prefixed with its name; and on
+Ctrl-C or SIGTERM stops every process group it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from infra.local.emulators import (
+    EmulatorError,
+    Emulators,
+    free_port,
+    port_open,
+    stop_processes,
+    wait_for,
+)
+from infra.manifest import ROOT, Entry, Manifest, load
+
+DEFAULT_PROJECT = "demo-agent-platform"
+FUNCTION_BASE_PORT = 8101
+MAX_DELIVERY_ATTEMPTS = 5
+
+
+@dataclass
+class Stack:
+    manifest: Manifest
+    project: str
+    firestore_port: int
+    pubsub_port: int
+    gateway_port: int
+    base_env: dict[str, str]
+    emulators: Emulators | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    log_sink: Callable[[str, str], None] = lambda name, line: None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def function_url(self, entry_name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[entry_name]}"
+
+    def start(self) -> Stack:
+        self.emulators = Emulators(self.firestore_port, self.pubsub_port, self.project).start()
+        self.base_env.update(self.emulators.env)
+        self._assign_ports()
+        for entry in self.manifest.functions:
+            self._start_function(entry)
+        self._start_gateway()
+        self._wait_until_ready()
+        self._create_topics_and_subscriptions()
+        return self
+
+    def _assign_ports(self) -> None:
+        port = FUNCTION_BASE_PORT
+        taken = {self.firestore_port, self.pubsub_port, self.gateway_port}
+        for entry in self.manifest.functions:
+            while port in taken or port_open(port):
+                port += 1
+            self.ports[entry.name] = port
+            taken.add(port)
+            port += 1
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.processes[name] = process
+        assert process.stdout is not None
+        threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True).start()
+
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            self.log_sink(name, raw.decode(errors="replace").rstrip())
+
+    def _start_function(self, entry: Entry) -> None:
+        env = {
+            **self.base_env,
+            **entry.env,
+            "THREADS": str(entry.scaling.concurrency),
+            "CLOUD_RUN_TIMEOUT_SECONDS": str(entry.scaling.timeout_seconds),
+            "K_SERVICE": entry.name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--target",
+            entry.entry_point,
+            "--source",
+            str(entry.main_path),
+            "--signature-type",
+            "http" if entry.is_http else "cloudevent",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.ports[entry.name]),
+        ]
+        self._spawn(entry.name, command, env)
+
+    def gateway_routes(self) -> dict[str, str]:
+        routes: dict[str, str] = {}
+        for entry in self.manifest.http_entries():
+            assert entry.trigger.http is not None
+            for prefix in entry.trigger.http.paths:
+                routes[prefix] = self.function_url(entry.name)
+        return routes
+
+    def _start_gateway(self) -> None:
+        env = {
+            **self.base_env,
+            "GATEWAY_ROUTES": json.dumps(self.gateway_routes()),
+            "PORT": str(self.gateway_port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._spawn("gateway", [sys.executable, "-m", "infra.local.gateway"], env)
+
+    def _wait_until_ready(self, timeout: float = 90) -> None:
+        checks: list[tuple[str, int]] = [(name, port) for name, port in self.ports.items()]
+        checks.append(("gateway", self.gateway_port))
+        for name, port in checks:
+            wait_for(lambda port=port: port_open(port), timeout, name, self.processes[name])
+
+    def _create_topics_and_subscriptions(self) -> None:
+        os.environ.update(self.emulators.env if self.emulators else {})
+        from google.api_core.exceptions import AlreadyExists
+        from google.cloud import pubsub_v1
+        from google.pubsub_v1.types import DeadLetterPolicy, RetryPolicy
+
+        publisher = pubsub_v1.PublisherClient()
+        subscriber = pubsub_v1.SubscriberClient()
+        for topic in self.manifest.topics():
+            for name in (topic, f"{topic}-dead-letter"):
+                with contextlib.suppress(AlreadyExists):
+                    publisher.create_topic(name=publisher.topic_path(self.project, name))
+        for entry in self.manifest.pubsub_entries():
+            assert entry.trigger.pubsub is not None
+            topic = entry.trigger.pubsub.topic
+            endpoint = f"{self.function_url(entry.name)}/projects/{self.project}/topics/{topic}"
+            request: dict[str, Any] = {
+                "name": subscriber.subscription_path(self.project, entry.name),
+                "topic": publisher.topic_path(self.project, topic),
+                "push_config": {"push_endpoint": endpoint},
+                "ack_deadline_seconds": min(600, max(10, entry.scaling.timeout_seconds)),
+                "retry_policy": RetryPolicy(
+                    minimum_backoff={"seconds": 1}, maximum_backoff={"seconds": 10}
+                ),
+            }
+            if not topic.endswith("-dead-letter"):
+                request["dead_letter_policy"] = DeadLetterPolicy(
+                    dead_letter_topic=publisher.topic_path(self.project, f"{topic}-dead-letter"),
+                    max_delivery_attempts=MAX_DELIVERY_ATTEMPTS,
+                )
+            with contextlib.suppress(AlreadyExists):
+                subscriber.create_subscription(request=request)
+        subscriber.close()
+
+    def stop(self) -> None:
+        stop_processes(list(self.processes.values()))
+        self.processes.clear()
+        if self.emulators is not None:
+            self.emulators.stop()
+
+
+def from_environment(manifest: Manifest | None = None) -> Stack:
+    env = dict(os.environ)
+    env.pop("FIRESTORE_EMULATOR_HOST", None)
+    env.pop("PUBSUB_EMULATOR_HOST", None)
+    project = env.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
+    env["GOOGLE_CLOUD_PROJECT"] = project
+    env.setdefault("ENVIRONMENT", "local")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return Stack(
+        manifest=manifest or load(),
+        project=project,
+        firestore_port=int(env.get("FIRESTORE_PORT", "8081")),
+        pubsub_port=int(env.get("PUBSUB_PORT", "8085")),
+        gateway_port=int(env.get("PORT", "8080")),
+        base_env=env,
+    )
+
+
+def _print_log(name: str, line: str) -> None:
+    sys.stdout.write(f"{name:>16} | {line}\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    stack = from_environment()
+    stack.log_sink = _print_log
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.monotonic()
+    try:
+        stack.start()
+    except EmulatorError as exc:
+        sys.stderr.write(f"make run: {exc}\n")
+        stack.stop()
+        return 1
+    except BaseException:
+        stack.stop()
+        raise
+    print(
+        f"\nAgent platform ready in {time.monotonic() - started:.1f} s at {stack.url}\n"
+        f"  OpenAPI: {stack.url}/v1/openapi.json\n"
+        f"  Try:     curl -s -X POST {stack.url}/v1/sessions\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    while not stopping.wait(0.5):
+        for name, process in stack.processes.items():
+            if process.poll() is not None:
+                print(f"make run: {name} exited with code {process.returncode}; stopping")
+                stopping.set()
+                break
+    print("make run: stopping", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    # Free ports can be requested explicitly for parallel stacks: PORT=0 picks one.
+    if os.environ.get("PORT") == "0":
+        os.environ["PORT"] = str(free_port())
+    sys.exit(main())
