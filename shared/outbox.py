@@ -59,11 +59,13 @@ def publish_reliably(topic: str, event: Event) -> bool:
 
 def flush(older_than: timedelta = timedelta(seconds=10), limit: int = 200) -> dict[str, int]:
     """Publish what is still staged (older than `older_than`, to skip in-flight requests)."""
+    from google.cloud.firestore import FieldFilter
+
     cutoff = utcnow() - older_than
     query = (
         clients.firestore()
         .collection(COLLECTION)
-        .where("stagedAt", "<=", cutoff)
+        .where(filter=FieldFilter("stagedAt", "<=", cutoff))
         .order_by("stagedAt")
         .limit(limit)
     )

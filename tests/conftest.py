@@ -4,7 +4,11 @@ functions loaded through functions-framework by path."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +21,7 @@ from infra.local.emulators import EmulatorError, Emulators, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-agent-platform-test"
+E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789"
 
 # Settings are read from the environment once per process; fix the suite's values before
 # any module under test reads them.
@@ -73,3 +78,70 @@ def load_function(source: str, target: str, signature: str = "http") -> LoadedFu
 
     app = create_app(target, str(ROOT / source / "main.py"), signature)
     return LoadedFunction(app, sys.modules["main"])
+
+
+@dataclass
+class RunningStack:
+    """`make run`'s process, started on free ports, with everything it printed."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    ports: list[int]
+    output: list[str]
+
+
+def start_stack() -> RunningStack:
+    """Start `python -m infra.local.stack` (what `make run` runs) on free ports."""
+    ports = [free_port() for _ in range(4)]
+    env = {
+        **os.environ,
+        "PORT": str(ports[0]),
+        "FIRESTORE_PORT": str(ports[1]),
+        "PUBSUB_PORT": str(ports[2]),
+        "FUNCTION_BASE_PORT": str(ports[3]),
+        "GOOGLE_CLOUD_PROJECT": "demo-agent-platform-e2e",
+        "ADMIN_TOKEN": E2E_ADMIN_TOKEN,
+        "ENVIRONMENT": "local",
+    }
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            line = raw.decode(errors="replace").rstrip()
+            output.append(line)
+            if "Agent platform ready" in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 120
+    while not ready.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the local stack did not start:\n" + "\n".join(output[-40:]), pytrace=False)
+    return RunningStack(process, f"http://127.0.0.1:{ports[0]}", ports, output)
+
+
+def stop_stack(stack: RunningStack) -> int:
+    """Ctrl-C, as a user would; returns the exit code."""
+    if stack.process.poll() is None:
+        stack.process.send_signal(signal.SIGINT)
+    return stack.process.wait(30)
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[RunningStack]:
+    """The whole local stack, shared by the e2e tests of one run."""
+    stack = start_stack()
+    yield stack
+    stop_stack(stack)

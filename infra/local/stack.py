@@ -67,7 +67,7 @@ class Stack:
         return self
 
     def _assign_ports(self) -> None:
-        port = FUNCTION_BASE_PORT
+        port = int(self.base_env.get("FUNCTION_BASE_PORT", FUNCTION_BASE_PORT))
         taken = {self.firestore_port, self.pubsub_port, self.gateway_port}
         for entry in self.manifest.functions:
             while port in taken or port_open(port):

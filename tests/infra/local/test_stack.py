@@ -1,0 +1,65 @@
+"""`make run` end to end: the stack starts, serves the session flow, and stops cleanly."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from infra.local.emulators import port_open
+from infra.manifest import load
+from tests.conftest import RunningStack, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_session_flow_through_the_gateway(local_stack: RunningStack) -> None:
+    with httpx.Client(base_url=local_stack.url, timeout=10) as http:
+        created = http.post("/v1/sessions")
+        assert created.status_code == 201
+        headers = {"Authorization": f"Bearer {created.json()['token']}"}
+
+        assert http.get("/v1/sessions/current", headers=headers).status_code == 200
+        assert http.delete("/v1/sessions/current", headers=headers).status_code == 204
+        refused = http.get("/v1/sessions/current", headers=headers)
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthenticated"
+
+
+def test_gateway_answers_contract_errors_as_json(local_stack: RunningStack) -> None:
+    with httpx.Client(base_url=local_stack.url, timeout=10) as http:
+        unknown = http.get("/v1/nowhere")
+        malformed = http.post(
+            "/v1/sessions", content=b"{oops", headers={"Content-Type": "application/json"}
+        )
+        oversized = http.post(
+            "/v1/sessions",
+            content=b" " * (100 * 1024),
+            headers={"Content-Type": "application/json"},
+        )
+
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+    assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "malformed_json")
+    assert (oversized.status_code, oversized.json()["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_merged_openapi_lists_the_session_routes(local_stack: RunningStack) -> None:
+    document = httpx.get(f"{local_stack.url}/v1/openapi.json", timeout=10).json()
+
+    assert {"/v1/sessions", "/v1/sessions/current"} <= set(document["paths"])
+
+
+def test_function_logs_are_streamed_with_their_names(local_stack: RunningStack) -> None:
+    httpx.post(f"{local_stack.url}/v1/sessions", timeout=10)
+
+    assert any(line.strip().startswith("guest-session |") for line in local_stack.output)
+
+
+def test_sigint_stops_every_process_and_frees_the_ports() -> None:
+    stack = start_stack()
+    function_ports = range(stack.ports[3], stack.ports[3] + len(load().functions))
+
+    code = stop_stack(stack)
+
+    assert code == 0
+    assert [port for port in [*stack.ports[:3], *function_ports] if port_open(port)] == []

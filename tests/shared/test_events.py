@@ -1,0 +1,106 @@
+"""Publishing and idempotent consumption against the Pub/Sub and Firestore emulators."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from shared import events, trace
+from shared.models import ApiModel
+from tests.support.pubsub import pull_events, push_message, subscribe
+
+
+class PingData(ApiModel):
+    count: int
+
+
+def test_published_event_arrives_with_its_envelope_and_trace(emulators: Any) -> None:
+    subscription = subscribe("unit-events")
+    event = events.new_event("unit.ping", "/tests", "ping-1", PingData(count=3))
+    token = trace.bind(trace.new_trace())
+    try:
+        events.publish("unit-events", event)
+    finally:
+        trace.unbind(token)
+
+    received = pull_events(subscription)
+
+    assert [e.id for e in received] == [event.id]
+    assert received[0].data_as(PingData).count == 3
+
+
+def test_consume_hands_over_the_envelope_and_binds_the_trace() -> None:
+    parent = trace.new_trace()
+    event = events.new_event("unit.ping", "/tests", "s", {"count": 1})
+    message = push_message(event, {"traceparent": parent.traceparent()})
+    seen: list[tuple[str, str | None]] = []
+
+    def handle(got: events.Event, attributes: dict[str, str]) -> None:
+        context = trace.current()
+        seen.append((got.id, context.trace_id if context else None))
+
+    events.consume(SimpleNamespace(data={"message": message}), handle)
+
+    assert seen == [(event.id, parent.trace_id)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", {"message": "nope"}, {"message": {"data": "!!!not-base64"}}, "{"],
+    ids=["bytes", "no-message", "bad-base64", "bad-json"],
+)
+def test_poison_is_dropped_without_calling_the_handler(data: Any) -> None:
+    called: list[object] = []
+
+    events.consume(SimpleNamespace(data=data), lambda e, a: called.append(e))
+
+    assert called == []
+
+
+def test_a_message_that_is_not_an_envelope_is_poison() -> None:
+    message = push_message(b'{"hello": "world"}')
+    called: list[object] = []
+
+    events.consume(SimpleNamespace(data={"message": message}), lambda e, a: called.append(e))
+
+    assert called == []
+
+
+def test_handler_failures_propagate_so_pubsub_retries() -> None:
+    event = events.new_event("unit.ping", "/tests", "s", {})
+
+    def handle(got: events.Event, attributes: dict[str, str]) -> None:
+        raise RuntimeError("firestore down")
+
+    with pytest.raises(RuntimeError):
+        events.consume(SimpleNamespace(data={"message": push_message(event)}), handle)
+
+
+def test_apply_once_runs_an_event_once(firestore_db: Any) -> None:
+    event = events.new_event("unit.ping", "/tests", "s", {})
+    counter = firestore_db.collection("unit_counters").document("c")
+    counter.set({"n": 0})
+
+    def bump(transaction: Any) -> None:
+        current = counter.get(transaction=transaction).to_dict()["n"]
+        transaction.update(counter, {"n": current + 1})
+
+    first = events.apply_once("unit", event, bump)
+    second = events.apply_once("unit", event, bump)
+
+    assert (first, second) == (True, False)
+    assert counter.get().to_dict()["n"] == 1
+
+
+def test_apply_once_records_nothing_when_the_effect_fails(firestore_db: Any) -> None:
+    event = events.new_event("unit.ping", "/tests", "s", {})
+
+    def fail(transaction: Any) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        events.apply_once("unit", event, fail)
+
+    assert not events.processed_ref("unit", event.id).get().exists
