@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,9 +35,11 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 def _error(status: int, code: str, message: str, retry_after: int | None = None) -> Response:
-    body = json.dumps({"error": {"code": code, "message": message, "requestId": None}})
+    request_id = uuid.uuid4().hex
+    body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}})
     response = Response(body, status=status, mimetype="application/json")
     response.headers.update(SECURITY_HEADERS)
+    response.headers["X-Request-Id"] = request_id
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
