@@ -239,7 +239,7 @@ class Api:
             raw = _read_body(request, route)
             call.raw_body = raw
             if route.body is not None and not route.raw_body:
-                call.body = _validate(route.body, _parse_json(raw), "body")
+                call.body = _validate_body(route.body, raw)
         return _to_response(route.handler(call), route.status)
 
     def _options(self, request: Request, adapter: Any) -> Response:
@@ -319,20 +319,34 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
     return value
 
 
+def _validate_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """Strict JSON validation: `"true"` is not a boolean and `"5"` is not a number."""
+    _parse_json(raw)  # malformed JSON and non-objects get their own messages
+    try:
+        return model.model_validate_json(raw if raw.strip() else b"{}", strict=True)
+    except ValidationError as exc:
+        raise _invalid(exc, "body") from None
+
+
 def _validate(model: type[BaseModel], data: dict[str, Any], where: str) -> BaseModel:
+    """Lax validation, for query strings, where every value arrives as text."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details: list[dict[str, Any]] = [
-            {
-                "field": ".".join(str(part) for part in problem["loc"]) or where,
-                "issue": problem["msg"],
-                "type": problem["type"],
-            }
-            for problem in exc.errors(include_url=False, include_input=False)
-        ]
-        fields = ", ".join(str(d["field"]) for d in details)
-        raise errors.InvalidRequest(f"invalid {where}: check {fields}", details=details) from None
+        raise _invalid(exc, where) from None
+
+
+def _invalid(exc: ValidationError, where: str) -> errors.InvalidRequest:
+    details: list[dict[str, Any]] = [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or where,
+            "issue": problem["msg"],
+            "type": problem["type"],
+        }
+        for problem in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(str(d["field"]) for d in details)
+    return errors.InvalidRequest(f"invalid {where}: check {fields}", details=details)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -21,8 +21,8 @@ from infra.local.emulators import EmulatorError, Emulators, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-agent-platform-test"
-E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789"
 
+E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789"
 # Settings are read from the environment once per process; fix the suite's values before
 # any module under test reads them.
 os.environ.update(
@@ -31,6 +31,7 @@ os.environ.update(
         "ENVIRONMENT": "test",
         "LOG_LEVEL": "INFO",
         "ALLOWED_ORIGINS": "https://app.example.test",
+        "ADMIN_TOKEN": E2E_ADMIN_TOKEN,
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)

@@ -1,0 +1,20 @@
+"""Every HTTP entry point of the manifest, loaded once per test run for cross-cutting tests."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from infra.manifest import Entry, load
+from tests.conftest import LoadedFunction, load_function
+
+HTTP_ENTRIES: list[Entry] = load().http_entries()
+
+
+@cache
+def loaded(entry_name: str) -> LoadedFunction:
+    entry = next(e for e in HTTP_ENTRIES if e.name == entry_name)
+    return load_function(entry.source, entry.entry_point)
+
+
+def operators_only(entry: Entry) -> bool:
+    return entry.access == "operators"
