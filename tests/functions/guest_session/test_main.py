@@ -9,6 +9,7 @@ import pytest
 
 from shared import sessions
 from tests.conftest import LoadedFunction, load_function
+from tests.support.faults import firestore_unavailable
 
 
 @pytest.fixture
@@ -175,3 +176,16 @@ def test_openapi_lists_the_session_routes(client: Any) -> None:
     schema_ref = created["content"]["application/json"]["schema"]["$ref"]
     schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert set(schema["properties"]) == {"sessionId", "userId", "token", "expiresAt"}
+
+
+def test_firestore_outage_is_a_503_with_retry_after_and_stores_nothing(
+    client: Any, firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with firestore_unavailable(monkeypatch) as faults:
+        response = client.post("/v1/sessions")
+
+    assert faults["failed"] == 1
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert list(firestore_db.collection("sessions").stream()) == []
