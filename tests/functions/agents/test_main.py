@@ -1,0 +1,333 @@
+"""The agents HTTP function through functions-framework against the Firestore emulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from shared import agent_stats, agents
+from shared.chat_events import ChatRunData
+from tests.conftest import LoadedFunction, load_function
+from tests.functions.agents.payloads import golden_event
+from tests.support.guests import Guest, new_guest
+
+
+@pytest.fixture
+def function(firestore_db: Any) -> LoadedFunction:
+    return load_function("functions/agents", "agents")
+
+
+@pytest.fixture
+def client(function: LoadedFunction) -> Any:
+    return function.app.test_client()
+
+
+@pytest.fixture
+def guest(firestore_db: Any) -> Guest:
+    return new_guest()
+
+
+def create(client: Any, guest: Guest, **fields: Any) -> dict[str, Any]:
+    response = client.post("/v1/agents", json={"name": "Helper", **fields}, headers=guest.headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def count_run(agent: dict[str, Any], guest: Guest, outcome: str = "completed") -> None:
+    event = golden_event(
+        "chat_run_completed", agent_id=agent["id"], user_id=guest.user_id, outcome=outcome
+    )
+    run = event.data_as(ChatRunData)
+    assert agent_stats.record_run(agents.agent_ref(agent["id"]), event, run) == "counted"
+
+
+def test_create_answers_201_with_defaults_and_stores_the_contract_fields(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    body = create(client, guest, systemPrompt="Be brief.", tags=["support", "support", "faq"])
+
+    assert body["id"].startswith("agt_") and len(body["id"]) == 28
+    assert body["name"] == "Helper"
+    assert body["tags"] == ["support", "faq"]
+    assert body["model"] == agents.DEFAULT_MODEL
+    assert body["persona"] is None
+    assert body["status"] == "active"
+    assert body["stats"] == {
+        "totalRuns": 0,
+        "successfulRuns": 0,
+        "failedRuns": 0,
+        "lastRunAt": None,
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "avgLatencyMs": 0.0,
+    }
+    stored = firestore_db.collection("agents").document(body["id"]).get().to_dict()
+    assert set(stored) == {
+        "userId",
+        "name",
+        "description",
+        "tags",
+        "color",
+        "icon",
+        "systemPrompt",
+        "model",
+        "persona",
+        "status",
+        "createdAt",
+        "updatedAt",
+    }
+    assert stored["userId"] == guest.user_id
+    assert stored["systemPrompt"] == "Be brief."
+
+
+def test_get_owned_agent_reads_what_the_api_created(client: Any, guest: Guest) -> None:
+    body = create(client, guest, persona="riri", model="offline", systemPrompt="Hi.")
+
+    record = agents.get_owned_agent(guest.user_id, body["id"])
+
+    assert (record.id, record.user_id, record.name) == (body["id"], guest.user_id, "Helper")
+    assert (record.system_prompt, record.model, record.persona) == ("Hi.", "offline", "Riri")
+    assert record.status == "active" and record.active
+
+
+def test_persona_is_accepted_in_any_case_and_stored_canonical(client: Any, guest: Guest) -> None:
+    assert create(client, guest, persona="LUA")["persona"] == "Lua"
+    assert create(client, guest, persona="Auto")["persona"] == "auto"
+    assert create(client, guest, persona=None)["persona"] is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
+        ({"tags": ["x" * 41]}, "tags.0"),
+        ({"color": "red"}, "color"),
+        ({"color": "#12345G"}, "color"),
+        ({"persona": "Zed"}, "persona"),
+        ({"model": ""}, "model"),
+        ({"status": "deleted"}, "status"),
+        ({"owner": "someone"}, "owner"),
+    ],
+    ids=[
+        "empty-name",
+        "blank-name",
+        "long-name",
+        "21-tags",
+        "long-tag",
+        "color-word",
+        "color-not-hex",
+        "unknown-persona",
+        "empty-model",
+        "unknown-status",
+        "unknown-field",
+    ],
+)
+def test_invalid_fields_are_a_400_naming_the_field(
+    client: Any, guest: Guest, firestore_db: Any, fields: dict[str, Any], field: str
+) -> None:
+    response = client.post("/v1/agents", json={"name": "ok", **fields}, headers=guest.headers)
+
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert field in [detail["field"] for detail in error["details"]]
+    assert list(firestore_db.collection("agents").stream()) == []
+
+
+def test_routes_require_a_session(client: Any, guest: Guest) -> None:
+    agent = create(client, guest)
+
+    assert client.post("/v1/agents", json={"name": "x"}).status_code == 401
+    assert client.get("/v1/agents").status_code == 401
+    assert client.get(f"/v1/agents/{agent['id']}").status_code == 401
+    assert client.get("/v1/dashboard/stats").status_code == 401
+
+
+def test_patch_changes_only_the_fields_sent(client: Any, guest: Guest) -> None:
+    agent = create(client, guest, description="first", persona="Elro", color="#aabbcc")
+
+    response = client.patch(
+        f"/v1/agents/{agent['id']}", json={"name": "Renamed"}, headers=guest.headers
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["name"] == "Renamed"
+    assert body["description"] == "first"
+    assert body["persona"] == "Elro"
+    assert body["color"] == "#AABBCC"
+    assert body["createdAt"] == agent["createdAt"]
+    assert datetime.fromisoformat(body["updatedAt"]) > datetime.fromisoformat(agent["updatedAt"])
+    assert client.get(f"/v1/agents/{agent['id']}", headers=guest.headers).get_json() == body
+
+
+def test_patch_with_persona_null_clears_it_and_pause_is_stored(client: Any, guest: Guest) -> None:
+    agent = create(client, guest, persona="Nana")
+
+    response = client.patch(
+        f"/v1/agents/{agent['id']}",
+        json={"persona": None, "status": "paused"},
+        headers=guest.headers,
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["persona"] is None
+    record = agents.get_owned_agent(guest.user_id, agent["id"])
+    assert (record.persona, record.status, record.active) == (None, "paused", False)
+
+
+def test_patch_refuses_null_for_a_required_field(client: Any, guest: Guest) -> None:
+    agent = create(client, guest)
+
+    response = client.patch(f"/v1/agents/{agent['id']}", json={"name": None}, headers=guest.headers)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"][0]["field"] == "name"
+    assert client.get(f"/v1/agents/{agent['id']}", headers=guest.headers).get_json() == agent
+
+
+def test_delete_removes_the_agent_and_its_stat_shards(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    agent = create(client, guest)
+    count_run(agent, guest)
+    shards = firestore_db.collection("agents").document(agent["id"]).collection("statShards")
+    assert len(list(shards.stream())) == 1
+
+    response = client.delete(f"/v1/agents/{agent['id']}", headers=guest.headers)
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert client.get(f"/v1/agents/{agent['id']}", headers=guest.headers).status_code == 404
+    assert client.delete(f"/v1/agents/{agent['id']}", headers=guest.headers).status_code == 404
+    assert list(shards.stream()) == []
+    assert not firestore_db.collection("agents").document(agent["id"]).get().exists
+
+
+def test_another_guest_gets_404_everywhere_and_changes_nothing(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    agent = create(client, guest, name="Mine")
+    other = new_guest()
+    path = f"/v1/agents/{agent['id']}"
+
+    read = client.get(path, headers=other.headers)
+    patched = client.patch(path, json={"name": "Stolen"}, headers=other.headers)
+    deleted = client.delete(path, headers=other.headers)
+
+    assert [read.status_code, patched.status_code, deleted.status_code] == [404, 404, 404]
+    assert read.get_json()["error"]["code"] == "not_found"
+    assert "Mine" not in read.get_data(as_text=True) + patched.get_data(as_text=True)
+    assert client.get(path, headers=guest.headers).get_json() == agent
+    assert client.get("/v1/agents", headers=other.headers).get_json() == {
+        "agents": [],
+        "nextPageToken": None,
+    }
+    assert client.get("/v1/dashboard/stats", headers=other.headers).get_json()["totalAgents"] == 0
+
+
+@pytest.mark.parametrize("agent_id", ["nope", "agt_" + "z" * 24, "agt_" + "0" * 24])
+def test_unknown_or_malformed_ids_are_404(client: Any, guest: Guest, agent_id: str) -> None:
+    assert client.get(f"/v1/agents/{agent_id}", headers=guest.headers).status_code == 404
+
+
+def test_list_pages_newest_first_through_every_agent_once(client: Any, guest: Guest) -> None:
+    created = [create(client, guest, name=f"a{i}")["id"] for i in range(7)]
+    create(client, new_guest(), name="someone else's")
+
+    seen: list[str] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        query = {"limit": 3} | ({"pageToken": token} if token else {})
+        response = client.get("/v1/agents", query_string=query, headers=guest.headers)
+        assert response.status_code == 200
+        body = response.get_json()
+        seen += [agent["id"] for agent in body["agents"]]
+        pages += 1
+        token = body["nextPageToken"]
+        if token is None:
+            break
+
+    assert seen == list(reversed(created))
+    assert pages == 3
+
+
+def test_list_defaults_to_20(client: Any, guest: Guest) -> None:
+    for i in range(21):
+        create(client, guest, name=f"a{i}")
+
+    body = client.get("/v1/agents", headers=guest.headers).get_json()
+
+    assert len(body["agents"]) == 20
+    assert body["nextPageToken"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": 0}, {"limit": 101}, {"limit": "many"}, {"pageToken": "not-a-token"}, {"x": 1}],
+    ids=["limit-0", "limit-101", "limit-word", "bad-token", "unknown-param"],
+)
+def test_bad_list_queries_are_a_400(client: Any, guest: Guest, query: dict[str, Any]) -> None:
+    response = client.get("/v1/agents", query_string=query, headers=guest.headers)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+def test_list_and_get_include_the_summed_stats(client: Any, guest: Guest) -> None:
+    agent = create(client, guest)
+    count_run(agent, guest, "completed")
+    count_run(agent, guest, "failed")
+
+    listed = client.get("/v1/agents", headers=guest.headers).get_json()["agents"][0]["stats"]
+    fetched = client.get(f"/v1/agents/{agent['id']}", headers=guest.headers).get_json()["stats"]
+
+    assert listed == fetched
+    assert (fetched["totalRuns"], fetched["successfulRuns"], fetched["failedRuns"]) == (2, 1, 1)
+    assert (fetched["inputTokens"], fetched["outputTokens"]) == (2400, 700)
+    assert fetched["avgLatencyMs"] == pytest.approx(2150.5)
+    assert fetched["lastRunAt"].startswith("2026-11-22T00:00:01.2")
+
+
+def test_dashboard_totals_cover_only_the_callers_agents(client: Any, guest: Guest) -> None:
+    first = create(client, guest)
+    create(client, guest, status="paused")
+    count_run(first, guest, "completed")
+    count_run(first, guest, "completed")
+    count_run(first, guest, "failed")
+    count_run(first, guest, "incomplete")
+    other = new_guest()
+    other_agent = create(client, other)
+    count_run(other_agent, other, "failed")
+
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert body == {"totalAgents": 2, "activeAgents": 1, "totalRuns": 4, "successRate": 0.5}
+
+
+def test_dashboard_success_rate_is_null_before_any_run(client: Any, guest: Guest) -> None:
+    create(client, guest)
+
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert body == {"totalAgents": 1, "activeAgents": 1, "totalRuns": 0, "successRate": None}
+
+
+def test_openapi_lists_every_agents_route(client: Any) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    assert set(document["paths"]) == {
+        "/v1/agents",
+        "/v1/agents/{agentId}",
+        "/v1/dashboard/stats",
+    }
+    assert set(document["paths"]["/v1/agents/{agentId}"]) == {"get", "patch", "delete"}
+    public = document["components"]["schemas"]["AgentPublic"]["properties"]
+    assert {"systemPrompt", "createdAt", "stats"} <= set(public)
