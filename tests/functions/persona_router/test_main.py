@@ -1,0 +1,208 @@
+"""persona_router through functions-framework: sessions in the Firestore emulator, the
+offline model, and the real `anthropic` SDK against a local Messages API server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared import model, persona_data, quotas
+from tests.conftest import LoadedFunction, load_function
+from tests.support.guests import Guest, new_guest
+from tests.support.messages_api import FakeMessagesApi, point_model_at
+
+ROUTE_FIELDS = {"persona", "confidence", "secondary", "scores", "resonanceKey", "reasoning"}
+
+
+@pytest.fixture(scope="module")
+def messages_server() -> Iterator[FakeMessagesApi]:
+    fake = FakeMessagesApi().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    point_model_at(monkeypatch, None)
+    quotas.get_quota_settings.cache_clear()
+    persona_data.reset()
+    yield
+    monkeypatch.undo()
+    model.reset()
+    quotas.get_quota_settings.cache_clear()
+    persona_data.reset()
+
+
+@pytest.fixture
+def function(firestore_db: Any, offline: None) -> LoadedFunction:
+    return load_function("functions/persona_router", "persona_router")
+
+
+@pytest.fixture
+def client(function: LoadedFunction) -> Any:
+    return function.app.test_client()
+
+
+@pytest.fixture
+def guest(firestore_db: Any) -> Guest:
+    return new_guest()
+
+
+def test_personas_are_listed_with_their_style(client: Any, guest: Guest) -> None:
+    response = client.get("/v1/personas", headers=guest.headers)
+
+    assert response.status_code == 200
+    personas = response.get_json()["personas"]
+    assert [p["name"] for p in personas] == ["Lua", "Elro", "Riri", "Nana"]
+    assert set(personas[0]) == {"name", "title", "description", "styleSummary", "tones"}
+    assert personas[0]["tones"] == ["frustrated", "anxious", "playful"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/v1/personas"), ("post", "/v1/personas/route"), ("post", "/v1/personas/chat")],
+)
+def test_every_route_needs_a_session(client: Any, method: str, path: str) -> None:
+    response = getattr(client, method)(path, json={"message": "hello"})
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_route_answers_persona_scores_and_reasoning(client: Any, guest: Guest) -> None:
+    response = client.post(
+        "/v1/personas/route",
+        json={"message": "Our conversion rate fell 2% last week; how do we find out why?"},
+        headers=guest.headers,
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == ROUTE_FIELDS
+    assert body["persona"] == "Riri"
+    assert body["confidence"] == max(body["scores"].values())
+    assert abs(sum(body["scores"].values()) - 1) < 1e-9
+    assert body["secondary"] in body["scores"]
+    assert body["resonanceKey"].count("-") == 2
+    assert body["reasoning"].startswith("Riri")
+
+
+def test_route_is_deterministic(client: Any, guest: Guest) -> None:
+    message = {"message": "팀원들 일정 조율 좀 같이 해줄래요?"}
+
+    first = client.post("/v1/personas/route", json=message, headers=guest.headers).get_json()
+    second = client.post("/v1/personas/route", json=message, headers=guest.headers).get_json()
+
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"message": ""}, {"message": "   \n\t"}, {}, {"message": "x" * 10_001}, {"message": 42}],
+    ids=["empty", "whitespace", "missing", "too-long", "not-a-string"],
+)
+def test_route_refuses_bad_messages_with_400(client: Any, guest: Guest, body: Any) -> None:
+    response = client.post("/v1/personas/route", json=body, headers=guest.headers)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+    assert response.get_json()["error"]["details"][0]["field"] == "message"
+
+
+def test_route_accepts_the_longest_message(client: Any, guest: Guest) -> None:
+    response = client.post(
+        "/v1/personas/route", json={"message": "😅" * 10_000}, headers=guest.headers
+    )
+
+    assert response.status_code == 200
+
+
+def test_route_refuses_unknown_fields(client: Any, guest: Guest) -> None:
+    response = client.post(
+        "/v1/personas/route", json={"message": "hi", "persona": "Lua"}, headers=guest.headers
+    )
+
+    assert response.status_code == 400
+
+
+def test_chat_answers_offline_in_the_routed_persona(client: Any, guest: Guest) -> None:
+    response = client.post(
+        "/v1/personas/chat",
+        json={"message": "I'm scared my first short story is terrible"},
+        headers=guest.headers,
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["persona"] == "Lua"
+    assert body["model"] == "offline"
+    assert body["content"]
+    assert 0 < body["confidence"] <= 1
+    assert set(body["metadata"]) == {"rhythm", "tone", "routing"}
+    assert body["metadata"]["rhythm"]["pace"] in {"fast", "medium", "slow"}
+    assert body["metadata"]["tone"]["source"] == "rules"
+    routing = body["metadata"]["routing"]
+    assert routing["persona"] == "Lua" and routing["resonanceKey"] == body["resonanceKey"]
+    assert body["usage"]["outputTokens"] > 0
+
+
+def test_chat_sends_the_persona_style_as_system_prompt(
+    client: Any, guest: Guest, messages_server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages_server.reset()
+    messages_server.reply = "Let's lay out the options."
+    point_model_at(monkeypatch, messages_server)
+
+    response = client.post(
+        "/v1/personas/chat",
+        json={"message": "Should we split the monolith into microservices?"},
+        headers=guest.headers,
+    )
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["persona"], body["content"]) == ("Elro", "Let's lay out the options.")
+    sent = messages_server.requests[0].body
+    assert sent["system"][0]["text"].startswith("You are Elro")
+    assert sent["messages"] == [
+        {"role": "user", "content": "Should we split the monolith into microservices?"}
+    ]
+    assert sent["model"] == body["model"]
+
+
+def test_chat_shares_the_per_user_message_limit(
+    client: Any, guest: Guest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "1")
+    quotas.get_quota_settings.cache_clear()
+
+    first = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
+    second = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
+
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert int(second.headers["Retry-After"]) >= 1
+
+
+def test_chat_maps_a_model_outage_to_503(
+    client: Any, guest: Guest, messages_server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages_server.reset()
+    messages_server.fail = 529
+    point_model_at(monkeypatch, messages_server, ANTHROPIC_MAX_RETRIES="0")
+
+    response = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
+
+    assert response.status_code == 503
+    assert "Retry-After" in response.headers
+
+
+def test_openapi_lists_the_persona_routes(client: Any) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    assert set(document["paths"]) == {
+        "/v1/personas",
+        "/v1/personas/route",
+        "/v1/personas/chat",
+    }

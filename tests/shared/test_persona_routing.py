@@ -1,0 +1,315 @@
+"""The persona router: scores, determinism, the persona file, the evaluation floor, and the
+optional model classification against a local Messages API server."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import get_args
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared import model, persona_data, persona_routing
+from shared.persona_analysis import INTENTS, PACES, TONES, analyse
+from shared.persona_data import PersonaConfigError, load_personas, parse
+from shared.persona_routing import persona_names, persona_style, route_message
+from tests.support.messages_api import FakeMessagesApi, point_model_at
+from tools import eval_personas
+
+DEFAULT_NAMES = ["Lua", "Elro", "Riri", "Nana"]
+
+korean = st.text(alphabet=st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), max_size=40)
+emoji = st.text(alphabet=st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF), max_size=20)
+messages = st.one_of(
+    st.text(max_size=300),
+    emoji,
+    st.lists(st.one_of(korean, st.text(max_size=30), emoji), max_size=6).map(" ".join),
+)
+
+
+@pytest.fixture
+def personas_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A PERSONAS_FILE for the test; the default set is back afterwards."""
+    path = tmp_path / "personas.yaml"
+    monkeypatch.setenv("PERSONAS_FILE", str(path))
+    persona_data.reset()
+    yield path
+    monkeypatch.undo()
+    persona_data.reset()
+
+
+def assert_valid_scores(scores: dict[str, float]) -> None:
+    assert set(scores) == set(persona_names())
+    assert all(0.0 <= value <= 1.0 for value in scores.values())
+    assert abs(math.fsum(scores.values()) - 1.0) <= 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages)
+def test_scores_are_in_range_and_sum_to_one(text: str) -> None:
+    result = route_message(text)
+
+    assert_valid_scores(result.scores)
+    assert result.persona in result.scores
+    assert result.confidence == result.scores[result.persona]
+    assert result.confidence == max(result.scores.values())
+    assert result.secondary in result.scores and result.secondary != result.persona
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages)
+def test_the_same_text_gets_the_same_answer(text: str) -> None:
+    first, second = route_message(text), route_message(text)
+
+    assert (first.persona, first.scores, first.reasoning, first.resonance_key) == (
+        second.persona,
+        second.scores,
+        second.reasoning,
+        second.resonance_key,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " \n\t ",
+        "🙂",
+        "🎉🔥💯🙏",
+        "ㅋ" * 50,
+        "가" * 10_000,
+        "why? " * 2_000,
+        "Our API 응답 시간이 slow해요 and the dashboard 지표 look wrong 😅",
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "emoji",
+        "emoji-only",
+        "jamo",
+        "10k-korean",
+        "10k-english",
+        "mixed",
+    ],
+)
+def test_unusual_input_routes_without_error(text: str) -> None:
+    result = route_message(text)
+
+    assert_valid_scores(result.scores)
+    assert result.reasoning
+
+
+def test_no_signal_goes_to_the_fallback_persona() -> None:
+    assert route_message("").persona == "Nana"
+    assert route_message("hi").persona == "Nana"
+    assert "fallback" in route_message("").reasoning
+
+
+@pytest.mark.parametrize(
+    ("text", "persona"),
+    [
+        ("I'm so nervous about my first art exhibition, what if nobody likes my paintings?", "Lua"),
+        ("마이크로서비스 아키텍처에서 캐시 무효화는 어떻게 설계하나요?", "Elro"),
+        ("Our weekly retention dropped 3%; which cohort should I look at first?", "Riri"),
+        ("급해요! 출시 일정이 당겨져서 우선순위를 다시 정해야 해요", "Nana"),
+    ],
+)
+def test_clear_messages_route_to_their_persona(text: str, persona: str) -> None:
+    assert route_message(text).persona == persona
+
+
+def test_reasoning_is_one_line_naming_the_persona_and_signals() -> None:
+    result = route_message("How should we shard the Postgres database?")
+
+    assert "\n" not in result.reasoning
+    assert result.reasoning.startswith(f"{result.persona} (")
+    assert result.analysis.tone.primary in result.reasoning
+
+
+def test_every_value_the_analyser_emits_is_known_to_the_router() -> None:
+    assert get_args(persona_data.Tone) == TONES
+    assert get_args(persona_data.Pace) == PACES
+    assert get_args(persona_data.Intent) == INTENTS
+    claimed = {tone for p in load_personas().personas for tone in p.spec.tones}
+    assert claimed == set(TONES), "every tone steers toward some default persona"
+    weighted_paces = {pace for p in load_personas().personas for pace in p.spec.paces}
+    assert weighted_paces == set(PACES)
+
+
+def test_facade_lists_personas_and_their_styles() -> None:
+    assert persona_names() == DEFAULT_NAMES
+    assert "Elro" in (persona_style("Elro") or "")
+    assert persona_style("elro") == persona_style("Elro")
+    assert persona_style("Nobody") is None
+
+
+def test_an_operator_can_add_a_persona_in_the_file(personas_file: Path) -> None:
+    personas_file.write_text(
+        """
+personas:
+  - name: Chef
+    title: Cook
+    description: Recipes and kitchen help.
+    style_summary: practical
+    style: You are Chef.
+    tones: [playful]
+    keywords: [recipe*, bake, oven, 레시피]
+  - name: Desk
+    title: Front desk
+    description: Everything else.
+    style_summary: polite
+    style: You are Desk.
+    tones: [calm]
+    fallback: true
+""",
+        encoding="utf-8",
+    )
+
+    assert persona_names() == ["Chef", "Desk"]
+    assert route_message("Any recipe ideas for a small oven?").persona == "Chef"
+    assert route_message("김치찌개 레시피 알려줘").persona == "Chef"
+    assert route_message("hello").persona == "Desk"
+    assert persona_style("Chef") == "You are Chef."
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("personas: [", "not valid YAML"),
+        ("personas: []", "personas"),
+        (
+            "personas:\n  - {name: A, title: t, description: d, style_summary: s, style: s,"
+            " tones: [sleepy]}",
+            "tones",
+        ),
+        (
+            "personas:\n"
+            "  - {name: A, title: t, description: d, style_summary: s, style: s, tones: [calm]}\n"
+            "  - {name: a, title: t, description: d, style_summary: s, style: s, tones: [calm]}",
+            "unique",
+        ),
+        (
+            "personas:\n  - {name: A, title: t, description: d, style_summary: s, style: s,"
+            " tones: [calm], paces: {fast: 3}}",
+            "0..1",
+        ),
+    ],
+    ids=["yaml", "empty", "unknown-tone", "duplicate-name", "weight-range"],
+)
+def test_a_bad_persona_file_is_refused_with_the_reason(text: str, problem: str) -> None:
+    with pytest.raises(PersonaConfigError, match=problem):
+        parse(text, "test file")
+
+
+def test_an_unreadable_persona_file_is_refused(personas_file: Path) -> None:
+    with pytest.raises(PersonaConfigError, match="cannot be read"):
+        load_personas()
+
+
+def test_the_labelled_set_is_large_bilingual_and_balanced() -> None:
+    samples = eval_personas.load_samples()
+
+    assert len(samples) >= 200
+    assert {s.lang for s in samples} >= {"en", "ko"}
+    assert {s.length for s in samples} == {"short", "long"}
+    assert any(s.ambiguous for s in samples)
+    assert {s.label for s in samples} == set(DEFAULT_NAMES)
+    assert len({s.id for s in samples}) == len(samples)
+
+
+def test_router_accuracy_stays_above_the_floor() -> None:
+    report = eval_personas.evaluate()
+
+    # Measured 91.9% overall (dev 95.5%, holdout 88.1%, fresh 80.0%); the floor sits below.
+    assert report.accuracy >= 0.88
+    assert all(report.recall(p) >= 0.8 for p in report.personas)
+
+
+# -- optional model classification (off the /route path) --------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeMessagesApi]:
+    fake = FakeMessagesApi().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def tone_model(
+    server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeMessagesApi]:
+    server.reset()
+    point_model_at(
+        monkeypatch, server, PERSONA_MODEL_TONE="true", PERSONA_TONE_TIMEOUT_SECONDS="0.5"
+    )
+    persona_data.reset()
+    yield server
+    monkeypatch.undo()
+    model.reset()
+    persona_data.reset()
+
+
+def test_model_classification_refines_tone_and_intent(tone_model: FakeMessagesApi) -> None:
+    tone_model.reply = '{"tone": "anxious", "intent": "expressive"}'
+
+    analysis = persona_routing.analyse_with_model("The review is tomorrow.")
+
+    assert (analysis.tone.primary, analysis.intent, analysis.tone.source) == (
+        "anxious",
+        "expressive",
+        "model",
+    )
+    assert sum(analysis.tone.scores.values()) == pytest.approx(1.0)
+    sent = tone_model.requests[0].body
+    assert sent["model"] == "claude-haiku-4-5"
+    assert sent["messages"] == [{"role": "user", "content": "The review is tomorrow."}]
+
+
+@pytest.mark.parametrize(
+    ("reply", "fail"),
+    [("not json at all", None), ('{"tone": "sleepy", "intent": "inquiry"}', None), ("", 500)],
+    ids=["garbage", "unknown-label", "server-error"],
+)
+def test_model_classification_falls_back_to_rules(
+    tone_model: FakeMessagesApi, reply: str, fail: int | None
+) -> None:
+    tone_model.reply, tone_model.fail = reply or tone_model.reply, fail
+
+    analysis = persona_routing.analyse_with_model("ugh, so fed up with this")
+
+    assert analysis == analyse("ugh, so fed up with this")
+
+
+def test_model_classification_gives_up_after_its_timeout(tone_model: FakeMessagesApi) -> None:
+    tone_model.fail, tone_model.first_chunk_delay = "hang", 2.0
+
+    analysis = persona_routing.analyse_with_model("How does TLS work?")
+
+    assert analysis.tone.source == "rules"
+
+
+def test_model_classification_is_off_by_default(
+    server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.reset()
+    point_model_at(monkeypatch, server)
+    persona_data.reset()
+    try:
+        analysis = persona_routing.analyse_with_model("How does TLS work?")
+    finally:
+        monkeypatch.undo()
+        model.reset()
+        persona_data.reset()
+
+    assert analysis.tone.source == "rules"
+    assert server.requests == []
+
+
+def test_routing_makes_no_model_call(tone_model: FakeMessagesApi) -> None:
+    route_message("I'm anxious about the launch")
+
+    assert tone_model.requests == []
