@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+eval-personas: $(STAMP)
+	$(BIN)/python -m tools.eval_personas
+
+# Many more schemathesis examples per operation than `make test` tries.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/platform/test_fuzz.py -p no:logging
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache
