@@ -1,0 +1,69 @@
+"""Per-user chat quotas against the Firestore emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared import errors, quotas
+
+
+@pytest.fixture
+def limits(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "2")
+    monkeypatch.setenv("CHAT_TOKENS_PER_DAY", "100")
+    quotas.get_quota_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    quotas.get_quota_settings.cache_clear()
+
+
+def test_messages_beyond_the_minute_are_refused_with_retry_after(limits: None) -> None:
+    quotas.admit_message("usr_a")
+    quotas.admit_message("usr_a")
+
+    with pytest.raises(errors.RateLimited) as refused:
+        quotas.admit_message("usr_a")
+
+    assert 1 <= refused.value.retry_after <= 60
+
+
+def test_limits_are_per_user(limits: None) -> None:
+    quotas.admit_message("usr_a")
+    quotas.admit_message("usr_a")
+
+    quotas.admit_message("usr_b")
+
+
+def test_a_new_minute_opens_a_new_window(limits: None, firestore_db: Any) -> None:
+    quotas.admit_message("usr_a")
+    quotas.admit_message("usr_a")
+    firestore_db.collection("quotas").document("usr_a").update(
+        {"windowStart": datetime.now(UTC) - timedelta(minutes=2)}
+    )
+
+    quotas.admit_message("usr_a")
+
+
+def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
+    quotas.admit_message("usr_a")
+    quotas.record_tokens("usr_a", 60)
+    quotas.record_tokens("usr_a", 60)
+
+    with pytest.raises(errors.RateLimited) as refused:
+        quotas.admit_message("usr_a")
+
+    assert quotas.tokens_spent_today("usr_a") == 120
+    assert 1 <= refused.value.retry_after <= 24 * 3600
+
+
+def test_yesterdays_tokens_do_not_count(limits: None, firestore_db: Any) -> None:
+    quotas.record_tokens("usr_a", 500)
+    firestore_db.collection("quotas").document("usr_a").update({"day": "2000-01-01"})
+
+    quotas.admit_message("usr_a")
+
+    assert quotas.tokens_spent_today("usr_a") == 0

@@ -1,0 +1,248 @@
+"""A local HTTP server that speaks the Anthropic Messages API, for the real `anthropic` SDK.
+
+`POST /v1/messages` answers as JSON, or as SSE when the body says `"stream": true`
+(message_start, content_block_start, content_block_delta..., content_block_stop,
+message_delta, message_stop). Knobs: `reply` (the text), `chunks` (how many deltas),
+`first_chunk_delay` (seconds before the first byte of the body), `chunk_delay`, and
+`fail` with `fail_times` (429, 500, 529 as the API sends them, "cut" for a stream that
+stops mid-way, "hang" to stall past the client's timeout). Every request body and its
+headers are recorded in `requests`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_ERROR_TYPES = {
+    401: "authentication_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+@dataclass
+class RecordedRequest:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def api_key(self) -> str | None:
+        """The key presented, as `x-api-key` or as a bearer token (the SDK's choice)."""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        if "x-api-key" in headers:
+            return headers["x-api-key"]
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return token if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class FakeMessagesApi:
+    reply: str = "Hello from the fake Messages API, streamed in a few chunks."
+    chunks: int = 4
+    first_chunk_delay: float = 0.0
+    chunk_delay: float = 0.0
+    fail: int | str | None = None
+    fail_times: int = 10**9
+    input_tokens: int = 42
+    api_key: str | None = None  # when set, any other `x-api-key` gets a 401
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeMessagesApi:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake._serve(self, body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def reset(self) -> None:
+        """Back to a healthy default, with the recorded requests forgotten."""
+        self.fail, self.fail_times = None, 10**9
+        self.first_chunk_delay = self.chunk_delay = 0.0
+        self.api_key = None
+        self.requests.clear()
+
+    # -- answering ----------------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        recorded = RecordedRequest(body, dict(handler.headers.items()))
+        with self._lock:
+            self.requests.append(recorded)
+            failing = self.fail is not None and self.fail_times > 0
+            if failing:
+                self.fail_times -= 1
+        if handler.path.split("?")[0] != "/v1/messages":
+            self._error(handler, 404, "not_found_error")
+            return
+        if self.api_key is not None and recorded.api_key != self.api_key:
+            self._error(handler, 401, "authentication_error")
+            return
+        if failing and isinstance(self.fail, int):
+            self._error(handler, self.fail, _ERROR_TYPES.get(self.fail, "api_error"))
+            return
+        if failing and self.fail == "hang":
+            time.sleep(self.first_chunk_delay or 5)
+            return
+        time.sleep(self.first_chunk_delay)
+        model = str(body.get("model", "claude-test"))
+        if body.get("stream"):
+            self._stream(handler, model, cut=failing and self.fail == "cut")
+        else:
+            self._json(handler, model)
+
+    def _pieces(self) -> list[str]:
+        size = max(1, -(-len(self.reply) // self.chunks))
+        return [self.reply[i : i + size] for i in range(0, len(self.reply), size)]
+
+    def _output_tokens(self) -> int:
+        return max(1, len(self.reply) // 4)
+
+    def _json(self, handler: BaseHTTPRequestHandler, model: str) -> None:
+        payload = {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": self.reply}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self._output_tokens()},
+        }
+        data = json.dumps(payload).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("request-id", "req_fake")
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _error(self, handler: BaseHTTPRequestHandler, status: int, kind: str) -> None:
+        data = json.dumps(
+            {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
+        ).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        # Milliseconds for the SDK's retries (fast tests); seconds for the platform's answer.
+        handler.send_header("retry-after-ms", "5")
+        handler.send_header("retry-after", "7")
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _stream(self, handler: BaseHTTPRequestHandler, model: str, *, cut: bool) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.end_headers()
+
+        def send(event: str, data: dict[str, Any]) -> None:
+            frame = f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+            handler.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+            handler.wfile.flush()
+
+        pieces = self._pieces()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            send(
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "msg_fake",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": self.input_tokens, "output_tokens": 1},
+                    },
+                },
+            )
+            send(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+            for number, piece in enumerate(pieces):
+                if cut and number == len(pieces) // 2:
+                    # Drop the connection without the chunked body's terminator.
+                    handler.close_connection = True
+                    handler.connection.shutdown(2)
+                    return
+                if number:
+                    time.sleep(self.chunk_delay)
+                send(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
+            send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            send(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": self._output_tokens()},
+                },
+            )
+            send("message_stop", {"type": "message_stop"})
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+
+
+def point_model_at(monkeypatch: Any, fake: FakeMessagesApi | None, **env: str) -> None:
+    """Configure `shared.model` for the fake server (or, with None, the offline model)."""
+    from shared import model
+
+    if fake is None:
+        monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+        monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+    monkeypatch.delenv("ANTHROPIC_API_KEY_SECRET", raising=False)
+    monkeypatch.setenv("OFFLINE_CHUNK_DELAY_MS", "0")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    model.reset()
