@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	terraform fmt -check -recursive infra
 
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions infra bench tools
@@ -37,6 +38,11 @@ eval-personas: $(STAMP)
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/platform/test_fuzz.py -p no:logging
+
+# dist/<entry>.zip per manifest entry: main.py, the shared modules it imports, and a
+# requirements.txt derived from its imports.
+package: $(STAMP)
+	$(BIN)/python -m tools.package
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache

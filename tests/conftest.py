@@ -91,11 +91,12 @@ class RunningStack:
     output: list[str]
 
 
-def start_stack() -> RunningStack:
+def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     """Start `python -m infra.local.stack` (what `make run` runs) on free ports."""
     ports = [free_port() for _ in range(4)]
     env = {
         **os.environ,
+        **(extra_env or {}),
         "PORT": str(ports[0]),
         "FIRESTORE_PORT": str(ports[1]),
         "PUBSUB_PORT": str(ports[2]),
@@ -140,9 +141,42 @@ def stop_stack(stack: RunningStack) -> int:
     return stack.process.wait(30)
 
 
+@dataclass
+class StackPeers:
+    """Local stand-ins for what the stack talks to outside Google: Anthropic and Slack."""
+
+    messages_api: Any
+    slack: Any
+    secrets: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[RunningStack]:
-    """The whole local stack, shared by the e2e tests of one run."""
-    stack = start_stack()
+def stack_peers() -> Iterator[StackPeers]:
+    from tests.support.messages_api import FakeMessagesApi
+    from tests.support.slack_server import running_slack
+
+    messages_api = FakeMessagesApi().start()
+    with running_slack() as slack:
+        secrets = {
+            "ANTHROPIC_API_KEY": "sk-ant-e2e-" + os.urandom(12).hex(),
+            "GITHUB_WEBHOOK_SECRET": "ghs-e2e-" + os.urandom(12).hex(),
+            "SLACK_WEBHOOK_URL": slack.url,
+            "ADMIN_TOKEN": E2E_ADMIN_TOKEN,
+        }
+        yield StackPeers(messages_api, slack, secrets)
+    messages_api.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack(stack_peers: StackPeers) -> Iterator[RunningStack]:
+    """The whole local stack with a (local-server) API key, shared by the e2e tests."""
+    stack = start_stack(
+        {
+            **stack_peers.secrets,
+            "ANTHROPIC_BASE_URL": stack_peers.messages_api.url,
+            "OFFLINE_CHUNK_DELAY_MS": "0",
+            "ALERT_GROUP_WAIT_SECONDS": "0",
+        }
+    )
     yield stack
     stop_stack(stack)

@@ -46,9 +46,7 @@ def documents_of(db: Any, agent_id: str, conversation_id: str) -> dict[str, Any]
     return {
         "agent": agent.get().to_dict(),
         "conversation": conversation.get().to_dict(),
-        "messages": sorted(
-            str(s.to_dict()) for s in conversation.collection("messages").stream()
-        ),
+        "messages": sorted(str(s.to_dict()) for s in conversation.collection("messages").stream()),
     }
 
 

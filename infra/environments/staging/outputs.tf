@@ -1,0 +1,19 @@
+output "api_url" {
+  description = "Base URL of the API; the Cloud Build smoke test calls it."
+  value       = module.platform.api_url
+}
+
+output "api_ip" {
+  description = "Address for the domains' DNS A records."
+  value       = module.platform.api_ip
+}
+
+output "function_urls" {
+  description = "Each function's Cloud Run URL."
+  value       = module.platform.function_urls
+}
+
+output "dashboards" {
+  description = "Cloud Monitoring dashboard ids."
+  value       = module.platform.dashboards
+}

@@ -1,0 +1,30 @@
+variable "project_id" {
+  type        = string
+  description = "This environment's project."
+}
+
+variable "domains" {
+  type        = list(string)
+  description = "API host names (their A records point at the api_ip output)."
+}
+
+variable "source_bucket" {
+  type        = string
+  description = "Bucket holding the function zips (see the README's bootstrap step)."
+}
+
+variable "source_prefix" {
+  type        = string
+  description = "Folder of this build's zips in source_bucket; Cloud Build passes the commit SHA."
+}
+
+variable "operators_group" {
+  type        = string
+  description = "IAM member of the operators, e.g. group:platform-ops@example.com."
+}
+
+variable "allowed_origins" {
+  type        = list(string)
+  description = "Browser origins allowed by CORS."
+  default     = []
+}

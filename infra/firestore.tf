@@ -1,0 +1,55 @@
+# What Firestore needs beyond the database: TTL policies and composite indexes.
+# tests/infra/test_firestore_indexes.py scans shared/ and functions/ for queries that
+# combine a filter with an order on another field and fails when the index is missing here.
+
+locals {
+  # Collection => the timestamp field that says when a document may be deleted.
+  # `outbox` has none on purpose: a staged event is deleted once Pub/Sub has it, never by age.
+  firestore_ttl_fields = {
+    sessions           = "expiresAt"
+    processed_events   = "expiresAt"
+    webhook_deliveries = "expiresAt"
+  }
+
+  # Fields in query order: equality filters, then the order_by fields, then __name__
+  # (the tie-breaker the cursor pagination orders by).
+  firestore_indexes = {
+    agents_by_owner_newest_first = {
+      collection = "agents"
+      fields = [
+        { field_path = "userId", order = "ASCENDING" },
+        { field_path = "createdAt", order = "DESCENDING" },
+        { field_path = "__name__", order = "DESCENDING" },
+      ]
+    }
+    conversations_by_owner_and_agent_recent_first = {
+      collection = "conversations"
+      fields = [
+        { field_path = "userId", order = "ASCENDING" },
+        { field_path = "agentId", order = "ASCENDING" },
+        { field_path = "updatedAt", order = "DESCENDING" },
+      ]
+    }
+    loadtest_runs_by_scenario_newest_first = {
+      collection = "loadtest_runs"
+      fields = [
+        { field_path = "scenario", order = "ASCENDING" },
+        { field_path = "startedAt", order = "DESCENDING" },
+      ]
+    }
+    alerts_by_status_recent_first = {
+      collection = "alerts"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "lastSeenAt", order = "DESCENDING" },
+      ]
+    }
+    notifications_of_an_alert_newest_first = {
+      collection = "notifications"
+      fields = [
+        { field_path = "fingerprints", array_config = "CONTAINS" },
+        { field_path = "sentAt", order = "DESCENDING" },
+      ]
+    }
+  }
+}

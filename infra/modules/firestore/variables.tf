@@ -1,0 +1,56 @@
+variable "project_id" {
+  type        = string
+  description = "Project of the database."
+}
+
+variable "location_id" {
+  type        = string
+  description = "Firestore location (a region such as europe-west1 or a multi-region such as eur3); fixed once created."
+}
+
+variable "delete_protection" {
+  type        = bool
+  description = "Refuse to delete the database (on in production)."
+  default     = true
+}
+
+variable "ttl_fields" {
+  type        = map(string)
+  description = "Collection group => timestamp field whose value is the document's expiry (Firestore TTL policy)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for collection, field in var.ttl_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", collection)) && can(regex("^[A-Za-z_][A-Za-z0-9_]*$", field))])
+    error_message = "ttl_fields maps plain collection ids to plain field names."
+  }
+}
+
+variable "composite_indexes" {
+  type = map(object({
+    collection  = string
+    query_scope = optional(string, "COLLECTION")
+    fields = list(object({
+      field_path   = string
+      order        = optional(string)
+      array_config = optional(string)
+    }))
+  }))
+  description = "Composite indexes by a descriptive key; each lists its fields in query order (equality and array-contains fields first, then the order_by fields). A field has either an order or array_config = CONTAINS."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for index in values(var.composite_indexes) : length(index.fields) >= 2])
+    error_message = "A composite index has at least two fields; single-field indexes are automatic."
+  }
+  validation {
+    condition = alltrue(flatten([for index in values(var.composite_indexes) : [
+      for field in index.fields :
+      field.array_config == null ? contains(["ASCENDING", "DESCENDING"], coalesce(field.order, "-")) : (field.order == null && field.array_config == "CONTAINS")
+    ]]))
+    error_message = "Each indexed field has order ASCENDING or DESCENDING, or (only) array_config CONTAINS."
+  }
+  validation {
+    condition     = alltrue([for index in values(var.composite_indexes) : contains(["COLLECTION", "COLLECTION_GROUP"], index.query_scope)])
+    error_message = "query_scope is COLLECTION or COLLECTION_GROUP."
+  }
+}

@@ -1,0 +1,210 @@
+# The public edge: one global external HTTPS load balancer, a serverless NEG and backend
+# service per HTTP function, a URL map from the contract's path prefixes, and a Cloud
+# Armor policy that rate-limits per client IP before a request reaches a function.
+
+locals {
+  # "/v1/agents" serves the collection itself and everything below it.
+  path_rules = {
+    for key, backend in var.backends : key => flatten([
+      for prefix in backend.paths : [prefix, "${prefix}/*"]
+    ])
+  }
+}
+
+resource "google_compute_global_address" "api" {
+  project = var.project_id
+  name    = "${var.name}-api"
+}
+
+resource "google_compute_region_network_endpoint_group" "function" {
+  for_each = var.backends
+
+  project               = var.project_id
+  region                = var.region
+  name                  = "${var.name}-${each.key}"
+  network_endpoint_type = "SERVERLESS"
+
+  cloud_function {
+    function = each.value.function
+  }
+}
+
+resource "google_compute_backend_service" "function" {
+  for_each = var.backends
+
+  project               = var.project_id
+  name                  = "${var.name}-${each.key}"
+  protocol              = "HTTPS"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  security_policy       = google_compute_security_policy.edge.id
+
+  backend {
+    group = google_compute_region_network_endpoint_group.function[each.key].id
+  }
+
+  log_config {
+    enable      = true
+    sample_rate = var.log_sample_rate
+  }
+}
+
+resource "google_compute_url_map" "api" {
+  project         = var.project_id
+  name            = "${var.name}-api"
+  default_service = google_compute_backend_service.function[var.default_backend].id
+
+  host_rule {
+    hosts        = ["*"]
+    path_matcher = "contract"
+  }
+
+  path_matcher {
+    name            = "contract"
+    default_service = google_compute_backend_service.function[var.default_backend].id
+
+    dynamic "path_rule" {
+      for_each = local.path_rules
+      content {
+        paths   = path_rule.value
+        service = google_compute_backend_service.function[path_rule.key].id
+      }
+    }
+  }
+}
+
+resource "google_compute_managed_ssl_certificate" "api" {
+  project = var.project_id
+  name    = "${var.name}-api"
+
+  managed {
+    domains = var.domains
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "google_compute_ssl_policy" "modern" {
+  project         = var.project_id
+  name            = "${var.name}-modern-tls"
+  profile         = "MODERN"
+  min_tls_version = "TLS_1_2"
+}
+
+resource "google_compute_target_https_proxy" "api" {
+  project          = var.project_id
+  name             = "${var.name}-api"
+  url_map          = google_compute_url_map.api.id
+  ssl_certificates = [google_compute_managed_ssl_certificate.api.id]
+  ssl_policy       = google_compute_ssl_policy.modern.id
+}
+
+# HTTPS only: the API has no browser pages to redirect from port 80.
+resource "google_compute_global_forwarding_rule" "https" {
+  project               = var.project_id
+  name                  = "${var.name}-https"
+  target                = google_compute_target_https_proxy.api.id
+  ip_address            = google_compute_global_address.api.id
+  port_range            = "443"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+}
+
+resource "google_compute_security_policy" "edge" {
+  project     = var.project_id
+  name        = "${var.name}-edge"
+  description = "Per-client-IP rate limits in front of every function; stricter for session creation and chat."
+  type        = "CLOUD_ARMOR"
+
+  adaptive_protection_config {
+    layer_7_ddos_defense_config {
+      enable = true
+    }
+  }
+
+  rule {
+    description = "Block Log4Shell probes (CVE-2021-44228) before they reach anything."
+    action      = "deny(403)"
+    priority    = 100
+    preview     = false
+    match {
+      expr {
+        expression = "evaluatePreconfiguredExpr('cve-canary')"
+      }
+    }
+  }
+
+  rule {
+    description = "Guest-session creation: each one is a Firestore write and a new identity."
+    action      = "throttle"
+    priority    = 1000
+    match {
+      expr {
+        expression = "request.method == 'POST' && request.path == '/v1/sessions'"
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = var.rate_limits.session_create_per_minute
+        interval_sec = 60
+      }
+    }
+  }
+
+  rule {
+    description = "Conversation and message creation: each message can spend model tokens."
+    action      = "throttle"
+    priority    = 1100
+    match {
+      expr {
+        expression = "request.method == 'POST' && request.path.startsWith('/v1/conversations')"
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = var.rate_limits.chat_post_per_minute
+        interval_sec = 60
+      }
+    }
+  }
+
+  rule {
+    description = "Everything else: a generous per-IP ceiling; sustained abuse is banned for a while."
+    action      = "rate_based_ban"
+    priority    = 2000
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    rate_limit_options {
+      conform_action   = "allow"
+      exceed_action    = "deny(429)"
+      enforce_on_key   = "IP"
+      ban_duration_sec = var.rate_limits.ban_seconds
+      rate_limit_threshold {
+        count        = var.rate_limits.general_per_minute
+        interval_sec = 60
+      }
+    }
+  }
+
+  rule {
+    description = "Default: allow (the functions authenticate)."
+    action      = "allow"
+    priority    = 2147483647
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+  }
+}

@@ -1,0 +1,146 @@
+variable "project_id" {
+  type        = string
+  description = "Project of this environment (one project per environment)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name; also ENVIRONMENT for the functions (prod runs as production)."
+
+  validation {
+    condition     = contains(["staging", "prod"], var.environment)
+    error_message = "environment is staging or prod."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions and the scheduler; null = the manifest's defaults.region."
+  default     = null
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Firestore location (fixed once the database exists); null = the function region."
+  default     = null
+}
+
+variable "domains" {
+  type        = list(string)
+  description = "API host names for the managed certificate (point their A records at the api_ip output)."
+}
+
+variable "source_bucket" {
+  type        = string
+  description = "Bucket Cloud Build uploads the function zips to (bootstrapped with the state bucket)."
+}
+
+variable "source_prefix" {
+  type        = string
+  description = "Folder of this build's zips in source_bucket (the commit SHA): a new prefix redeploys every function."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.source_prefix))
+    error_message = "source_prefix is a single path segment such as a commit SHA."
+  }
+}
+
+variable "operators_group" {
+  type        = string
+  description = "IAM member of the operators allowed on operators-only functions, e.g. group:platform-ops@example.com."
+
+  validation {
+    condition     = can(regex("^(group|user|serviceAccount|domain):", var.operators_group))
+    error_message = "operators_group is an IAM member such as group:ops@example.com."
+  }
+}
+
+variable "allowed_origins" {
+  type        = list(string)
+  description = "Browser origins allowed by CORS (ALLOWED_ORIGINS)."
+  default     = []
+}
+
+variable "log_level" {
+  type        = string
+  description = "LOG_LEVEL of every function."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level is DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "scale_to_zero" {
+  type        = bool
+  description = "Ignore the manifest's minInstances and let every function scale to zero (staging)."
+  default     = false
+}
+
+variable "scheduled_calls" {
+  type = map(object({
+    path     = string
+    schedule = string
+    body     = optional(string, "{}")
+  }))
+  description = "Cloud Scheduler jobs: a POST with an OIDC token to the HTTP function whose manifest path prefix serves `path`."
+  default = {
+    loadtest = { path = "/v1/loadtests/runs", schedule = "*/30 * * * *" }
+  }
+
+  validation {
+    condition     = alltrue([for job in values(var.scheduled_calls) : startswith(job.path, "/v1/")])
+    error_message = "Scheduled calls target contract paths under /v1/."
+  }
+}
+
+variable "rate_limits" {
+  type = object({
+    session_create_per_minute = number
+    chat_post_per_minute      = number
+    general_per_minute        = number
+    ban_seconds               = number
+  })
+  description = "Cloud Armor per-client-IP limits (see modules/load_balancer)."
+  default = {
+    session_create_per_minute = 10
+    chat_post_per_minute      = 60
+    general_per_minute        = 600
+    ban_seconds               = 300
+  }
+}
+
+variable "latency_p95_default_ms" {
+  type        = number
+  description = "p95 latency alert threshold for HTTP functions whose timeout is under a minute; longer-running ones (streams, load tests) alert at a tenth of their timeout."
+  default     = 1000
+
+  validation {
+    condition     = var.latency_p95_default_ms >= 50
+    error_message = "latency_p95_default_ms is at least 50."
+  }
+}
+
+variable "latency_p95_ms" {
+  type        = map(number)
+  description = "Per-function overrides of the p95 latency alert threshold (ms), by manifest name."
+  default     = {}
+}
+
+variable "delete_protection" {
+  type        = bool
+  description = "Protect the Firestore database from deletion."
+  default     = true
+}
+
+variable "build_service_account" {
+  type        = string
+  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the account Cloud Build uses to build the functions; null = the project default."
+  default     = null
+}
