@@ -152,7 +152,8 @@ class Stack:
         publisher = pubsub_v1.PublisherClient()
         subscriber = pubsub_v1.SubscriberClient()
         for topic in self.manifest.topics():
-            for name in (topic, f"{topic}-dead-letter"):
+            dead_letter = [] if topic.endswith("-dead-letter") else [f"{topic}-dead-letter"]
+            for name in (topic, *dead_letter):
                 with contextlib.suppress(AlreadyExists):
                     publisher.create_topic(name=publisher.topic_path(self.project, name))
         for entry in self.manifest.pubsub_entries():
