@@ -46,3 +46,27 @@ resource "google_cloud_scheduler_job" "call" {
 
   depends_on = [google_project_service.api]
 }
+
+# The outbox relay (shared/outbox.py): a tick every minute on its topic, which a manifest
+# entry listens on. Left out when no entry does.
+resource "google_cloud_scheduler_job" "outbox_relay" {
+  count = contains(local.base_topics, "outbox-relay") ? 1 : 0
+
+  project     = var.project_id
+  region      = local.region
+  name        = "${local.prefix}-outbox-relay"
+  description = "Publish events the producers staged but could not publish"
+  schedule    = "* * * * *"
+  time_zone   = "Etc/UTC"
+
+  retry_config {
+    retry_count = 0 # the next tick is a minute away
+  }
+
+  pubsub_target {
+    topic_name = "projects/${var.project_id}/topics/${module.topics["outbox-relay"].topic}"
+    data       = base64encode("{}")
+  }
+
+  depends_on = [google_project_service.api]
+}

@@ -30,6 +30,7 @@ from shared import (
     events,
     incidents,
     log,
+    outbox,
     silences,
 )
 from shared.auth import authenticate_operator
@@ -195,3 +196,19 @@ def alerts_dead_letters(cloud_event: CloudEvent) -> None:
 def _topic_of(cloud_event: Any) -> str:
     source = str(cloud_event["source"] or "")
     return source.rsplit("/topics/", 1)[1] if "/topics/" in source else ""
+
+
+@functions_framework.cloud_event
+def relay_outbox(cloud_event: CloudEvent) -> None:
+    """Publish the events producers staged but could not publish (see shared/outbox.py).
+
+    Triggered by a tick on `outbox-relay`: Cloud Scheduler every minute in production,
+    `make run` every few seconds locally. The tick's payload is ignored, so nothing is
+    poison. Never retried: a flush that fails leaves its events staged for the next tick,
+    so this acks every tick. Duplicates (a flush racing a slow first publish) are
+    harmless: every consumer deduplicates on the event id.
+    """
+    try:
+        outbox.flush()
+    except Exception:  # the next tick retries; redelivering a tick adds nothing
+        logger.exception("outbox relay failed; events stay staged for the next tick")

@@ -33,6 +33,8 @@ from infra.manifest import ROOT, Entry, Manifest, load
 DEFAULT_PROJECT = "demo-agent-platform"
 FUNCTION_BASE_PORT = 8101
 MAX_DELIVERY_ATTEMPTS = 5
+# Locally a thread plays Cloud Scheduler's part: a tick on this topic every few seconds.
+OUTBOX_RELAY_TOPIC = "outbox-relay"
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     log_sink: Callable[[str, str], None] = lambda name, line: None
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -64,7 +67,21 @@ class Stack:
         self._start_gateway()
         self._wait_until_ready()
         self._create_topics_and_subscriptions()
+        if OUTBOX_RELAY_TOPIC in self.manifest.topics():
+            threading.Thread(target=self._tick_outbox_relay, daemon=True).start()
         return self
+
+    def _tick_outbox_relay(self) -> None:
+        from google.cloud import pubsub_v1
+
+        publisher = pubsub_v1.PublisherClient()
+        topic = publisher.topic_path(self.project, OUTBOX_RELAY_TOPIC)
+        interval = float(self.base_env.get("OUTBOX_RELAY_SECONDS", "10"))
+        while not self.stopped.wait(interval):
+            try:
+                publisher.publish(topic, b"{}").result(timeout=10)
+            except Exception as exc:  # noqa: BLE001 - the next tick tries again
+                self.log_sink("stack", f"outbox relay tick failed: {exc!r}")
 
     def _assign_ports(self) -> None:
         port = int(self.base_env.get("FUNCTION_BASE_PORT", FUNCTION_BASE_PORT))
@@ -179,6 +196,7 @@ class Stack:
         subscriber.close()
 
     def stop(self) -> None:
+        self.stopped.set()
         stop_processes(list(self.processes.values()))
         self.processes.clear()
         if self.emulators is not None:
