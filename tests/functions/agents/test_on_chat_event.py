@@ -4,6 +4,7 @@ structured), counted once per event id, concurrently, with poison acknowledged."
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -212,3 +213,32 @@ def test_the_same_event_delivered_concurrently_counts_once(
 
     assert statuses == [200] * 10
     assert stats_of(agent).total_runs == 1
+
+
+def test_a_burst_with_duplicates_out_of_order_leaves_stats_exact(
+    function: LoadedFunction, agent: agents.AgentRecord
+) -> None:
+    start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    burst = [
+        run_event(
+            agent,
+            "chat_run_failed" if i % 10 == 0 else "chat_run_completed",
+            inputTokens=i,
+            outputTokens=2 * i,
+            latencyMs=float(i),
+            finished_at=start + timedelta(seconds=i),
+        )
+        for i in range(200)
+    ]
+    deliveries = [*burst, *burst[::3]]  # every third event twice
+    random.Random(7).shuffle(deliveries)  # and in no particular order
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda event: push(function, event).status_code, deliveries))
+
+    assert set(statuses) == {200}
+    stats = stats_of(agent)
+    assert (stats.total_runs, stats.successful_runs, stats.failed_runs) == (200, 180, 20)
+    assert (stats.input_tokens, stats.output_tokens) == (sum(range(200)), 2 * sum(range(200)))
+    assert stats.avg_latency_ms == pytest.approx(sum(range(200)) / 200)
+    assert stats.last_run_at == start + timedelta(seconds=199)
