@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz package clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ eval-personas: $(STAMP)
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/platform/test_fuzz.py -p no:logging
+
+# 50 guests for 60 s against a fresh local stack; figures in bench/results/soak.json.
+soak: $(STAMP)
+	$(BIN)/pytest tests/platform/test_soak.py -m soak -s -p no:logging
 
 # dist/<entry>.zip per manifest entry: main.py, the shared modules it imports, and a
 # requirements.txt derived from its imports.
