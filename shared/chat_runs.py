@@ -52,20 +52,37 @@ def choose_persona(agent: AgentRecord, text: str) -> PersonaChoice:
 
 
 def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
-    """Admit and store a user message; 404, 409 (paused agent, full conversation), 429."""
-    conversation, agent = conversations.conversation_with_agent(user_id, conversation_id)
-    if agent.status != "active":
-        raise errors.Conflict(f"agent {agent.id} is paused; resume it to chat")
+    """Admit and store a user message; 404, 409 (paused agent, full conversation), 429.
+
+    One read (conversation, agent, quota; recent messages alongside) and one commit (the
+    messages, the count, the quota) guarded by preconditions: if either document changed
+    in between, the whole admission is decided again on fresh reads.
+    """
     cap = quotas.get_quota_settings().chat_max_messages_per_conversation
-    if conversation.message_count + 2 > cap:  # the transaction checks again
-        raise errors.Conflict(
-            f"conversation holds {conversation.message_count} messages; the limit is {cap}"
+    quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
+    personas: dict[str, PersonaChoice] = {}
+
+    def admit() -> tuple[conversations.SendReads, MessageRecord, MessageRecord, PersonaChoice]:
+        reads = conversations.read_for_send(user_id, conversation_id, quota)
+        agent = reads.agent
+        if agent.status != "active":
+            raise errors.Conflict(f"agent {agent.id} is paused; resume it to chat")
+        batch = clients.firestore().batch()
+        question, answer = conversations.stage_exchange(
+            batch, reads.snapshot, user_id, content, cap
         )
-    quotas.admit_message(user_id)
-    persona = choose_persona(agent, content)
-    question, answer = conversations.append_exchange(conversation, content, cap)
+        if quota:
+            quotas.stage_admission(batch, reads.others[0])
+        persona = personas.get(agent.persona or "")
+        if persona is None:  # routed once, before anything is stored
+            persona = personas[agent.persona or ""] = choose_persona(agent, content)
+        batch.commit()
+        return reads, question, answer, persona
+
+    reads, question, answer, persona = conversations.optimistic(admit)
     settings = model.get_model_settings()
-    turns = conversations.history(conversation, question.seq, settings.chat_history_token_budget)
+    turns = conversations.history_of_send(reads, question, settings.chat_history_token_budget)
+    agent = reads.agent
     system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
     answer.persona, answer.confidence = persona.name, persona.confidence
     reply = model.stream(
@@ -74,7 +91,7 @@ def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
         agent.model or settings.chat_default_model,
         settings.chat_max_output_tokens,
     )
-    return ChatRun(conversation, agent, question, answer, reply)
+    return ChatRun(reads.conversation, agent, question, answer, reply)
 
 
 @dataclass
@@ -173,6 +190,7 @@ class ChatRun:
         )
         outbox.stage(batch, chat_events.TOPIC, event)
         batch.commit()
+        conversations.cache_answer(answer)
         outbox.deliver(chat_events.TOPIC, event)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
         logger.info(

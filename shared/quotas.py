@@ -3,7 +3,8 @@
 One document per user (`quotas/{userId}`) holds a fixed one-minute window of messages and
 the tokens spent on the current UTC day. A user sends a few messages a minute, far below
 Firestore's ~1 write/s per document, so one document per user does not run hot. Limits
-are checked before anything is stored, so a refused message leaves no trace; tokens are
+are checked before anything is stored and the count is written in the message's own
+commit (`stage_admission`), so a refused message leaves no trace; tokens are
 counted when the answer is finished (an answer in flight may overshoot the day's budget
 by one reply, which is the price of not reserving tokens up front).
 """
@@ -42,8 +43,13 @@ def get_quota_settings() -> QuotaSettings:
     return QuotaSettings()
 
 
-def _ref(user_id: str) -> Any:
+def quota_ref(user_id: str) -> Any:
     return clients.firestore().collection(COLLECTION).document(user_id)
+
+
+def enabled() -> bool:
+    settings = get_quota_settings()
+    return bool(settings.chat_messages_per_minute or settings.chat_tokens_per_day)
 
 
 def _seconds_to_midnight(now: datetime) -> int:
@@ -51,49 +57,59 @@ def _seconds_to_midnight(now: datetime) -> int:
     return math.ceil((midnight - now).total_seconds())
 
 
+def stage_admission(batch: Any, snapshot: Any) -> None:
+    """Count one message of the user whose quota document `snapshot` is, or `RateLimited`.
+
+    The count goes into `batch` on the condition that the document is unchanged since it
+    was read (or still missing), so concurrent messages cannot both take the last slot.
+    """
+    settings = get_quota_settings()
+    now = utcnow()
+    record = (snapshot.to_dict() if snapshot.exists else None) or {}
+    day = now.date().isoformat()
+    day_tokens = int(record.get("dayTokens", 0)) if record.get("day") == day else 0
+    if settings.chat_tokens_per_day and day_tokens >= settings.chat_tokens_per_day:
+        raise errors.RateLimited(
+            f"daily token budget spent: {day_tokens} of {settings.chat_tokens_per_day}",
+            retry_after=_seconds_to_midnight(now),
+        )
+    started = record.get("windowStart")
+    count = int(record.get("windowCount", 0))
+    if not isinstance(started, datetime) or now - started >= WINDOW:
+        started, count = now, 0
+    limit = settings.chat_messages_per_minute
+    if limit and count >= limit:
+        raise errors.RateLimited(
+            f"at most {limit} messages per minute",
+            retry_after=math.ceil((started + WINDOW - now).total_seconds()),
+        )
+    fields = {
+        "windowStart": started,
+        "windowCount": count + 1,
+        "day": day,
+        "dayTokens": day_tokens,
+        "updatedAt": now,
+        "expiresAt": now + timedelta(days=2),
+    }
+    if snapshot.exists:
+        unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+        batch.update(snapshot.reference, fields, option=unchanged)
+    else:
+        batch.create(snapshot.reference, fields)
+
+
 def admit_message(user_id: str) -> None:
     """Count one message for the user, or raise `RateLimited` with a Retry-After."""
-    settings = get_quota_settings()
-    if not settings.chat_messages_per_minute and not settings.chat_tokens_per_day:
+    if not enabled():
         return
-    from google.cloud import firestore
+    from shared.conversations import optimistic
 
-    ref = _ref(user_id)
+    def attempt() -> None:
+        batch = clients.firestore().batch()
+        stage_admission(batch, quota_ref(user_id).get())
+        batch.commit()
 
-    @firestore.transactional
-    def admit(transaction: Transaction) -> None:
-        now = utcnow()
-        record = ref.get(transaction=transaction).to_dict() or {}
-        day = now.date().isoformat()
-        day_tokens = int(record.get("dayTokens", 0)) if record.get("day") == day else 0
-        if settings.chat_tokens_per_day and day_tokens >= settings.chat_tokens_per_day:
-            raise errors.RateLimited(
-                f"daily token budget spent: {day_tokens} of {settings.chat_tokens_per_day}",
-                retry_after=_seconds_to_midnight(now),
-            )
-        started = record.get("windowStart")
-        count = int(record.get("windowCount", 0))
-        if not isinstance(started, datetime) or now - started >= WINDOW:
-            started, count = now, 0
-        limit = settings.chat_messages_per_minute
-        if limit and count >= limit:
-            raise errors.RateLimited(
-                f"at most {limit} messages per minute",
-                retry_after=math.ceil((started + WINDOW - now).total_seconds()),
-            )
-        transaction.set(
-            ref,
-            {
-                "windowStart": started,
-                "windowCount": count + 1,
-                "day": day,
-                "dayTokens": day_tokens,
-                "updatedAt": now,
-                "expiresAt": now + timedelta(days=2),
-            },
-        )
-
-    admit(clients.firestore().transaction())
+    optimistic(attempt)
 
 
 def record_tokens(user_id: str, tokens: int) -> None:
@@ -102,7 +118,7 @@ def record_tokens(user_id: str, tokens: int) -> None:
         return
     from google.cloud import firestore
 
-    ref = _ref(user_id)
+    ref = quota_ref(user_id)
 
     @firestore.transactional
     def add(transaction: Transaction) -> None:
@@ -123,7 +139,7 @@ def record_tokens(user_id: str, tokens: int) -> None:
 
 
 def tokens_spent_today(user_id: str) -> int:
-    record = _ref(user_id).get().to_dict() or {}
+    record = quota_ref(user_id).get().to_dict() or {}
     return (
         int(record.get("dayTokens", 0)) if record.get("day") == utcnow().date().isoformat() else 0
     )

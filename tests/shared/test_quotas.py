@@ -67,3 +67,20 @@ def test_yesterdays_tokens_do_not_count(limits: None, firestore_db: Any) -> None
     quotas.admit_message("usr_a")
 
     assert quotas.tokens_spent_today("usr_a") == 0
+
+
+def test_an_admission_decided_on_a_stale_read_is_not_committed(
+    limits: None, firestore_db: Any
+) -> None:
+    from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+
+    ref = quotas.quota_ref("usr_a")
+    for _ in range(2):  # the document missing, then existing
+        stale = ref.get()
+        quotas.admit_message("usr_a")  # someone else takes a slot in between
+        batch = firestore_db.batch()
+        quotas.stage_admission(batch, stale)
+        with pytest.raises((AlreadyExists, FailedPrecondition)):
+            batch.commit()
+
+    assert ref.get().to_dict()["windowCount"] == 2
