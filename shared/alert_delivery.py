@@ -129,6 +129,7 @@ def _send(payload: dict[str, Any], notification_id: str, group_key: str) -> dict
                     "groupKey": group_key,
                     "text": payload["text"],
                     "slackPayload": payload,
+                    "channel": "log",
                 }
             },
         )
@@ -142,6 +143,7 @@ def _send(payload: dict[str, Any], notification_id: str, group_key: str) -> dict
                 "groupKey": group_key,
                 "attempts": delivery.attempts,
                 "text": payload["text"],
+                "channel": "slack",
             }
         },
     )

@@ -133,7 +133,16 @@ def _reasoning(
 
 def route_message(text: str) -> RouteResult:
     """The persona that should answer `text`. Total: any string (empty goes to the fallback)."""
-    return route_analysis(analyse(text))
+    return _logged(route_analysis(analyse(text)))
+
+
+def _logged(result: RouteResult) -> RouteResult:
+    # One line per routed message: the dashboard's persona distribution counts these.
+    logger.info(
+        "persona routed",
+        extra={"fields": {"persona": result.persona, "confidence": round(result.confidence, 3)}},
+    )
+    return result
 
 
 def persona_style(name: str) -> str | None:
@@ -226,7 +235,7 @@ def answer_in_persona(text: str, *, max_tokens: int | None = None) -> PersonaAns
     from shared import model
 
     settings = get_persona_settings()
-    route = route_analysis(analyse_with_model(text))
+    route = _logged(route_analysis(analyse_with_model(text)))
     style = persona_style(route.persona) or ""
     reply = model.complete(
         style,
