@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from shared import chat_events, clients, conversations, errors, events, log, model, outbox, quotas
+from shared import (
+    chat_events,
+    chat_send,
+    clients,
+    conversations,
+    errors,
+    events,
+    log,
+    model,
+    outbox,
+    quotas,
+)
 from shared.chat_events import ChatRunData
 from shared.conversations import ConversationRecord, MessageRecord
 from shared.models import ApiModel, utcnow
@@ -62,15 +73,13 @@ def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
     quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
     personas: dict[str, PersonaChoice] = {}
 
-    def admit() -> tuple[conversations.SendReads, MessageRecord, MessageRecord, PersonaChoice]:
-        reads = conversations.read_for_send(user_id, conversation_id, quota)
+    def admit() -> tuple[chat_send.SendReads, MessageRecord, MessageRecord, PersonaChoice]:
+        reads = chat_send.read_for_send(user_id, conversation_id, quota)
         agent = reads.agent
         if agent.status != "active":
             raise errors.Conflict(f"agent {agent.id} is paused; resume it to chat")
         batch = clients.firestore().batch()
-        question, answer = conversations.stage_exchange(
-            batch, reads.snapshot, user_id, content, cap
-        )
+        question, answer = chat_send.stage_exchange(batch, reads.snapshot, user_id, content, cap)
         if quota:
             quotas.stage_admission(batch, reads.others[0])
         persona = personas.get(agent.persona or "")
@@ -79,9 +88,9 @@ def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
         batch.commit()
         return reads, question, answer, persona
 
-    reads, question, answer, persona = conversations.optimistic(admit)
+    reads, question, answer, persona = chat_send.optimistic(admit)
     settings = model.get_model_settings()
-    turns = conversations.history_of_send(reads, question, settings.chat_history_token_budget)
+    turns = chat_send.history_of_send(reads, question, settings.chat_history_token_budget)
     agent = reads.agent
     system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
     answer.persona, answer.confidence = persona.name, persona.confidence
@@ -190,7 +199,7 @@ class ChatRun:
         )
         outbox.stage(batch, chat_events.TOPIC, event)
         batch.commit()
-        conversations.cache_answer(answer)
+        chat_send.cache_answer(answer)
         outbox.deliver(chat_events.TOPIC, event)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
         logger.info(

@@ -102,7 +102,7 @@ def admit_message(user_id: str) -> None:
     """Count one message for the user, or raise `RateLimited` with a Retry-After."""
     if not enabled():
         return
-    from shared.conversations import optimistic
+    from shared.chat_send import optimistic
 
     def attempt() -> None:
         batch = clients.firestore().batch()

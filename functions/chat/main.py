@@ -12,7 +12,7 @@ from flask import Request
 from pydantic import Field
 from werkzeug.wrappers import Response
 
-from shared import chat_runs, conversations, errors, log, model
+from shared import chat_runs, chat_send, conversations, errors, log, model
 from shared.chat_runs import MessagePublic
 from shared.conversations import ConversationRecord
 from shared.http import Api, Call, error_response, stream
@@ -117,6 +117,7 @@ def delete_conversation(call: Call) -> None:
         call.principal.user_id, call.params["conversation_id"]
     )
     conversations.delete_conversation(record)
+    chat_send.forget(record.id)
 
 
 @api.route(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared import agents, chat_events, chat_runs, conversations, errors, model, quotas
+from shared import agents, chat_events, chat_runs, chat_send, conversations, errors, model, quotas
 from tests.support.messages_api import point_model_at
 from tests.support.pubsub import pull_events, subscribe
 
@@ -75,15 +75,15 @@ def race_two_sends(
     """Two sends whose first reads both happen before either commits."""
     barrier = threading.Barrier(2, timeout=10)
     first_reads = itertools.count()
-    real_read = conversations.read_for_send
+    real_read = chat_send.read_for_send
 
-    def read_then_wait(*args: Any) -> conversations.SendReads:
+    def read_then_wait(*args: Any) -> chat_send.SendReads:
         reads = real_read(*args)
         if next(first_reads) < 2:
             barrier.wait()
         return reads
 
-    monkeypatch.setattr(conversations, "read_for_send", read_then_wait)
+    monkeypatch.setattr(chat_send, "read_for_send", read_then_wait)
 
     def send(content: str) -> chat_runs.ChatRun | Exception:
         try:
@@ -165,7 +165,7 @@ def test_history_includes_exchanges_stored_and_finished_elsewhere(
         {"content": "a2 elsewhere", "status": "completed"}
     )
     pending_here.finished = True
-    _, answer = conversations.append_exchange(conversation, "q3 elsewhere", cap=100)
+    _, answer = chat_send.append_exchange(conversation, "q3 elsewhere", cap=100)
     conversations.message_ref(conversation.id, answer.id).update(
         {"content": "a3 elsewhere", "status": "completed"}
     )
@@ -198,17 +198,17 @@ def test_a_send_reads_only_messages_newer_than_this_process_knows(
     for content in ("q1", "q2"):
         chat_runs.start("usr_owner", conversation.id, content).run_to_end()
     reads: list[int] = []
-    real = conversations._recent_messages
+    real = chat_send._recent_messages
 
     def spy(conversation_id: str, up_to: int | None, since: int = 0) -> list[dict[str, Any]]:
         reads.append(since)
         return real(conversation_id, up_to, since)
 
-    monkeypatch.setattr(conversations, "_recent_messages", spy)
+    monkeypatch.setattr(chat_send, "_recent_messages", spy)
 
     known = chat_runs.start("usr_owner", conversation.id, "q3")
     known.run_to_end()
-    conversations.append_exchange(conversation, "q4 elsewhere", cap=100)
+    chat_send.append_exchange(conversation, "q4 elsewhere", cap=100)
     later = chat_runs.start("usr_owner", conversation.id, "q5")
 
     assert reads == [6]  # none for q3; from q4 on for q5

@@ -1,0 +1,101 @@
+"""Sending a chat message against the Firestore emulator: the commit, history, caches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared import agents, chat_send, conversations, errors
+from shared.conversations import ConversationRecord
+
+
+@pytest.fixture
+def conversation(firestore_db: Any) -> ConversationRecord:
+    agent = agents.create_agent("usr_owner", agents.AgentCreate(name="Helper"))
+    return conversations.create_conversation("usr_owner", agent.id, "")
+
+
+def complete_answer(
+    record: ConversationRecord, answer: Any, text: str, status: str = "completed"
+) -> None:
+    conversations.message_ref(record.id, answer.id).update({"content": text, "status": status})
+
+
+def test_append_exchange_stores_question_and_pending_answer_in_sequence(
+    conversation: ConversationRecord, firestore_db: Any
+) -> None:
+    question, answer = chat_send.append_exchange(conversation, "hi", cap=10)
+
+    assert (question.seq, answer.seq) == (0, 1)
+    assert (question.status, answer.status) == ("completed", "pending")
+    stored = firestore_db.collection("conversations").document(conversation.id).get().to_dict()
+    assert stored["messageCount"] == 2
+
+
+def test_append_exchange_refuses_past_the_cap_and_stores_nothing(
+    conversation: ConversationRecord,
+) -> None:
+    chat_send.append_exchange(conversation, "one", cap=3)
+
+    with pytest.raises(errors.Conflict):
+        chat_send.append_exchange(conversation, "two", cap=3)
+
+    assert conversations.get_owned_conversation("usr_owner", conversation.id).message_count == 2
+
+
+def test_history_skips_failed_answers_and_joins_turns_of_one_role(
+    conversation: ConversationRecord,
+) -> None:
+    _, first = chat_send.append_exchange(conversation, "q1", cap=100)
+    complete_answer(conversation, first, "a1")
+    _, failed = chat_send.append_exchange(conversation, "q2", cap=100)
+    complete_answer(conversation, failed, "", "failed")
+    question, _ = chat_send.append_exchange(conversation, "q3", cap=100)
+
+    turns = chat_send.history(conversation, question.seq, token_budget=1000)
+
+    assert turns == [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2\n\nq3"},
+    ]
+
+
+def test_history_keeps_the_newest_turns_within_the_budget(
+    conversation: ConversationRecord,
+) -> None:
+    _, first = chat_send.append_exchange(conversation, "x" * 400, cap=100)
+    complete_answer(conversation, first, "y" * 400)
+    question, _ = chat_send.append_exchange(conversation, "latest", cap=100)
+
+    turns = chat_send.history(conversation, question.seq, token_budget=150)
+
+    # The 100-token answer fits, but it may not lead: history starts with a user turn.
+    assert turns == [{"role": "user", "content": "latest"}]
+
+
+def test_forget_makes_the_next_send_read_the_recent_messages_again(
+    conversation: ConversationRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = chat_send.read_for_send("usr_owner", conversation.id, [])
+    question, _ = chat_send.append_exchange(conversation, "q1", cap=100)
+    chat_send.history_of_send(reads, question, token_budget=1000)  # caches up to q1
+    since: list[int] = []
+    real = chat_send._recent_messages
+
+    def spy(conversation_id: str, up_to: int | None, since_seq: int = 0) -> list[dict[str, Any]]:
+        since.append(since_seq)
+        return real(conversation_id, up_to, since_seq)
+
+    monkeypatch.setattr(chat_send, "_recent_messages", spy)
+
+    cached = chat_send.read_for_send("usr_owner", conversation.id, [])
+    assert cached.recent is not None
+    cached.recent.result()
+    chat_send.forget(conversation.id)
+    forgotten = chat_send.read_for_send("usr_owner", conversation.id, [])
+    assert forgotten.recent is not None
+    forgotten.recent.result()
+
+    assert since == [1, 0]  # from the pending answer on; then everything again
