@@ -212,6 +212,8 @@ class ChatRun:
                     "model": reply.model,
                     "latencyMs": reply.latency_ms,
                     "firstChunkMs": reply.first_chunk_ms,
+                    "inputTokens": reply.input_tokens,
+                    "outputTokens": reply.output_tokens,
                     "errorCode": error_code,
                 }
             },
