@@ -31,7 +31,7 @@ COLLECTION = "agents"
 ID_PATTERN = re.compile(r"^agt_[0-9a-f]{24}$")
 KNOWN_PERSONAS = ("Lua", "Elro", "Riri", "Nana")
 AUTO_PERSONA = "auto"
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 reaches end of life on 2026-11-30
 DEFAULT_COLOR = "#6366F1"
 _PERSONAS = {name.lower(): name for name in (*KNOWN_PERSONAS, AUTO_PERSONA)}
 

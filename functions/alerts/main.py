@@ -32,12 +32,16 @@ from shared import (
     log,
     outbox,
     silences,
+    slack,
 )
 from shared.auth import authenticate_operator
 from shared.events import Event
 from shared.http import Api, Call
 
 log.configure("alerts")
+# Fail at start, not on the first alert, when a setting is wrong.
+alerting.get_alert_settings()
+slack.get_slack_settings()
 logger = log.get_logger("alerts")
 api = Api("alerts")
 

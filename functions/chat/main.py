@@ -12,13 +12,16 @@ from flask import Request
 from pydantic import Field
 from werkzeug.wrappers import Response
 
-from shared import chat_runs, chat_send, conversations, errors, log, model
+from shared import chat_runs, chat_send, conversations, errors, log, model, quotas
 from shared.chat_runs import MessagePublic
 from shared.conversations import ConversationRecord
 from shared.http import Api, Call, error_response, stream
 from shared.models import ApiModel, RequestModel
 
 log.configure("chat")
+# Fail at start, not on the first message, when a setting is wrong.
+model.get_model_settings()
+quotas.get_quota_settings()
 logger = log.get_logger("chat")
 api = Api("chat")
 ConversationId = "/v1/conversations/<conversation_id>"

@@ -13,6 +13,8 @@ from shared.models import ApiModel, RequestModel
 from shared.persona_data import load_personas
 
 log.configure("persona_router")
+# Fail at start, not on the first request, when a setting or the persona file is wrong.
+load_personas()
 api = Api("persona_router")
 load_personas()  # a bad PERSONAS_FILE fails the start, not the first request
 MAX_MESSAGE_CHARS = 10_000
