@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -241,6 +241,32 @@ class Api:
             if route.body is not None and not route.raw_body:
                 call.body = _validate_body(route.body, raw)
         return _to_response(route.handler(call), route.status)
+
+    def framework_error(self, exc: HTTPException) -> Response:
+        """Answer what the framework refuses before our routes run, as the contract says.
+
+        Flask's own routing (functions-framework's catch-all rule) can refuse a path our
+        `Map` would never see, e.g. one with a newline in it. Register this with
+        `functions_framework.errorhandler(HTTPException)` in each HTTP entry module.
+        """
+        request_id = uuid.uuid4().hex
+        status = exc.code or 500
+        error: errors.PlatformError
+        if status == 404:
+            error = errors.NotFound("no route matches this path")
+        elif status == 405:
+            error = errors.MethodNotAllowed("method not allowed", allowed=[])
+        elif status == 413:
+            error = errors.PayloadTooLarge("body too large")
+        elif status < 500:
+            error = errors.InvalidRequest(f"request refused: {exc.name}")
+        else:
+            error = errors.PlatformError("internal error; the request id identifies it")
+        response = error_response(error, request_id)
+        response.status_code = status if status < 500 else 500
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["X-Request-Id"] = request_id
+        return response
 
     def _options(self, request: Request, adapter: Any) -> Response:
         allowed = sorted(adapter.allowed_methods() or [])

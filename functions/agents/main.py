@@ -11,6 +11,7 @@ from typing import Any
 import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import agent_stats, events, log
@@ -30,6 +31,7 @@ from shared.sessions import Principal
 log.configure("agents")
 logger = log.get_logger("agents")
 api = Api("agents")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 
 
 def _user(call: Call) -> str:

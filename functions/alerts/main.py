@@ -20,6 +20,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from flask import Request
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import (
@@ -44,6 +45,7 @@ alerting.get_alert_settings()
 slack.get_slack_settings()
 logger = log.get_logger("alerts")
 api = Api("alerts")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 
 
 @api.route(

@@ -10,6 +10,7 @@ from typing import Any
 import functions_framework
 from flask import Request
 from pydantic import Field
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import chat_runs, chat_send, conversations, errors, log, model, quotas
@@ -24,6 +25,7 @@ model.get_model_settings()
 quotas.get_quota_settings()
 logger = log.get_logger("chat")
 api = Api("chat")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 ConversationId = "/v1/conversations/<conversation_id>"
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import functions_framework
 from flask import Request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import auth, log, sessions
@@ -17,6 +18,7 @@ from shared.settings import get_settings
 settings = get_settings()
 log.configure("guest_session")
 api = Api("guest_session")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 creation_limiter = WindowLimiter(
     settings.session_create_per_minute, 60, "guest sessions per client address"
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functions_framework
 from flask import Request
 from pydantic import Field
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import log, persona_routing
@@ -16,6 +17,7 @@ log.configure("persona_router")
 # Fail at start, not on the first request, when a setting or the persona file is wrong.
 load_personas()
 api = Api("persona_router")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 load_personas()  # a bad PERSONAS_FILE fails the start, not the first request
 MAX_MESSAGE_CHARS = 10_000
 # 10,000 characters may arrive as \uXXXX escapes (12 bytes for an emoji's surrogate pair).

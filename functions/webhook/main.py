@@ -6,6 +6,7 @@ import json
 
 import functions_framework
 from flask import Request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import errors, github, github_events, log
@@ -14,6 +15,7 @@ from shared.models import ApiModel
 
 log.configure("webhook")
 api = Api("webhook")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 settings = github.get_webhook_settings()
 
 

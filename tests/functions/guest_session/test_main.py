@@ -189,3 +189,11 @@ def test_firestore_outage_is_a_503_with_retry_after_and_stores_nothing(
     assert int(response.headers["Retry-After"]) >= 1
     assert response.get_json()["error"]["code"] == "unavailable"
     assert list(firestore_db.collection("sessions").stream()) == []
+
+
+def test_paths_the_framework_refuses_still_get_a_json_404(client: Any) -> None:
+    response = client.get("/v1/sessions/a%0Ab")
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
