@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-TONES = (
+Tone = Literal[
     "calm",
     "urgent",
     "curious",
@@ -22,9 +23,13 @@ TONES = (
     "anxious",
     "confused",
     "collaborative",
-)
-PACES = ("fast", "medium", "slow")
-INTENTS = ("inquiry", "request", "expressive", "statement")
+]
+Pace = Literal["fast", "medium", "slow"]
+Intent = Literal["inquiry", "request", "expressive", "statement"]
+# The values the analyser emits, in order; the router must know every one of them.
+TONES: tuple[str, ...] = get_args(Tone)
+PACES: tuple[str, ...] = get_args(Pace)
+INTENTS: tuple[str, ...] = get_args(Intent)
 EMOTIONAL_TONES = frozenset({"frustrated", "anxious", "playful"})
 RESTING_CALM = 0.6
 

@@ -11,27 +11,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.persona_analysis import CueMatcher, compile_cues
-
-Tone = Literal[
-    "calm",
-    "urgent",
-    "curious",
-    "frustrated",
-    "playful",
-    "analytical",
-    "anxious",
-    "confused",
-    "collaborative",
-]
-Pace = Literal["fast", "medium", "slow"]
-Intent = Literal["inquiry", "request", "expressive", "statement"]
+from shared.persona_analysis import CueMatcher, Intent, Pace, Tone, compile_cues
 
 
 class PersonaSettings(BaseSettings):
