@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functions_framework
 from flask import Request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import loadtest_runs, log
@@ -22,7 +23,10 @@ from shared.loadtest_runs import (
 )
 
 log.configure("loadtest")
+# Fail at start, not on the first run, when a LOADTEST_* setting is wrong.
+loadtest_runs.get_loadtest_settings()
 api = Api("loadtest")
+functions_framework.errorhandler(HTTPException)(api.framework_error)
 
 
 @api.route(

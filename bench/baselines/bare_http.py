@@ -1,0 +1,118 @@
+"""Bare functions-framework HTTP functions: the platform's Firestore operations, nothing else.
+
+No validation framework, no error mapping, no logging, no security headers: the floor the
+platform's functions are compared against. Documents have the platform's shapes, so one
+session token works for the platform, these functions and the FastAPI peer alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import functions_framework
+from google.cloud import firestore
+
+db = firestore.Client()
+
+
+def _json(body: Any, status: int = 200) -> tuple[str, int, dict[str, str]]:
+    return json.dumps(body, default=str), status, {"Content-Type": "application/json"}
+
+
+def _session(request: Any) -> dict[str, Any] | None:
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    snapshot = db.collection("sessions").document(hashlib.sha256(token.encode()).hexdigest()).get()
+    return snapshot.to_dict() if snapshot.exists else None
+
+
+def _create_session() -> dict[str, Any]:
+    token = "gst_" + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    record = {
+        "sessionId": "ses_" + secrets.token_hex(12),
+        "userId": "usr_" + secrets.token_hex(12),
+        "createdAt": now,
+        "expiresAt": now + timedelta(hours=24),
+    }
+    db.collection("sessions").document(hashlib.sha256(token.encode()).hexdigest()).create(record)
+    return {**record, "token": token}
+
+
+def _list_agents(user_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    query = (
+        db.collection("agents")
+        .where(filter=firestore.FieldFilter("userId", "==", user_id))
+        .order_by("createdAt", direction=firestore.Query.DESCENDING)
+        .order_by("__name__", direction=firestore.Query.DESCENDING)
+        .limit(limit + 1)
+    )
+    return [{"id": s.id, **(s.to_dict() or {})} for s in query.stream()][:limit]
+
+
+def _create_agent(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    agent_id = "agt_" + secrets.token_hex(12)
+    record = {
+        "userId": user_id,
+        "name": body.get("name", ""),
+        "systemPrompt": body.get("systemPrompt", ""),
+        "model": body.get("model", "offline"),
+        "status": "active",
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    db.collection("agents").document(agent_id).create(record)
+    return {"id": agent_id, **record}
+
+
+def _route(message: str) -> dict[str, Any]:
+    words = message.lower().split()
+    scores = {"engineer": sum(w in {"deploy", "code", "bug"} for w in words), "friend": 0.1}
+    persona = max(scores, key=lambda name: scores[name])
+    return {"persona": persona, "scores": scores}
+
+
+@functions_framework.http
+def bare_create(request: Any) -> Any:
+    """One Firestore create (a guest session)."""
+    return _json(_create_session(), 201)
+
+
+@functions_framework.http
+def bare_get_and_query(request: Any) -> Any:
+    """One get (the session) and one query (its agents)."""
+    session = _session(request)
+    if session is None:
+        return _json({"error": "unauthenticated"}, 401)
+    return _json({"agents": _list_agents(session["userId"])})
+
+
+@functions_framework.http
+def bare_query(request: Any) -> Any:
+    """One query (the latest documents of a collection)."""
+    docs = db.collection("alerts").limit(20).stream()
+    return _json({"items": [s.id for s in docs]})
+
+
+@functions_framework.http
+def bare_routes(request: Any) -> Any:
+    """The warm benchmark's routes, dispatched by hand."""
+    route = (request.method, request.path.rstrip("/"))
+    if route == ("POST", "/v1/sessions"):
+        return _json(_create_session(), 201)
+    session = _session(request)
+    if session is None:
+        return _json({"error": "unauthenticated"}, 401)
+    if route == ("GET", "/v1/sessions/current"):
+        return _json({"sessionId": session["sessionId"], "userId": session["userId"]})
+    if route == ("GET", "/v1/agents"):
+        return _json({"agents": _list_agents(session["userId"])})
+    if route == ("POST", "/v1/agents"):
+        return _json(_create_agent(session["userId"], request.get_json(silent=True) or {}), 201)
+    if route == ("POST", "/v1/personas/route"):
+        return _json(_route(str((request.get_json(silent=True) or {}).get("message", ""))))
+    return _json({"error": "not found"}, 404)

@@ -1,0 +1,191 @@
+"""The benchmark results as Markdown tables (bench/results/latest.md, pasted in the README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLD_GOAL = 1.3
+ROUTE_GOAL = 1.3
+CHAT_GOAL_MS = 20.0
+
+
+def _spread(stats: dict[str, Any] | None, digits: int = 0) -> str:
+    if not stats or stats.get("median") is None:
+        return "-"
+    fmt = f"{{:.{digits}f}}"
+    median, low, high = (fmt.format(stats[k]) for k in ("median", "min", "max"))
+    return f"{median} ({low}-{high})"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _goal(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+
+def cold_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| entry point | first successful answer | platform ms | bare ms | ratio | <= 1.3x bare |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if "skipped" in row and not row["platformMs"]["n"]:
+            lines.append(
+                f"| {row['entry']} | {row['probe']} | skipped: {row['skipped'][:80]} | | | |"
+            )
+            continue
+        ok = None if row["callsModel"] or row["ratio"] is None else row["ratio"] <= COLD_GOAL
+        lines.append(
+            f"| {row['entry']} | {row['probe']} | {_spread(row['platformMs'])} | "
+            f"{_spread(row['bareMs'])} ({row['bare']}) | {_ratio(row['ratio'])} | {_goal(ok)} |"
+        )
+    return lines
+
+
+def import_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| entry point | import ms | bare ms | ratio | heaviest top-level imports |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if "skipped" in row:
+            lines.append(f"| {row['entry']} | import failed | | | |")
+            continue
+        lines.append(
+            f"| {row['entry']} | {_spread(row['platformMs'])} | {_spread(row['bareMs'])} | "
+            f"{_ratio(row['ratio'])} | {', '.join(row['heaviest'])} |"
+        )
+    return lines
+
+
+def _cell(row: dict[str, Any], kind: str, key: str) -> tuple[str, float | None]:
+    data = row.get(kind) or {}
+    if "skipped" in data:
+        return "skipped", None
+    if key == "latency":
+        stats = data.get("latencyMs") or {}
+        fails = stats.get("failures", 0)
+        text = _spread(stats, 2) + (f" ({fails} failed)" if fails else "")
+        return text, stats.get("median")
+    tput = data.get("throughput") or {}
+    fails = tput.get("failures", 0)
+    text = f"{tput.get('rps', '-')}" + (f" ({fails} failed)" if fails else "")
+    return text, tput.get("rps")
+
+
+def warm_tables(rows: list[dict[str, Any]], samples: int, seconds: float) -> list[str]:
+    lines = [
+        f"Warm latency, one client, ms: median (min-max) of {samples}",
+        "",
+        "| route | platform | bare | FastAPI | vs bare | vs FastAPI | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = {kind: _cell(row, kind, "latency") for kind in ("platform", "bare", "fastapi")}
+        mine, bare, peer = (cells[k][1] for k in ("platform", "bare", "fastapi"))
+        vs_bare = round(mine / bare, 2) if mine and bare else None
+        vs_peer = round(mine / peer, 2) if mine and peer else None
+        ok = None if vs_bare is None or vs_peer is None else vs_bare <= ROUTE_GOAL and vs_peer <= 1
+        lines.append(
+            f"| {row['route']} | {cells['platform'][0]} | {cells['bare'][0]} | "
+            f"{cells['fastapi'][0]} | {_ratio(vs_bare)} | {_ratio(vs_peer)} | {_goal(ok)} |"
+        )
+    lines += [
+        "",
+        f"Throughput, 8 concurrent clients for {seconds:g} s, requests/s",
+        "",
+        "| route | platform | bare | FastAPI | vs bare | vs FastAPI | goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = {kind: _cell(row, kind, "rps") for kind in ("platform", "bare", "fastapi")}
+        mine, bare, peer = (cells[k][1] for k in ("platform", "bare", "fastapi"))
+        vs_bare = round(mine / bare, 2) if mine and bare else None
+        vs_peer = round(mine / peer, 2) if mine and peer else None
+        # Throughput: higher is better, so the goal is >= 1/1.3 of bare and >= FastAPI.
+        ok = (
+            None
+            if vs_bare is None or vs_peer is None
+            else vs_bare >= 1 / ROUTE_GOAL and vs_peer >= 1
+        )
+        lines.append(
+            f"| {row['route']} | {cells['platform'][0]} | {cells['bare'][0]} | "
+            f"{cells['fastapi'][0]} | {_ratio(vs_bare)} | {_ratio(vs_peer)} | {_goal(ok)} |"
+        )
+    return lines
+
+
+def chat_lines(chat: dict[str, Any]) -> list[str]:
+    if "skipped" in chat:
+        return [f"Chat time to first byte: skipped ({chat['skipped']})."]
+    added = chat["addedOverDelayMs"]
+    return [
+        "| chat over SSE (fake Messages API) | ms |",
+        "|---|---|",
+        f"| model server's first-chunk delay | {chat['modelFirstChunkDelayMs']:.0f} |",
+        f"| first body byte (message.created) | {_spread(chat['chatFirstByteMs'], 1)} |",
+        f"| first message.delta | {_spread(chat['chatFirstDeltaMs'], 1)} |",
+        f"| first delta straight from the model server "
+        f"| {_spread(chat['modelDirectFirstDeltaMs'], 1)} |",
+        f"| **added by the platform** (first delta - delay) | **{added:.1f}** "
+        f"(goal < {CHAT_GOAL_MS:.0f}: {_goal(added < CHAT_GOAL_MS)}) |",
+        f"| added over calling the model server directly | {chat['addedOverDirectMs']:.1f} |",
+    ]
+
+
+def over_lines(agents: dict[str, Any], sessions: dict[str, Any]) -> list[str]:
+    """The function's own cost: its route against the bare Firestore call it makes."""
+    lines = [
+        "| route against its bare Firestore call, one client | function ms | bare ms | added |",
+        "|---|---|---|---|",
+    ]
+    if "skipped" in sessions:
+        lines.append(f"| POST /v1/sessions vs create | skipped: {sessions['skipped']} | | |")
+    else:
+        lines.append(
+            f"| POST /v1/sessions vs `create` | {_spread(sessions['platformMs'], 2)} | "
+            f"{_spread(sessions['bareCreateMs'], 2)} | {sessions['addedMs']:.2f} |"
+        )
+    if "skipped" in agents:
+        lines.append(f"| GET /v1/agents vs query | skipped: {agents['skipped']} | | |")
+    else:
+        lines.append(
+            f"| GET /v1/agents vs the same query ({agents['documents']} docs) | "
+            f"{_spread(agents['platformMs'], 2)} | {_spread(agents['bareQueryMs'], 2)} | "
+            f"{agents['addedMs']:.2f} |"
+        )
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    out = [
+        f"Run {meta['finishedAt']} on {meta['machine']}; total {meta['totalSeconds']:.0f} s.",
+        "",
+        f"**Cold start** (process start to first successful answer, ms: median (min-max) of "
+        f"{meta['coldSamples']}; bare = a functions-framework function doing the same "
+        "Firestore work)",
+        "",
+        *cold_table(results["coldStart"]),
+        "",
+        "**Import time** of each entry module in a fresh process "
+        f"(ms, {meta['importSamples']} samples; heaviest imports from `-X importtime`)",
+        "",
+        *import_table(results["importTime"]),
+        "",
+        "**Warm routes**, one instance each: platform (gunicorn, THREADS = manifest concurrency), "
+        "bare functions-framework, FastAPI on uvicorn; same emulator, same run.",
+        "",
+        *warm_tables(results["warm"], meta["warmSamples"], meta["throughputSeconds"]),
+        "",
+        "**Chat**",
+        "",
+        *chat_lines(results["chat"]),
+        "",
+        *over_lines(results["agentsOverQuery"], results["sessionsOverCreate"]),
+    ]
+    if results.get("notes"):
+        out += ["", "Notes:", *[f"- {note}" for note in results["notes"]]]
+    return "\n".join(out) + "\n"

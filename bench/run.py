@@ -1,0 +1,273 @@
+"""`make bench`: every benchmark side by side in one run, on emulators of its own.
+
+Writes bench/results/bench-<time>.json, bench/results/latest.json and the Markdown tables
+in bench/results/latest.md. Entry points, routes or the chat fake that do not exist yet
+are skipped with a note in the results. Takes 5-10 minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, overhead, report, warm
+from bench.procs import (
+    Client,
+    Server,
+    bench_env,
+    entry_server,
+    function_server,
+    uvicorn_server,
+    wait_for_answer,
+)
+from infra.local.emulators import Emulators, free_port
+from infra.manifest import ROOT, Entry, load
+
+RESULTS = ROOT / "bench" / "results"
+PROJECT = "demo-bench"
+ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a local, throwaway operator token
+WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105
+MODEL_FIRST_CHUNK_DELAY = 0.1
+
+
+def _create_topics(topics: list[str]) -> None:
+    from google.api_core.exceptions import AlreadyExists
+
+    from shared import clients
+
+    for topic in topics:
+        for name in (topic, f"{topic}-dead-letter"):
+            with contextlib.suppress(AlreadyExists):
+                clients.publisher().create_topic(name=clients.topic_path(name))
+
+
+def _seed_agent(user_id: str, results: dict[str, Any]) -> str:
+    """An agent of the probe's user, made by the platform's own code (for chat's probe)."""
+    try:
+        from shared import agents
+
+        return agents.create_agent(user_id, agents.AgentCreate(name="bench", model="offline")).id
+    except Exception as exc:  # noqa: BLE001 - the agents module may not exist yet
+        results["notes"].append(f"no seed agent for the chat probe: {exc!r}"[:200])
+        return "agt_missing"
+
+
+def _ready(server: Server, path: str = "/openapi.json") -> None:
+    wait_for_answer(server, lambda: Client(server.port, 5).request("GET", path).status < 500)
+
+
+def _warm_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    from shared import sessions
+
+    by_prefix: dict[str, Server] = {}
+    servers: list[Server] = []
+    try:
+        for entry in entries.values():
+            prefixes = entry.trigger.http.paths if entry.trigger.http else []
+            wanted = {route.prefix for route in warm.ROUTES} | {"/v1/conversations"}
+            if wanted & set(prefixes):
+                server = entry_server(entry, env)
+                servers.append(server)
+                for prefix in prefixes:
+                    by_prefix[prefix] = server
+        bare = function_server("bare-routes", coldstart.BARE_HTTP, "bare_routes", env, threads=80)
+        peer = uvicorn_server("fastapi-peer", "bench.peers.fastapi_app:app", env)
+        servers += [bare, peer]
+        for server in servers:
+            _ready(server)
+        users = [sessions.create_session() for _ in range(warm.CLIENTS + 1)]
+        tokens = [token for token, _ in users]
+        seed_with = by_prefix.get("/v1/agents", bare)
+        for token in tokens:  # ten agents per user, so every list returns the same page
+            for index in range(10):
+                body = {**warm.AGENT_BODY, "name": f"seed {index}"}
+                Client(seed_with.port).request(
+                    "POST", "/v1/agents", body, {"Authorization": f"Bearer {token}"}
+                )
+        agents = by_prefix.get("/v1/agents")
+        # Before the warm POST /v1/agents rows: bare and FastAPI write agents of their own shape.
+        results["agentsOverQuery"] = (
+            overhead.agents_over_query(agents, tokens[0], users[0][1].user_id, args.warm_samples)
+            if agents
+            else {"skipped": "no agents function yet"}
+        )
+        sessions_server = by_prefix.get("/v1/sessions")
+        results["sessionsOverCreate"] = (
+            overhead.sessions_over_create(sessions_server, args.warm_samples)
+            if sessions_server
+            else {"skipped": "no guest_session function"}
+        )
+        results["warm"] = warm.compare(
+            {
+                "platform": lambda route: by_prefix.get(route.prefix),
+                "bare": lambda route: bare,
+                "fastapi": lambda route: peer,
+            },
+            warm.ROUTES,
+            tokens,
+            args.warm_samples,
+            args.seconds,
+        )
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _no_nagle(fake: Any) -> None:
+    """Set TCP_NODELAY on the fake's connections: with Nagle's algorithm its small writes
+    wait for the client's delayed ACK (~40 ms), which would be charged to the platform."""
+    server = fake._server
+    accept = server.get_request
+
+    def get_request() -> tuple[socket.socket, Any]:
+        connection, address = accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
+    server.get_request = get_request
+
+
+def _chat_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    from shared import sessions
+
+    chat, agents = entries.get("chat"), entries.get("agents")
+    if not (ROOT / "tests" / "support" / "messages_api.py").exists() or not chat or not agents:
+        results["chat"] = {
+            "skipped": "needs the chat and agents functions and tests/support/messages_api.py"
+        }
+        return
+    from tests.support.messages_api import FakeMessagesApi
+
+    fake = FakeMessagesApi(first_chunk_delay=MODEL_FIRST_CHUNK_DELAY).start()
+    _no_nagle(fake)
+    model_env = {**env, "ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.url}
+    servers = [entry_server(chat, model_env), entry_server(agents, env)]
+    try:
+        for server in servers:
+            _ready(server)
+        token, _ = sessions.create_session()
+        results["chat"] = overhead.chat_first_byte(
+            servers[0],
+            servers[1],
+            token,
+            samples=args.chat_samples,
+            delay_ms=MODEL_FIRST_CHUNK_DELAY * 1000,
+            model_url=fake.url,
+        )
+    except (OSError, RuntimeError) as exc:
+        results["chat"] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    finally:
+        for server in servers:
+            server.stop()
+        fake.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmarks, side by side in one run.")
+    parser.add_argument("--cold-samples", type=int, default=5)
+    parser.add_argument("--import-samples", type=int, default=5)
+    parser.add_argument("--warm-samples", type=int, default=50)
+    parser.add_argument("--chat-samples", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=3.0, help="throughput window per cell")
+    parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat")
+    args = parser.parse_args(argv)
+    sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat"}
+    began = time.perf_counter()
+    emulators = Emulators(free_port(), free_port(), PROJECT).start()
+    results: dict[str, Any] = {"notes": [], "importTime": [], "coldStart": [], "warm": []}
+    for section in ("chat", "agentsOverQuery", "sessionsOverCreate"):
+        results[section] = {"skipped": "not run"}
+    try:
+        os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
+        from shared import clients
+        from shared.settings import get_settings
+
+        get_settings.cache_clear()
+        clients.reset()
+        manifest = load()
+        _create_topics(manifest.topics())
+        present = [entry for entry in manifest.functions if entry.main_path.exists()]
+        for entry in manifest.functions:
+            if entry not in present:
+                results["notes"].append(f"{entry.name}: {entry.main_path} missing; skipped")
+        env = bench_env(
+            {
+                **emulators.env,
+                "ENVIRONMENT": "local",
+                "ADMIN_TOKEN": ADMIN_TOKEN,
+                "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                # The per-IP, per-user quotas would turn a benchmark into a 429 test.
+                "SESSION_CREATE_PER_MINUTE": "0",
+                "CHAT_MESSAGES_PER_MINUTE": "0",
+                "CHAT_TOKENS_PER_DAY": "0",
+                "PERSONA_CHAT_PER_MINUTE": "0",
+            }
+        )
+        from shared import sessions
+
+        guest_token, guest = sessions.create_session()
+        context = coldstart.Context(env, guest_token, ADMIN_TOKEN, WEBHOOK_SECRET, PROJECT)
+        context.agent_id = _seed_agent(guest.user_id, results)
+        if "import" in sections:
+            print("import times ...", file=sys.stderr, flush=True)
+            results["importTime"] = coldstart.import_times(present, env, args.import_samples)
+        if "cold" in sections:
+            print("cold starts ...", file=sys.stderr, flush=True)
+            results["coldStart"] = coldstart.cold_starts(present, context, args.cold_samples)
+        named = {entry.name: entry for entry in present if entry.is_http}
+        if "warm" in sections:
+            print("warm routes ...", file=sys.stderr, flush=True)
+            _warm_section(named, env, args, results)
+        if "chat" in sections:
+            print("chat ...", file=sys.stderr, flush=True)
+            _chat_section(named, env, args, results)
+    finally:
+        emulators.stop()
+    results["notes"] += [
+        "The platform caches a verified session for SESSION_CACHE_SECONDS (5 s); the bare "
+        "function and the FastAPI peer read the session document on every request.",
+        "Quotas off for the run: SESSION_CREATE_PER_MINUTE, CHAT_MESSAGES_PER_MINUTE, "
+        "CHAT_TOKENS_PER_DAY, PERSONA_CHAT_PER_MINUTE = 0. LOG_LEVEL as in the caller's env "
+        f"({os.environ.get('LOG_LEVEL', 'INFO')}).",
+    ]
+    finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["meta"] = {
+        "finishedAt": finished,
+        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}",
+        "totalSeconds": round(time.perf_counter() - began, 1),
+        "coldSamples": args.cold_samples,
+        "importSamples": args.import_samples,
+        "warmSamples": args.warm_samples,
+        "throughputSeconds": args.seconds,
+        "sections": sorted(sections),
+    }
+    _write(results, finished)
+    return 0
+
+
+def _write(results: dict[str, Any], finished: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    document = json.dumps(results, indent=2, default=str)
+    stamp = finished.replace(":", "").replace("-", "")
+    (RESULTS / f"bench-{stamp}.json").write_text(document)
+    (RESULTS / "latest.json").write_text(document)
+    table = report.markdown(results)
+    Path(RESULTS / "latest.md").write_text(table)
+    sys.stdout.write(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
