@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak package clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ eval-personas: $(STAMP)
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/platform/test_fuzz.py -p no:logging
+
+# A load-test scenario against the running local stack (`make run` in another terminal);
+# needs ADMIN_TOKEN set the same in both.
+loadtest: $(STAMP)
+	$(BIN)/python -m tools.loadtest --scenario $(or $(SCENARIO),light)
 
 # 50 guests for 60 s against a fresh local stack; figures in bench/results/soak.json.
 soak: $(STAMP)
