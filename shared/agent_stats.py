@@ -5,7 +5,10 @@ agent would be the first thing to break for a popular agent. Each finished run i
 adds to one of `SHARDS` documents `agents/{agentId}/statShards/{k}`, picked by a hash of
 the event id, and readers sum the shards. The write uses field transforms only
 (`Increment`, `Maximum`), so a transaction never reads a shard and concurrent runs never
-contend on one; the agent document itself is never written by a run.
+contend on one. The agent document lists the shards in use (`statShards`), so readers
+fetch only those: an agent without runs costs no extra read, a busy one at most
+`SHARDS`. That list is written the first time a shard is used, at most `SHARDS` times in
+an agent's life, so the agent document does not become hot either.
 
 Counting rules (order-independent, so late or out-of-order delivery is harmless):
 - every event is one run (`totalRuns`); `completed` adds to `successfulRuns`, `failed`
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 # Readers sum shards 0..SHARDS-1: raising this is safe, lowering it would hide counts.
 SHARDS = 8
 SHARD_COLLECTION = "statShards"
+SHARDS_IN_USE_FIELD = "statShards"  # on the agent document: indexes of shards written
 CONSUMER = "agents-stats"  # the processed_events key prefix
 _GET_ALL_CHUNK = 300
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -96,19 +100,34 @@ def record_run(
 ) -> Literal["counted", "dropped", "duplicate"]:
     """Count the run once per event id: the shard update and the processed-event record
     commit together. A missing agent, or one not owned by the run's user, counts nothing
-    (the event is still recorded, so redeliveries stop there too)."""
-    found = {"agent": False}
+    (the event is still recorded, so redeliveries stop there too).
+
+    The agent is read before the transaction, not in it, so the transaction touches only
+    the shard and the processed-event key and concurrent runs of one agent never contend.
+    The shard is listed on the agent before anything is counted in it, so readers never
+    miss counts. An agent deleted between the read and the commit can leave one orphan
+    shard behind; nothing reads it.
+    """
+    from google.api_core.exceptions import NotFound
+    from google.cloud import firestore
+
+    snapshot = agent_ref.get()
+    data = (snapshot.to_dict() or {}) if snapshot.exists else {}
+    owned = data.get("userId") == run.user_id
+    shard = shard_index(event.id)
+    if owned and shard not in (data.get(SHARDS_IN_USE_FIELD) or []):
+        try:
+            agent_ref.update({SHARDS_IN_USE_FIELD: firestore.ArrayUnion([shard])})
+        except NotFound:
+            owned = False
 
     def apply(transaction: Transaction) -> None:
-        snapshot = agent_ref.get(transaction=transaction)
-        owner = (snapshot.to_dict() or {}).get("userId") if snapshot.exists else None
-        found["agent"] = owner == run.user_id
-        if found["agent"]:
+        if owned:
             add_run(transaction, agent_ref, event.id, run)
 
     if not events.apply_once(CONSUMER, event, apply):
         return "duplicate"
-    return "counted" if found["agent"] else "dropped"
+    return "counted" if owned else "dropped"
 
 
 def delete_shards(writer: Any, agent_ref: DocumentReference) -> None:
@@ -142,10 +161,21 @@ def summarize(shards: Iterable[dict[str, Any]]) -> AgentStats:
     )
 
 
-def read_stats(agent_refs: list[DocumentReference]) -> dict[str, AgentStats]:
-    """Stats of each agent, keyed by agent id, in one batched read per chunk of shards."""
+def read_stats(
+    agent_refs: list[DocumentReference], in_use: dict[str, list[int]] | None = None
+) -> dict[str, AgentStats]:
+    """Stats of each agent, keyed by agent id, in one batched read per chunk of shards.
+
+    `in_use` maps agent ids to the shards their documents list; without it every shard
+    of every agent is read.
+    """
     found: dict[str, list[dict[str, Any]]] = {ref.id: [] for ref in agent_refs}
-    refs = [shard for ref in agent_refs for shard in shard_refs(ref)]
+    refs = [
+        shard
+        for ref in agent_refs
+        for k, shard in enumerate(shard_refs(ref))
+        if in_use is None or k in in_use.get(ref.id, ())
+    ]
     db = clients.firestore()
     for start in range(0, len(refs), _GET_ALL_CHUNK):
         for snapshot in db.get_all(refs[start : start + _GET_ALL_CHUNK]):

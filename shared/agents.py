@@ -167,6 +167,8 @@ class AgentRecord:
     icon: str = ""
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    # Written by the stats consumer, never by the API: which stat shards hold counts.
+    stat_shards: list[int] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -176,7 +178,8 @@ class AgentRecord:
     def from_document(cls, agent_id: str, data: dict[str, Any]) -> AgentRecord:
         stored = {name: data[to_camel(name)] for name in _STORED if to_camel(name) in data}
         stored.setdefault("updated_at", data["createdAt"])
-        return cls(id=agent_id, user_id=str(data["userId"]), **stored)
+        shards = [int(k) for k in data.get(agent_stats.SHARDS_IN_USE_FIELD) or []]
+        return cls(id=agent_id, user_id=str(data["userId"]), stat_shards=shards, **stored)
 
     def to_document(self) -> dict[str, Any]:
         return {"userId": self.user_id, **{to_camel(n): getattr(self, n) for n in _STORED}}
@@ -187,7 +190,11 @@ class AgentRecord:
 
 
 # Stored under the camelCase of these names, beside `userId`.
-_STORED = tuple(name for name in AgentRecord.__dataclass_fields__ if name not in ("id", "user_id"))
+_STORED = tuple(
+    name
+    for name in AgentRecord.__dataclass_fields__
+    if name not in ("id", "user_id", "stat_shards")
+)
 
 
 def agent_ref(agent_id: str) -> DocumentReference:
@@ -263,7 +270,10 @@ def delete_agent(user_id: str, agent_id: str) -> None:
 
 
 def with_stats(records: list[AgentRecord]) -> list[AgentPublic]:
-    stats = agent_stats.read_stats([agent_ref(record.id) for record in records])
+    stats = agent_stats.read_stats(
+        [agent_ref(record.id) for record in records],
+        {record.id: record.stat_shards for record in records},
+    )
     return [record.public(stats.get(record.id)) for record in records]
 
 
@@ -323,10 +333,14 @@ def dashboard(user_id: str) -> DashboardStats:
         clients.firestore()
         .collection(COLLECTION)
         .where(filter=FieldFilter("userId", "==", user_id))
-        .select(["status"])
+        .select(["status", agent_stats.SHARDS_IN_USE_FIELD])
         .stream()
     )
-    stats = agent_stats.read_stats([snapshot.reference for snapshot in snapshots]).values()
+    in_use = {
+        s.id: list((s.to_dict() or {}).get(agent_stats.SHARDS_IN_USE_FIELD) or [])
+        for s in snapshots
+    }
+    stats = agent_stats.read_stats([s.reference for s in snapshots], in_use).values()
     runs = sum(s.total_runs for s in stats)
     successes = sum(s.successful_runs for s in stats)
     return DashboardStats(
