@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import sys
 import time
 from pathlib import Path
@@ -123,20 +122,6 @@ def _warm_section(
             server.stop()
 
 
-def _no_nagle(fake: Any) -> None:
-    """Set TCP_NODELAY on the fake's connections: with Nagle's algorithm its small writes
-    wait for the client's delayed ACK (~40 ms), which would be charged to the platform."""
-    server = fake._server
-    accept = server.get_request
-
-    def get_request() -> tuple[socket.socket, Any]:
-        connection, address = accept()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-    server.get_request = get_request
-
-
 def _chat_section(
     entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
 ) -> None:
@@ -151,7 +136,6 @@ def _chat_section(
     from tests.support.messages_api import FakeMessagesApi
 
     fake = FakeMessagesApi(first_chunk_delay=MODEL_FIRST_CHUNK_DELAY).start()
-    _no_nagle(fake)
     model_env = {**env, "ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.url}
     servers = [entry_server(chat, model_env), entry_server(agents, env)]
     try:
@@ -212,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                 "SESSION_CREATE_PER_MINUTE": "0",
                 "CHAT_MESSAGES_PER_MINUTE": "0",
                 "CHAT_TOKENS_PER_DAY": "0",
-                "PERSONA_CHAT_PER_MINUTE": "0",
+                # Alert grouping waits this long on purpose before notifying; a cold-start
+                # figure should measure the start, not the group wait.
+                "ALERT_GROUP_WAIT_SECONDS": "0",
             }
         )
         from shared import sessions
@@ -238,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     results["notes"] += [
         "The platform caches a verified session for SESSION_CACHE_SECONDS (5 s); the bare "
         "function and the FastAPI peer read the session document on every request.",
+        "ALERT_GROUP_WAIT_SECONDS=0 (the 5 s group wait is a feature, not a start cost). "
         "Quotas off for the run: SESSION_CREATE_PER_MINUTE, CHAT_MESSAGES_PER_MINUTE, "
-        "CHAT_TOKENS_PER_DAY, PERSONA_CHAT_PER_MINUTE = 0. LOG_LEVEL as in the caller's env "
+        "CHAT_TOKENS_PER_DAY = 0. LOG_LEVEL as in the caller's env "
         f"({os.environ.get('LOG_LEVEL', 'INFO')}).",
     ]
     finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -68,6 +68,8 @@ class FakeMessagesApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Small SSE writes would otherwise wait for ACKs (Nagle), ~40 ms per chunk.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
