@@ -158,6 +158,12 @@ def _chat_section(
         fake.stop()
 
 
+def _selected(entries: list[Entry], names: str) -> list[Entry]:
+    """The entries that exist, limited to `names` (a comma list) when given."""
+    wanted = {name for name in names.split(",") if name}
+    return [e for e in entries if e.main_path.exists() and (not wanted or e.name in wanted)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmarks, side by side in one run.")
     parser.add_argument("--cold-samples", type=int, default=5)
@@ -166,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chat-samples", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput window per cell")
     parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat")
+    parser.add_argument("--entries", default="", help="comma list of manifest entry names")
     args = parser.parse_args(argv)
     sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat"}
     began = time.perf_counter()
@@ -182,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         clients.reset()
         manifest = load()
         _create_topics(manifest.topics())
-        present = [entry for entry in manifest.functions if entry.main_path.exists()]
+        present = _selected(manifest.functions, args.entries)
         for entry in manifest.functions:
-            if entry not in present:
+            if not entry.main_path.exists():
                 results["notes"].append(f"{entry.name}: {entry.main_path} missing; skipped")
         env = bench_env(
             {

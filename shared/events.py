@@ -31,6 +31,7 @@ logger = log.get_logger("events")
 PROCESSED_COLLECTION = "processed_events"
 PROCESSED_TTL = timedelta(days=7)
 PUBLISH_TIMEOUT_SECONDS = 10.0
+TRANSACTION_ATTEMPTS = 10
 
 DataModel = TypeVar("DataModel", bound=BaseModel)
 
@@ -166,7 +167,9 @@ def apply_once(consumer: str, event: Event, apply: Callable[[Transaction], None]
         )
         return True
 
-    done = bool(run(clients.firestore().transaction()))
+    # Bursts for one agent or alert contend on a few documents; give the transaction room
+    # to retry before the event goes back to Pub/Sub.
+    done = bool(run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS)))
     if not done:
         logger.info(
             "duplicate event skipped", extra={"fields": {"consumer": consumer, "eventId": event.id}}

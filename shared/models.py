@@ -11,14 +11,20 @@ from pydantic.alias_generators import to_camel
 class ApiModel(BaseModel):
     """A response body: camelCase JSON."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # Schemas are built on first use, not at import: a cold start pays only for the
+    # models its first request touches.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class RequestModel(ApiModel):
     """A request body or query: unknown fields are a 400, not silently dropped."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=True,
+        defer_build=True,
     )
 
 
