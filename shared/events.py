@@ -150,28 +150,33 @@ def processed_ref(consumer: str, event_id: str) -> Any:
 
 
 def apply_once(consumer: str, event: Event, apply: Callable[[Transaction], None]) -> bool:
-    """Run `apply` and record the event id in one transaction; False if already done."""
+    """Run `apply` and record the event id in one transaction; False if already done.
+
+    The key is created, not read first: a duplicate's commit fails with AlreadyExists and
+    applies nothing. Not reading it keeps concurrent deliveries of one event from taking
+    read locks on the same key and waiting each other out.
+    """
+    from google.api_core.exceptions import AlreadyExists
     from google.cloud import firestore
 
     ref = processed_ref(consumer, event.id)
 
     @firestore.transactional
-    def run(transaction: Transaction) -> bool:
-        if ref.get(transaction=transaction).exists:
-            return False
+    def run(transaction: Transaction) -> None:
         apply(transaction)
         now = utcnow()
         transaction.create(
             ref,
             {"consumer": consumer, "type": event.type, "at": now, "expiresAt": now + PROCESSED_TTL},
         )
-        return True
 
-    # Bursts for one agent or alert contend on a few documents; give the transaction room
-    # to retry before the event goes back to Pub/Sub.
-    done = bool(run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS)))
-    if not done:
+    try:
+        # Bursts for one agent or alert contend on a few documents; give the transaction
+        # room to retry before the event goes back to Pub/Sub.
+        run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    except AlreadyExists:
         logger.info(
             "duplicate event skipped", extra={"fields": {"consumer": consumer, "eventId": event.id}}
         )
-    return done
+        return False
+    return True
