@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                 # Alert grouping waits this long on purpose before notifying; a cold-start
                 # figure should measure the start, not the group wait.
                 "ALERT_GROUP_WAIT_SECONDS": "0",
+                # As deployed: Cloud Run logs requests, so the functions do not (infra/main.tf).
+                "ACCESS_LOG": "false",
             }
         )
         from shared import sessions
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     results["notes"] += [
         "The platform caches a verified session for SESSION_CACHE_SECONDS (5 s); the bare "
         "function and the FastAPI peer read the session document on every request.",
-        "ALERT_GROUP_WAIT_SECONDS=0 (the 5 s group wait is a feature, not a start cost). "
+        "ALERT_GROUP_WAIT_SECONDS=0 (the 5 s group wait is a feature, not a start cost); "
+        "ACCESS_LOG=false, as deployed (Cloud Run logs each request itself). "
         "Quotas off for the run: SESSION_CREATE_PER_MINUTE, CHAT_MESSAGES_PER_MINUTE, "
         "CHAT_TOKENS_PER_DAY = 0. LOG_LEVEL as in the caller's env "
         f"({os.environ.get('LOG_LEVEL', 'INFO')}).",

@@ -32,6 +32,9 @@ locals {
     ALLOWED_ORIGINS      = join(",", var.allowed_origins)
     # Google's load balancer appends the client and its own hop to X-Forwarded-For.
     FORWARDED_CLIENT_HOP = "2"
+    # Cloud Run already logs every request with its httpRequest; a second line per
+    # request would cost CPU and log volume for nothing.
+    ACCESS_LOG = "false"
   }
   # Only functions without a public invoker may trust Cloud Run IAM for operator routes.
   access_env = {

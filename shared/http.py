@@ -209,7 +209,8 @@ class Api:
             except Exception as exc:  # noqa: BLE001 - the edge answers every failure as JSON
                 response = error_response(_classify(exc), request_id)
             self._finish(request, response, request_id)
-            _access_log(request, response, started)
+            if get_settings().access_log:
+                _access_log(request, response, started)
             return response
         finally:
             log.unbind_request_id(id_token)

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     )
     environment: str = Field("local", pattern=r"^(local|test|staging|production)$")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    access_log: bool = Field(
+        True, description="One log line per request; off on Cloud Run, which logs requests."
+    )
 
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=32 * 1024 * 1024)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
