@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from shared import errors, log, trace
@@ -39,6 +39,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+_SECURITY_ITEMS = list(SECURITY_HEADERS.items())
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
 CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"
 
@@ -139,6 +140,7 @@ class Api:
         self.routes: dict[str, Route] = {}
         self.url_map = Map(strict_slashes=False, merge_slashes=False)
         self._openapi: dict[str, Any] | None = None
+        self._adapter: MapAdapter | None = None
         self.route("/openapi.json", auth=None, summary="This function's OpenAPI document")(
             lambda call: Reply(self.openapi())
         )
@@ -182,6 +184,7 @@ class Api:
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
             self._openapi = None
+            self._adapter = None
             return handler
 
         return register
@@ -217,11 +220,15 @@ class Api:
             trace.unbind(trace_token)
 
     def _dispatch(self, request: Request, request_id: str) -> Response:
-        adapter = self.url_map.bind_to_environ(request.environ)
+        # One adapter for every request: routing needs only the path and the method, which
+        # are passed to `match`, not the host or scheme `bind_to_environ` would parse.
+        if self._adapter is None:
+            self._adapter = self.url_map.bind("function")
+        adapter = self._adapter
         if request.method == "OPTIONS":
             return self._options(request, adapter)
         try:
-            endpoint, params = adapter.match()
+            endpoint, params = adapter.match(request.path, request.method)
         except WerkzeugNotFound:
             raise errors.NotFound(f"no route matches {request.path}") from None
         except WerkzeugMethodNotAllowed as exc:
@@ -270,7 +277,7 @@ class Api:
         return response
 
     def _options(self, request: Request, adapter: Any) -> Response:
-        allowed = sorted(adapter.allowed_methods() or [])
+        allowed = sorted(adapter.allowed_methods(request.path) or [])
         if not allowed:
             raise errors.NotFound(f"no route matches {request.path}")
         origin = request.headers.get("Origin")
@@ -285,8 +292,10 @@ class Api:
         return Response(status=204, headers={"Allow": ", ".join(allowed)})
 
     def _finish(self, request: Request, response: Response, request_id: str) -> None:
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["X-Request-Id"] = request_id
+        # `extend` appends without searching for an existing header, as `update` would:
+        # nothing upstream sets these, and this runs on every response.
+        response.headers.extend(_SECURITY_ITEMS)
+        response.headers.add("X-Request-Id", request_id)
         origin = request.headers.get("Origin")
         if get_settings().allowed_origins:
             response.vary.add("Origin")
