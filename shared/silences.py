@@ -115,9 +115,12 @@ def list_all(limit: int = 100) -> list[SilencePublic]:
 
 def expire(silence_id: str) -> None:
     """End a silence now (kept on record, like Alertmanager's expire)."""
+    # Check the shape first: Firestore refuses some ids (`__x__`) with an error, not a miss.
+    if not silence_id.startswith("sil_"):
+        raise errors.NotFound(f"no silence {silence_id[:40]}")
     ref = clients.firestore().collection(COLLECTION).document(silence_id)
     snapshot = ref.get()
-    if not silence_id.startswith("sil_") or not snapshot.exists:
+    if not snapshot.exists:
         raise errors.NotFound(f"no silence {silence_id}")
     now = utcnow()
     if (snapshot.to_dict() or {})["endsAt"] > now:

@@ -4,6 +4,7 @@ functions loaded through functions-framework by path."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -87,13 +88,16 @@ class RunningStack:
 
     process: subprocess.Popen[bytes]
     url: str
-    ports: list[int]
+    ports: list[int]  # gateway, Firestore, Pub/Sub, first function
     output: list[str]
+    project: str = "demo-agent-platform-e2e"
 
 
 def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     """Start `python -m infra.local.stack` (what `make run` runs) on free ports."""
-    ports = [free_port() for _ in range(4)]
+    # The functions take consecutive ports from the base: start below the ephemeral range
+    # (32768+), where outgoing connections would take ports from under them.
+    ports = [free_port(), free_port(), free_port(), random.randint(20000, 29000)]
     env = {
         **os.environ,
         **(extra_env or {}),

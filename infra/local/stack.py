@@ -24,6 +24,7 @@ from infra.local.emulators import (
     EmulatorError,
     Emulators,
     free_port,
+    port_free,
     port_open,
     stop_processes,
     wait_for,
@@ -87,7 +88,7 @@ class Stack:
         port = int(self.base_env.get("FUNCTION_BASE_PORT", FUNCTION_BASE_PORT))
         taken = {self.firestore_port, self.pubsub_port, self.gateway_port}
         for entry in self.manifest.functions:
-            while port in taken or port_open(port):
+            while port in taken or not port_free(port):
                 port += 1
             self.ports[entry.name] = port
             taken.add(port)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import RunningStack, StackPeers
+from shared import github
+from tests.conftest import E2E_ADMIN_TOKEN, ROOT, RunningStack, StackPeers
 
 pytestmark = pytest.mark.e2e
 
+DATA = ROOT / "tests" / "data"
 # Every bearer token handed out during these journeys, for the log check at the end.
 TOKENS_SEEN: list[str] = []
 
@@ -130,6 +133,60 @@ def test_merged_openapi_covers_every_prefix(http: httpx.Client) -> None:
         "/v1/personas",
     ):
         assert any(path.startswith(prefix) for path in paths), prefix
+
+
+def operator_alerts(http: httpx.Client, source: str) -> list[dict[str, Any]]:
+    answer = http.get("/v1/alerts", headers={"Authorization": f"Bearer {E2E_ADMIN_TOKEN}"})
+    assert answer.status_code == 200, answer.text
+    return [alert for alert in answer.json()["alerts"] if alert["source"] == source]
+
+
+def test_signed_push_to_main_becomes_a_deploy_alert_and_a_slack_post(
+    http: httpx.Client, stack_peers: StackPeers
+) -> None:
+    body = (DATA / "github" / "push.json").read_bytes()
+    secret = stack_peers.secrets["GITHUB_WEBHOOK_SECRET"].encode()
+
+    delivered = http.post(
+        "/v1/webhooks/github",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": github.signature_for(body, secret),
+        },
+    )
+
+    assert delivered.status_code == 202, delivered.text
+    assert eventually(lambda: operator_alerts(http, "deploy"))
+    assert eventually(lambda: any("Deploy" in text for text in stack_peers.slack.texts()))
+
+
+def test_incident_fires_then_resolves(
+    http: httpx.Client, local_stack: RunningStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.cloud import pubsub_v1
+
+    opened = json.loads((DATA / "monitoring" / "incident_open.json").read_text())
+    closed = json.loads((DATA / "monitoring" / "incident_closed.json").read_text())
+    # Cloud Monitoring's side: publish to the stack's own Pub/Sub emulator.
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{local_stack.ports[2]}")
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(local_stack.project, "monitoring-incidents")
+
+    publisher.publish(topic, json.dumps(opened).encode()).result(timeout=10)
+    firing = eventually(
+        lambda: [a for a in operator_alerts(http, "monitoring") if a["status"] == "firing"]
+    )
+    publisher.publish(topic, json.dumps(closed).encode()).result(timeout=10)
+    resolved = eventually(
+        lambda: [a for a in operator_alerts(http, "monitoring") if a["status"] == "resolved"]
+    )
+
+    assert firing
+    assert resolved
+    assert resolved[0]["id"] == firing[0]["id"]
 
 
 def test_no_secret_or_token_reaches_the_logs(

@@ -35,6 +35,7 @@ def operations() -> list[tuple[str, str, str, bool]]:
 
 OPERATIONS = operations()
 BODY_OPERATIONS = [op for op in OPERATIONS if op[3]]
+ID_OPERATIONS = [op for op in OPERATIONS if "does-not-exist" in op[2]]
 
 
 def ids(ops: list[tuple[str, str, str, bool]]) -> list[str]:
@@ -124,3 +125,20 @@ def test_wrongly_typed_bodies_are_refused_with_415(
 
     assert response.status_code == 415
     assert response.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("operation", ID_OPERATIONS, ids=ids(ID_OPERATIONS))
+def test_ids_firestore_reserves_are_a_404_not_a_500(
+    operation: tuple[str, str, str, bool], firestore_db: Any
+) -> None:
+    name, method, path, _ = operation
+
+    response = send(
+        name,
+        method,
+        path.replace("does-not-exist", "__proto__"),
+        json={},
+        headers=headers_for(name),
+    )
+
+    assert response.status_code in (400, 404), response.get_data(as_text=True)

@@ -110,6 +110,15 @@ def test_fifty_guests_for_a_minute_no_5xx_and_exact_stats(local_stack: RunningSt
     results = ROOT / "bench" / "results"
     Path(results / "soak.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
+    trouble = [
+        line
+        for line in local_stack.output
+        if '"severity": "WARNING"' in line
+        or '"severity": "ERROR"' in line
+        or " 503" in line
+        or " 500" in line
+    ]
+    print("\n".join(trouble[:50]))
 
     assert [code for code in statuses if code >= 500] == []
     assert completed > 0
