@@ -316,7 +316,7 @@ def list_agents(
         .order_by("createdAt", direction=Query.DESCENDING)
         .order_by("__name__", direction=Query.DESCENDING)
     )
-    if page_token:
+    if page_token is not None:
         created_at, agent_id = decode_page_token(page_token)
         query = query.start_after({"createdAt": created_at, "__name__": agent_id})
     snapshots = list(query.limit(limit + 1).stream())

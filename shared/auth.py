@@ -85,6 +85,8 @@ def authenticate_operator(request: Request) -> Operator:
         raise errors.Unauthenticated("operator routes are disabled: ADMIN_TOKEN is not set")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
         raise errors.Unauthenticated("operator routes need 'Authorization: Bearer <ADMIN_TOKEN>'")
     return Operator(via="token")

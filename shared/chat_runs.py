@@ -141,6 +141,12 @@ class ChatRun:
         except GeneratorExit:
             self.abandon()
             raise
+        except Exception:
+            # Anything else (a secret that cannot be read, a bug): the answer is failed,
+            # not left pending, and alerts hear of it.
+            logger.exception("chat run failed unexpectedly")
+            self._finish(reply, "failed", "internal")
+            raise
         else:
             self._finish(reply, "completed")
             yield (
@@ -165,7 +171,6 @@ class ChatRun:
         self, reply: model.ModelStream, outcome: Outcome, error_code: str | None = None
     ) -> None:
         """Store the answer and stage its event in one batch, then deliver the event."""
-        self.finished = True
         now = utcnow()
         answer = self.answer
         answer.content, answer.status, answer.completed_at = reply.text, outcome, now
@@ -199,6 +204,8 @@ class ChatRun:
         )
         outbox.stage(batch, chat_events.TOPIC, event)
         batch.commit()
+        # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
+        self.finished = True
         chat_send.cache_answer(answer)
         outbox.deliver(chat_events.TOPIC, event)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
@@ -221,8 +228,11 @@ class ChatRun:
 
     def run_to_end(self) -> None:
         """Consume the whole run (the JSON answer); `self.error` tells how it ended."""
-        for _ in self.events():
-            pass
+        try:
+            for _ in self.events():
+                pass
+        finally:
+            self.abandon()  # a no-op once finished; stores what there is otherwise
 
 
 class MessagePublic(ApiModel):

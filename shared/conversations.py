@@ -10,6 +10,7 @@ message (one read, one guarded commit, cached history) lives in `shared.chat_sen
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from shared.agents import AgentRecord
 
 COLLECTION = "conversations"
+# Ids this module makes; anything else never reaches Firestore (which rejects some).
+CONVERSATION_ID = re.compile(r"cnv_[0-9a-f]{24}")
+MESSAGE_ID = re.compile(r"msg_[0-9a-f]{24}")
 MESSAGES = "messages"
 Status = Literal["pending", "completed", "failed", "incomplete"]
 # A conversation's agent never changes, so knowing it lets a send read both at once.
@@ -161,7 +165,7 @@ def conversation_with_agent(
 
 def checked_ref(conversation_id: str) -> Any:
     """The conversation's reference; `NotFound` for an id that cannot be one."""
-    if not conversation_id.startswith("cnv_") or len(conversation_id) > 64:
+    if not CONVERSATION_ID.fullmatch(conversation_id):
         raise errors.NotFound(f"conversation {conversation_id[:40]!r} does not exist")
     return conversation_ref(conversation_id)
 
@@ -192,8 +196,10 @@ def list_conversations(
         .where(filter=FieldFilter("agentId", "==", agent_id))
         .order_by("updatedAt", direction=Query.DESCENDING)
     )
-    if page_token:
-        cursor = conversation_ref(page_token).get() if page_token.startswith("cnv_") else None
+    if page_token is not None:
+        cursor = (
+            conversation_ref(page_token).get() if CONVERSATION_ID.fullmatch(page_token) else None
+        )
         if cursor is None or not cursor.exists or (cursor.to_dict() or {}).get("userId") != user_id:
             raise errors.InvalidRequest("pageToken is not a token from a previous page")
         query = query.start_after(cursor)
@@ -227,8 +233,8 @@ def list_messages(
     query = (
         conversation_ref(record.id).collection(MESSAGES).order_by("seq", direction=Query.DESCENDING)
     )
-    if before:
-        cursor = message_ref(record.id, before).get() if before.startswith("msg_") else None
+    if before is not None:
+        cursor = message_ref(record.id, before).get() if MESSAGE_ID.fullmatch(before) else None
         if cursor is None or not cursor.exists:
             raise errors.InvalidRequest(f"before: no message {before[:40]!r} in this conversation")
         query = query.where(filter=FieldFilter("seq", "<", int((cursor.to_dict() or {})["seq"])))

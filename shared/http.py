@@ -348,7 +348,7 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise errors.MalformedJson(f"body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise errors.InvalidRequest(f"body must be a JSON object, got {type(value).__name__}")

@@ -45,7 +45,13 @@ def deliver(topic: str, event: Event) -> bool:
             extra={"fields": {"topic": topic, "eventId": event.id, "error": repr(exc)[:200]}},
         )
         return False
-    _ref(event).delete()
+    try:
+        _ref(event).delete()
+    except Exception as exc:  # noqa: BLE001 - published already; a later flush re-sends, consumers dedupe
+        logger.warning(
+            "published event could not be unstaged",
+            extra={"fields": {"eventId": event.id, "error": repr(exc)[:200]}},
+        )
     return True
 
 

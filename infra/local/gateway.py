@@ -86,9 +86,12 @@ class Gateway:
         forwarded = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
         body = request.stream.read(MAX_BODY_BYTES + 1) if length or _chunked(request) else b""
+        # The raw target keeps percent-encoding (`%2F`, `%3F`) as the client sent it;
+        # `request.full_path` is decoded and would change what the function routes.
+        target = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
         outgoing = self.client.build_request(
             request.method,
-            backend + request.full_path.rstrip("?"),
+            backend + target,
             headers=headers,
             content=body,
         )
@@ -99,6 +102,11 @@ class Gateway:
         response_headers = [
             (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
         ]
+        if request.method == "HEAD" or upstream.status_code in (204, 304):
+            # No body will be read, so the relay's `finally` would never run: release the
+            # connection to the pool now.
+            upstream.close()
+            return Response(status=upstream.status_code, headers=response_headers)
         return Response(
             _relay(upstream),
             status=upstream.status_code,
@@ -109,7 +117,7 @@ class Gateway:
     def openapi_response(self) -> Response:
         try:
             document = self.merged_openapi()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ValueError) as exc:
             return _error(503, "unavailable", f"a function is unreachable: {exc}", 2)
         response = Response(json.dumps(document), mimetype="application/json")
         response.headers.update(SECURITY_HEADERS)

@@ -26,3 +26,15 @@ def test_a_foreign_or_malformed_conversation_is_not_found(conversation: Conversa
 def test_list_messages_rejects_an_unknown_cursor(conversation: ConversationRecord) -> None:
     with pytest.raises(errors.InvalidRequest):
         conversations.list_messages(conversation, 10, "msg_unknown")
+
+
+@pytest.mark.parametrize("token", ["cnv_a/b", "__proto__", "cnv_" + "0" * 23 + "/"])
+def test_page_tokens_that_are_not_ids_are_a_400(firestore_db: Any, token: str) -> None:
+    from shared import agents, conversations, errors
+    from tests.support.guests import new_guest
+
+    guest = new_guest()
+    agent = agents.create_agent(guest.user_id, agents.AgentCreate(name="A"))
+
+    with pytest.raises(errors.InvalidRequest):
+        conversations.list_conversations(guest.user_id, agent.id, 10, token)

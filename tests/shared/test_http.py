@@ -252,3 +252,12 @@ def test_transient_google_errors_are_recognised_by_name(
     kind = type(name, (Exception,), {"__module__": module})
 
     assert is_transient(kind("x")) is transient
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client: Client) -> None:
+    response = client.post(
+        "/v1/things", data=b'{"name":' + b"[" * 30_000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"

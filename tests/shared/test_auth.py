@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from shared import errors
+from shared.auth import authenticate_operator
+
+
+def request_with(authorization: str) -> Request:
+    return Request(EnvironBuilder(headers={"Authorization": authorization}).get_environ())
+
+
+@pytest.mark.parametrize("header", ["Bearer wrong", "Bearer é", "Basic x", ""])
+def test_operator_routes_refuse_other_tokens_with_401(header: str) -> None:
+    with pytest.raises(errors.Unauthenticated):
+        authenticate_operator(request_with(header))
+
+
+def test_operator_token_is_admitted() -> None:
+    from tests.conftest import E2E_ADMIN_TOKEN
+
+    assert authenticate_operator(request_with(f"Bearer {E2E_ADMIN_TOKEN}")).via == "token"
