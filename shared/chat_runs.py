@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.agents import AgentRecord
 
 logger = log.get_logger("chat")
+CHAT_EVENT_PUBLISH_SECONDS = 2.0
 SOURCE = "/functions/chat"
 RunEvent = tuple[str, dict[str, Any]]
 Outcome = Literal["completed", "failed", "incomplete"]
@@ -207,7 +208,9 @@ class ChatRun:
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
         chat_send.cache_answer(answer)
-        outbox.deliver(chat_events.TOPIC, event)
+        # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
+        # answer (the relay publishes what this leaves behind).
+        outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
         logger.info(
             "chat run finished",

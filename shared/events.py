@@ -75,14 +75,14 @@ def attributes_for(event: Event) -> dict[str, str]:
     return attributes
 
 
-def publish(topic: str, event: Event) -> str:
+def publish(topic: str, event: Event, timeout: float | None = None) -> str:
     """Publish and wait for the server's ack; returns the message id."""
     future = clients.publisher().publish(
         clients.topic_path(topic),
         event.model_dump_json().encode(),
         **attributes_for(event),
     )
-    message_id = str(future.result(timeout=PUBLISH_TIMEOUT_SECONDS))
+    message_id = str(future.result(timeout=timeout or PUBLISH_TIMEOUT_SECONDS))
     logger.info(
         "event published",
         extra={"fields": {"topic": topic, "eventId": event.id, "eventType": event.type}},

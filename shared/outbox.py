@@ -35,10 +35,10 @@ def stage(writer: Any, topic: str, event: Event) -> Any:
     return ref
 
 
-def deliver(topic: str, event: Event) -> bool:
+def deliver(topic: str, event: Event, timeout: float | None = None) -> bool:
     """Publish a staged event and unstage it; False (kept for `flush`) if Pub/Sub failed."""
     try:
-        events.publish(topic, event)
+        events.publish(topic, event, timeout)
     except Exception as exc:  # noqa: BLE001 - any publish failure leaves the event staged
         logger.warning(
             "publish failed; event stays in the outbox",
