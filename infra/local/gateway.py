@@ -17,6 +17,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from shared.http import SECURITY_HEADERS
+from shared.settings import get_settings
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 HOP_BY_HOP = {
@@ -68,14 +69,21 @@ class Gateway:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
-        if request.path == "/v1/openapi.json":
-            return self.openapi_response()
-        if request.path == "/healthz":
-            return Response('{"status":"ok"}', mimetype="application/json")
         backend = self.backend_for(request.path)
-        if backend is None:
-            return _error(404, "not_found", f"no function serves {request.path}")
-        return self.forward(request, backend)
+        if backend is not None:
+            return self.forward(request, backend)
+        # The gateway's own answers: give them the CORS headers a function would.
+        if request.path == "/v1/openapi.json":
+            response = self.openapi_response()
+        elif request.path == "/healthz":
+            response = Response('{"status":"ok"}', mimetype="application/json")
+        else:
+            response = _error(404, "not_found", f"no function serves {request.path}")
+        origin = request.headers.get("Origin", "")
+        if origin and origin.rstrip("/") in get_settings().allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
 
     def forward(self, request: Request, backend: str) -> Response:
         length = request.content_length or 0

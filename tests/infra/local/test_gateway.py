@@ -56,3 +56,11 @@ def test_unknown_prefixes_are_a_json_404(gateway: Client) -> None:
 
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_its_own_answers_carry_cors_for_configured_origins(gateway: Client) -> None:
+    allowed = gateway.get("/v1/elsewhere", headers={"Origin": "https://app.example.test"})
+    other = gateway.get("/v1/elsewhere", headers={"Origin": "https://evil.example"})
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.test"
+    assert "Access-Control-Allow-Origin" not in other.headers
