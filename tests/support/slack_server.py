@@ -8,6 +8,7 @@ in `attempts`; accepted ones in `posts`.
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,12 +31,14 @@ class SlackServer:
     attempts: list[int] = field(default_factory=list)
     failure: _Failure | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The secret part of an incoming-webhook URL; random, so a leak test cannot pass by luck.
+    secret_path: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     @property
     def url(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/services/T000/B000/XXXXSECRET"
+        return f"http://{host!s}:{port}/services/T000/B000/{self.secret_path}"
 
     def fail(self, status: int, times: int | None = None, retry_after: str | None = None) -> None:
         with self.lock:
