@@ -9,7 +9,6 @@ and a send reads only the messages from the oldest one that may still change.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared import clients, conversations, errors
+from shared import clients, conversations, errors, ids
 from shared.conversations import ConversationRecord, MessageRecord
 from shared.models import utcnow
 
@@ -132,11 +131,9 @@ def stage_exchange(
     now = utcnow()
     seq = current.message_count
     question = MessageRecord(
-        "msg_" + secrets.token_hex(12), current.id, "user", content, "completed", seq, now, now
+        ids.new_id("msg"), current.id, "user", content, "completed", seq, now, now
     )
-    answer = MessageRecord(
-        "msg_" + secrets.token_hex(12), current.id, "assistant", "", "pending", seq + 1, now
-    )
+    answer = MessageRecord(ids.new_id("msg"), current.id, "assistant", "", "pending", seq + 1, now)
     unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
     batch.update(snapshot.reference, {"messageCount": seq + 2, "updatedAt": now}, option=unchanged)
     for message in (question, answer):

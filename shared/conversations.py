@@ -10,22 +10,17 @@ message (one read, one guarded commit, cached history) lives in `shared.chat_sen
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared import clients, errors
+from shared import clients, errors, ids
 from shared.models import utcnow
 
 if TYPE_CHECKING:
     from shared.agents import AgentRecord
 
 COLLECTION = "conversations"
-# Ids this module makes; anything else never reaches Firestore (which rejects some).
-CONVERSATION_ID = re.compile(r"cnv_[0-9a-f]{24}")
-MESSAGE_ID = re.compile(r"msg_[0-9a-f]{24}")
 MESSAGES = "messages"
 Status = Literal["pending", "completed", "failed", "incomplete"]
 # A conversation's agent never changes, so knowing it lets a send read both at once.
@@ -117,7 +112,7 @@ def create_conversation(user_id: str, agent_id: str, title: str) -> Conversation
     agent = owned_agent(user_id, agent_id)
     now = utcnow()
     record = ConversationRecord(
-        id="cnv_" + secrets.token_hex(12),
+        id=ids.new_id("cnv"),
         user_id=user_id,
         agent_id=agent.id,
         title=title or f"Chat with {agent.name}",
@@ -165,7 +160,7 @@ def conversation_with_agent(
 
 def checked_ref(conversation_id: str) -> Any:
     """The conversation's reference; `NotFound` for an id that cannot be one."""
-    if not CONVERSATION_ID.fullmatch(conversation_id):
+    if not ids.is_id("cnv", conversation_id):
         raise errors.NotFound(f"conversation {conversation_id[:40]!r} does not exist")
     return conversation_ref(conversation_id)
 
@@ -197,9 +192,7 @@ def list_conversations(
         .order_by("updatedAt", direction=Query.DESCENDING)
     )
     if page_token is not None:
-        cursor = (
-            conversation_ref(page_token).get() if CONVERSATION_ID.fullmatch(page_token) else None
-        )
+        cursor = conversation_ref(page_token).get() if ids.is_id("cnv", page_token) else None
         if cursor is None or not cursor.exists or (cursor.to_dict() or {}).get("userId") != user_id:
             raise errors.InvalidRequest("pageToken is not a token from a previous page")
         query = query.start_after(cursor)
@@ -234,7 +227,7 @@ def list_messages(
         conversation_ref(record.id).collection(MESSAGES).order_by("seq", direction=Query.DESCENDING)
     )
     if before is not None:
-        cursor = message_ref(record.id, before).get() if MESSAGE_ID.fullmatch(before) else None
+        cursor = message_ref(record.id, before).get() if ids.is_id("msg", before) else None
         if cursor is None or not cursor.exists:
             raise errors.InvalidRequest(f"before: no message {before[:40]!r} in this conversation")
         query = query.where(filter=FieldFilter("seq", "<", int((cursor.to_dict() or {})["seq"])))

@@ -8,8 +8,6 @@ are written in one batch (transactional outbox), so a stored run is always annou
 
 from __future__ import annotations
 
-import re
-import secrets
 import statistics
 import threading
 from datetime import datetime
@@ -20,13 +18,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared import clients, errors, events, log, outbox
+from shared import clients, errors, events, ids, log, outbox
 from shared.loadtest import EndpointSummary, Limits, RunTotals, execute
 from shared.loadtest_scenarios import OFFLINE_MODEL, SCENARIOS
 from shared.models import ApiModel, RequestModel, utcnow
 
 COLLECTION = "loadtest_runs"
-RUN_ID = re.compile(r"ltr_[0-9a-f]{24}")
 TOPIC = "loadtest-results"
 EVENT_TYPE = "loadtest.completed"
 logger = log.get_logger("loadtest")
@@ -253,7 +250,7 @@ def start_run(request: LoadtestRunCreate) -> LoadtestRunPublic:
     previous = previous_endpoints(request.scenario, settings.baseline_runs)
     regressions = regressions_against(endpoints, previous, settings)
     record = LoadtestRunPublic(
-        run_id="ltr_" + secrets.token_hex(12),  # RUN_ID
+        run_id=ids.new_id("ltr"),
         scenario=request.scenario,
         target_base_url=base_url,
         started_at=started_at,
@@ -316,7 +313,7 @@ def _document(record: LoadtestRunPublic) -> dict[str, Any]:
 
 def get_run(run_id: str) -> LoadtestRunPublic:
     # Only ids this module made reach Firestore, which refuses some (`__x__`) outright.
-    if not RUN_ID.fullmatch(run_id):
+    if not ids.is_id("ltr", run_id):
         raise errors.NotFound(f"no load-test run {run_id[:40]!r}")
     snapshot = clients.firestore().collection(COLLECTION).document(run_id).get()
     if not snapshot.exists:

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared import clients
+from shared import clients, ids
 from shared.models import utcnow
 from shared.settings import get_settings
 
@@ -42,8 +42,8 @@ def create_session() -> tuple[str, Principal]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     principal = Principal(
-        user_id="usr_" + secrets.token_hex(12),
-        session_id="ses_" + secrets.token_hex(12),
+        user_id=ids.new_id("usr"),
+        session_id=ids.new_id("ses"),
         expires_at=now + timedelta(hours=get_settings().session_ttl_hours),
         token_hash=hash_token(token),
     )

@@ -14,7 +14,7 @@ from flask import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import agent_stats, events, log
+from shared import agent_stats, events, ids, log
 from shared import agents as agent_store
 from shared.agents import (
     AgentCreate,
@@ -97,7 +97,7 @@ def count_run(event: events.Event, attributes: dict[str, str]) -> None:
             extra={"fields": {**_about(event), "reason": str(exc)[:300]}},
         )
         return
-    if not agent_store.ID_PATTERN.match(run.agent_id):
+    if not ids.is_id("agt", run.agent_id):
         logger.error("chat event names no agent", extra={"fields": _about(event)})
         return
     result = agent_stats.record_run(agent_store.agent_ref(run.agent_id), event, run)
