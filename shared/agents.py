@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -20,15 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
-from shared import agent_stats, clients, errors
+from shared import agent_stats, clients, errors, ids
 from shared.agent_stats import AgentStats
-from shared.models import ApiModel, RequestModel, utcnow
+from shared.models import ApiModel, RequestModel, Text, utcnow
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
 COLLECTION = "agents"
-ID_PATTERN = re.compile(r"^agt_[0-9a-f]{24}$")
 KNOWN_PERSONAS = ("Lua", "Elro", "Riri", "Nana")
 AUTO_PERSONA = "auto"
 DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 reaches end of life on 2026-11-30
@@ -50,10 +47,10 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
 Description = Annotated[str, Field(max_length=2000)]
 Tags = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=40)]],
+    list[Annotated[Text, Field(min_length=1, max_length=40)]],
     Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
     AfterValidator(_unique),
 ]
@@ -210,7 +207,7 @@ def _owned(snapshot: Any, user_id: str) -> AgentRecord:
 
 def _checked_ref(agent_id: str) -> DocumentReference:
     # A malformed id cannot name an agent; answering 404 keeps the contract's one message.
-    if not ID_PATTERN.match(agent_id):
+    if not ids.is_id("agt", agent_id):
         raise errors.NotFound(f"agent {agent_id[:40]!r} does not exist")
     return agent_ref(agent_id)
 
@@ -223,7 +220,7 @@ def get_owned_agent(user_id: str, agent_id: str) -> AgentRecord:
 def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
     now = utcnow()
     record = AgentRecord(
-        id="agt_" + secrets.token_hex(12),
+        id=ids.new_id("agt"),
         user_id=user_id,
         created_at=now,
         updated_at=now,
@@ -290,7 +287,7 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         created_at, agent_id = datetime.fromisoformat(raw["t"]), str(raw["id"])
-        if created_at.tzinfo is None or not ID_PATTERN.match(agent_id):
+        if created_at.tzinfo is None or not ids.is_id("agt", agent_id):
             raise ValueError("unexpected cursor content")
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise errors.InvalidRequest(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -20,12 +21,20 @@ class RequestModel(ApiModel):
     """A request body or query: unknown fields are a 400, not silently dropped."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        str_strip_whitespace=True,
-        defer_build=True,
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
     )
+
+
+def _not_blank(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+# Free text that must say something. Length limits apply to the text as sent (so the
+# OpenAPI schema tells the truth); surrounding whitespace is dropped afterwards.
+Text = Annotated[str, AfterValidator(_not_blank)]
 
 
 class EmptyBody(RequestModel):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from shared import clients, errors
-from shared.models import ApiModel, RequestModel, utcnow
+from shared import clients, errors, ids
+from shared.models import ApiModel, RequestModel, Text, utcnow
 
 COLLECTION = "silences"
 LABEL_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -41,8 +40,8 @@ class SilenceCreate(RequestModel):
     matchers: list[Matcher] = Field(min_length=1, max_length=20)
     starts_at: datetime | None = Field(None, description="Default: now.")
     ends_at: datetime
-    comment: str = Field(min_length=1, max_length=500)
-    created_by: str = Field("operator", min_length=1, max_length=100)
+    comment: Text = Field(min_length=1, max_length=500)
+    created_by: Text = Field("operator", min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _window(self) -> SilenceCreate:
@@ -92,7 +91,7 @@ def _public(silence_id: str, record: dict[str, Any], now: datetime) -> SilencePu
 
 def create(request: SilenceCreate) -> SilencePublic:
     now = utcnow()
-    silence_id = "sil_" + secrets.token_hex(10)
+    silence_id = ids.new_id("sil")
     record = {
         "matchers": [m.model_dump(by_alias=True) for m in request.matchers],
         "startsAt": request.starts_at or now,
@@ -116,7 +115,7 @@ def list_all(limit: int = 100) -> list[SilencePublic]:
 def expire(silence_id: str) -> None:
     """End a silence now (kept on record, like Alertmanager's expire)."""
     # Check the shape first: Firestore refuses some ids (`__x__`) with an error, not a miss.
-    if not silence_id.startswith("sil_"):
+    if not ids.is_id("sil", silence_id):
         raise errors.NotFound(f"no silence {silence_id[:40]}")
     ref = clients.firestore().collection(COLLECTION).document(silence_id)
     snapshot = ref.get()

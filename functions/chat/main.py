@@ -17,7 +17,7 @@ from shared import chat_runs, chat_send, conversations, errors, log, model, quot
 from shared.chat_runs import MessagePublic
 from shared.conversations import ConversationRecord
 from shared.http import Api, Call, error_response, stream
-from shared.models import ApiModel, RequestModel
+from shared.models import ApiModel, RequestModel, Text
 
 log.configure("chat")
 # Fail at start, not on the first message, when a setting is wrong.
@@ -59,7 +59,7 @@ class ConversationPage(ApiModel):
 
 
 class MessageCreate(RequestModel):
-    content: str = Field(min_length=1, max_length=32_000)
+    content: Text = Field(min_length=1, max_length=32_000)
 
 
 class MessageListQuery(RequestModel):

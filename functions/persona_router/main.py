@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from shared import log, persona_routing
 from shared.http import Api, Call
-from shared.models import ApiModel, RequestModel
+from shared.models import ApiModel, RequestModel, Text
 from shared.persona_data import load_personas
 
 log.configure("persona_router")
@@ -25,7 +25,7 @@ MAX_BODY_BYTES = 12 * MAX_MESSAGE_CHARS + 4096
 
 
 class PersonaMessage(RequestModel):
-    message: str = Field(
+    message: Text = Field(
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
         description="The user's message; surrounding whitespace is ignored.",
