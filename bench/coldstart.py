@@ -138,8 +138,8 @@ def _webhook_ping(ctx: Context) -> Callable[[int], bool]:
 
 def _event_for(topic: str) -> dict[str, Any]:
     """A plausible message for the topic (the platform envelope, or a Monitoring incident)."""
-    from shared.events import new_event
-    from shared.models import utcnow
+    from shared.core.models import utcnow
+    from shared.messaging.events import new_event
 
     if topic == "monitoring-incidents":
         incident = {

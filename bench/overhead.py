@@ -109,7 +109,7 @@ def agents_over_query(agents: Server, token: str, user_id: str, samples: int) ->
     """`GET /v1/agents` (HTTP, one client) against the same query run in-process (ms)."""
     from google.cloud.firestore import FieldFilter, Query
 
-    from shared import clients
+    from shared.gcp import clients
 
     query = (
         clients.firestore()
@@ -152,8 +152,8 @@ def sessions_over_create(sessions_server: Server, samples: int) -> dict[str, Any
     import secrets
     from datetime import timedelta
 
-    from shared import clients
-    from shared.models import utcnow
+    from shared.core.models import utcnow
+    from shared.gcp import clients
 
     collection = clients.firestore().collection("sessions")
     bare: list[float] = []

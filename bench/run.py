@@ -40,7 +40,7 @@ MODEL_FIRST_CHUNK_DELAY = 0.1
 def _create_topics(topics: list[str]) -> None:
     from google.api_core.exceptions import AlreadyExists
 
-    from shared import clients
+    from shared.gcp import clients
 
     for topic in topics:
         for name in (topic, f"{topic}-dead-letter"):
@@ -51,7 +51,7 @@ def _create_topics(topics: list[str]) -> None:
 def _seed_agent(user_id: str, results: dict[str, Any]) -> str:
     """An agent of the probe's user, made by the platform's own code (for chat's probe)."""
     try:
-        from shared import agents
+        from shared.agents import store as agents
 
         return agents.create_agent(user_id, agents.AgentCreate(name="bench", model="offline")).id
     except Exception as exc:  # noqa: BLE001 - the agents module may not exist yet
@@ -66,7 +66,7 @@ def _ready(server: Server, path: str = "/openapi.json") -> None:
 def _warm_section(
     entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
 ) -> None:
-    from shared import sessions
+    from shared.identity import sessions
 
     by_prefix: dict[str, Server] = {}
     servers: list[Server] = []
@@ -125,7 +125,7 @@ def _warm_section(
 def _chat_section(
     entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
 ) -> None:
-    from shared import sessions
+    from shared.identity import sessions
 
     chat, agents = entries.get("chat"), entries.get("agents")
     if not (ROOT / "tests" / "support" / "messages_api.py").exists() or not chat or not agents:
@@ -182,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
-        from shared import clients
-        from shared.settings import get_settings
+        from shared.core.settings import get_settings
+        from shared.gcp import clients
 
         get_settings.cache_clear()
         clients.reset()
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ACCESS_LOG": "false",
             }
         )
-        from shared import sessions
+        from shared.identity import sessions
 
         guest_token, guest = sessions.create_session()
         context = coldstart.Context(env, guest_token, ADMIN_TOKEN, WEBHOOK_SECRET, PROJECT)

@@ -47,7 +47,7 @@ resource "google_cloud_scheduler_job" "call" {
   depends_on = [google_project_service.api]
 }
 
-# The outbox relay (shared/outbox.py): a tick every minute on its topic, which a manifest
+# The outbox relay (shared/messaging/outbox.py): a tick every minute on its topic, which a manifest
 # entry listens on. Left out when no entry does.
 resource "google_cloud_scheduler_job" "outbox_relay" {
   count = contains(local.base_topics, "outbox-relay") ? 1 : 0

@@ -47,7 +47,7 @@ def emulators() -> Iterator[Emulators]:
     except EmulatorError as exc:
         pytest.fail(f"the emulators could not start: {exc}", pytrace=False)
     os.environ.update(running.env)
-    from shared import clients
+    from shared.gcp import clients
 
     clients.reset()
     yield running
@@ -57,7 +57,8 @@ def emulators() -> Iterator[Emulators]:
 @pytest.fixture
 def firestore_db(emulators: Emulators) -> Iterator[Any]:
     """A Firestore client on an emptied emulator, and caches that could remember old data."""
-    from shared import auth, clients
+    from shared.gcp import clients
+    from shared.identity import auth
 
     emulators.clear_firestore()
     auth.clear_cache()

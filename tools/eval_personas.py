@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.persona_routing import persona_names, route_message
+from shared.personas.routing import persona_names, route_message
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests/data/personas/eval_set.jsonl"
 

@@ -2,8 +2,10 @@
 
 `dist/<entry>.zip` contains the function folder (main.py at the root), the modules of
 the `shared` package that main.py reaches through its imports (followed transitively,
-lazy imports inside functions included, `if TYPE_CHECKING:` imports excluded), the
-data files those modules name (`data/personas.yaml`), and a `requirements.txt` derived
+lazy imports inside functions included, `if TYPE_CHECKING:` imports excluded) with the
+`__init__.py` of every package on their path (importing `shared.chat.runs` runs
+`shared/chat/__init__.py` first), the data files beside them that they name
+(`personas.yaml`), and a `requirements.txt` derived
 from the third-party imports of those files: each import is mapped to the distribution
 that provides it and pinned to the version in pyproject.toml. An import provided only by
 a transitive dependency (for example `google.api_core`, which comes with
@@ -29,7 +31,7 @@ from infra.manifest import ROOT, Entry, load
 SHARED = "shared"
 # Files every package carries regardless of imports: the package marker and type marker.
 SHARED_ALWAYS = ("__init__.py", "py.typed")
-SHARED_DATA_DIR = "data"
+DATA_SUFFIXES = (".yaml", ".json")
 # A fixed timestamp makes the zip a function of its contents: same input, same bytes.
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", "tests", ".pytest_cache"}
@@ -146,8 +148,8 @@ def imported_names(source: str) -> set[str]:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from shared import log` names the submodule shared.log; `from shared.models
-            # import ApiModel` an attribute of shared.models: resolved by longest prefix.
+            # `from shared import log` names the submodule shared.core.log; `from shared.core.models
+            # import ApiModel` an attribute of shared.core.models: resolved by longest prefix.
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
@@ -168,6 +170,12 @@ def _shared_module(dotted: str) -> str | None:
         if _shared_module_file(prefix) is not None:
             return prefix
     return None
+
+
+def _parent_packages(module: str) -> list[str]:
+    """`shared.chat.runs` -> [`shared.chat`]: packages whose `__init__` an import runs."""
+    parts = module.split(".")
+    return [".".join(parts[:length]) for length in range(2, len(parts))]
 
 
 def collect(entry: Entry) -> Package:
@@ -194,6 +202,9 @@ def collect(entry: Entry) -> Package:
                     if name != SHARED:
                         raise PackagingError(f"{path}: {name} is not a module of {SHARED}")
                     continue
+                for parent in _parent_packages(module):
+                    package.shared_modules.add(parent)
+                    pending.append(_shared_module_file(parent) or path)
                 package.shared_modules.add(module)
                 pending.append(_shared_module_file(module) or path)
             elif top in sys.stdlib_module_names or top in local_modules or top == "__future__":
@@ -209,13 +220,14 @@ def collect(entry: Entry) -> Package:
         module_file = _shared_module_file(module)
         assert module_file is not None
         package.files[module_file.relative_to(ROOT).as_posix()] = module_file
-    # A data file ships with the modules that name it (`data/personas.yaml`).
-    shipped_sources = [path.read_text() for path in package.files.values() if path.suffix == ".py"]
-    data_dir = shared_root / SHARED_DATA_DIR
-    for path in sorted(data_dir.rglob("*")) if data_dir.is_dir() else []:
-        relative = path.relative_to(shared_root).as_posix()
-        if path.is_file() and any(relative in text for text in shipped_sources):
-            package.files[path.relative_to(ROOT).as_posix()] = path
+    # A data file ships with the modules beside it that name it (`personas.yaml`).
+    for module in sorted(package.shared_modules):
+        module_file = _shared_module_file(module)
+        assert module_file is not None
+        text = module_file.read_text()
+        for path in sorted(module_file.parent.iterdir()):
+            if path.suffix in DATA_SUFFIXES and path.name in text:
+                package.files[path.relative_to(ROOT).as_posix()] = path
     package.requirements = requirements_for(package.imports)
     return package
 

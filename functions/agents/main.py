@@ -14,9 +14,9 @@ from flask import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import agent_stats, events, ids, log
-from shared import agents as agent_store
-from shared.agents import (
+from shared.agents import stats as agent_stats
+from shared.agents import store as agent_store
+from shared.agents.store import (
     AgentCreate,
     AgentListQuery,
     AgentPage,
@@ -24,9 +24,11 @@ from shared.agents import (
     AgentUpdate,
     DashboardStats,
 )
-from shared.chat_events import RUN_COMPLETED, RUN_FAILED, ChatRunData
-from shared.http import Api, Call
-from shared.sessions import Principal
+from shared.core import ids, log
+from shared.identity.sessions import Principal
+from shared.messaging import events
+from shared.messaging.topics.chat_events import RUN_COMPLETED, RUN_FAILED, ChatRunData
+from shared.web.api import Api, Call
 
 log.configure("agents")
 logger = log.get_logger("agents")

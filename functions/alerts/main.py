@@ -23,21 +23,17 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import (
-    alert_delivery,
-    alert_records,
-    alert_sources,
-    alerting,
-    events,
-    incidents,
-    log,
-    outbox,
-    silences,
-    slack,
-)
-from shared.auth import authenticate_operator
-from shared.events import Event
-from shared.http import Api, Call
+from shared.alerts import delivery as alert_delivery
+from shared.alerts import records as alert_records
+from shared.alerts import silences, slack
+from shared.alerts import sources as alert_sources
+from shared.alerts import state as alerting
+from shared.core import log
+from shared.identity.auth import authenticate_operator
+from shared.messaging import events, outbox
+from shared.messaging.events import Event
+from shared.messaging.topics import monitoring_incidents as incidents
+from shared.web.api import Api, Call
 
 log.configure("alerts")
 # Fail at start, not on the first alert, when a setting is wrong.
@@ -206,7 +202,7 @@ def _topic_of(cloud_event: Any) -> str:
 
 @functions_framework.cloud_event
 def relay_outbox(cloud_event: CloudEvent) -> None:
-    """Publish the events producers staged but could not publish (see shared/outbox.py).
+    """Publish the events producers staged but could not publish (see shared/messaging/outbox.py).
 
     Triggered by a tick on `outbox-relay`: Cloud Scheduler every minute in production,
     `make run` every few seconds locally. The tick's payload is ignored, so nothing is

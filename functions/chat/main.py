@@ -13,11 +13,16 @@ from pydantic import Field
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import chat_runs, chat_send, conversations, errors, log, model, quotas
-from shared.chat_runs import MessagePublic
-from shared.conversations import ConversationRecord
-from shared.http import Api, Call, error_response, stream
-from shared.models import ApiModel, RequestModel, Text
+from shared.chat import conversations
+from shared.chat import runs as chat_runs
+from shared.chat import send as chat_send
+from shared.chat.conversations import ConversationRecord
+from shared.chat.runs import MessagePublic
+from shared.core import errors, log
+from shared.core.models import ApiModel, RequestModel, Text
+from shared.limits import quotas
+from shared.llm import model
+from shared.web.api import Api, Call, error_response, stream
 
 log.configure("chat")
 # Fail at start, not on the first message, when a setting is wrong.

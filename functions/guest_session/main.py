@@ -9,11 +9,12 @@ from flask import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import auth, log, sessions
-from shared.http import Api, Call
-from shared.models import ApiModel, EmptyBody
-from shared.ratelimit import WindowLimiter
-from shared.settings import get_settings
+from shared.core import log
+from shared.core.models import ApiModel, EmptyBody
+from shared.core.settings import get_settings
+from shared.identity import auth, sessions
+from shared.limits.window import WindowLimiter
+from shared.web.api import Api, Call
 
 settings = get_settings()
 log.configure("guest_session")

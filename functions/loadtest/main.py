@@ -12,15 +12,16 @@ from flask import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import loadtest_runs, log
-from shared.auth import authenticate_operator
-from shared.http import Api, Call
-from shared.loadtest_runs import (
+from shared.core import log
+from shared.identity.auth import authenticate_operator
+from shared.loadtest import runs as loadtest_runs
+from shared.loadtest.runs import (
     LoadtestRunCreate,
     LoadtestRunListQuery,
     LoadtestRunPage,
     LoadtestRunPublic,
 )
+from shared.web.api import Api, Call
 
 log.configure("loadtest")
 # Fail at start, not on the first run, when a LOADTEST_* setting is wrong.

@@ -8,10 +8,11 @@ from pydantic import Field
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import log, persona_routing
-from shared.http import Api, Call
-from shared.models import ApiModel, RequestModel, Text
-from shared.persona_data import load_personas
+from shared.core import log
+from shared.core.models import ApiModel, RequestModel, Text
+from shared.personas import routing as persona_routing
+from shared.personas.data import load_personas
+from shared.web.api import Api, Call
 
 log.configure("persona_router")
 # Fail at start, not on the first request, when a setting or the persona file is wrong.
@@ -145,7 +146,7 @@ def route(call: Call) -> RouteDecision:
 )
 def chat(call: Call) -> PersonaChatAnswer:
     """Route the message, then answer it in the chosen persona's voice."""
-    from shared import quotas
+    from shared.limits import quotas
 
     user_id = call.principal.user_id
     quotas.admit_message(user_id)  # the same per-user limits as chat: one budget for both

@@ -9,9 +9,11 @@ from flask import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from shared import errors, github, github_events, log
-from shared.http import Api, Call, Reply
-from shared.models import ApiModel
+from shared.core import errors, log
+from shared.core.models import ApiModel
+from shared.github import deliveries as github
+from shared.github import normalise as github_events
+from shared.web.api import Api, Call, Reply
 
 log.configure("webhook")
 api = Api("webhook")

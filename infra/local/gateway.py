@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
-from shared.http import SECURITY_HEADERS
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.web.api import SECURITY_HEADERS
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 HOP_BY_HOP = {

@@ -236,11 +236,11 @@ def test_scanner_reads_the_known_agents_listing_query() -> None:
         (("createdAt", "DESCENDING"), ("__name__", "DESCENDING")),
     )
 
-    assert ("shared/agents.py", expected) in ALL_SHAPES
+    assert ("shared/agents/store.py", expected) in ALL_SHAPES
 
 
 def test_outbox_flush_needs_no_composite_index() -> None:
-    outbox = [shape for where, shape in ALL_SHAPES if where == "shared/outbox.py"]
+    outbox = [shape for where, shape in ALL_SHAPES if where == "shared/messaging/outbox.py"]
 
     assert outbox, "the scanner should see the outbox flush query"
     assert not any(shape.needs_composite_index() for shape in outbox)

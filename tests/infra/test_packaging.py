@@ -60,7 +60,7 @@ def test_zip_holds_main_requirements_and_the_shared_package(dist: Path, entry) -
 
 
 def _provided(dotted: str, names: set[str]) -> bool:
-    """`shared.log` is shared/log.py; `shared.models.ApiModel` lives in shared/models.py."""
+    """`shared.core.log` is shared/core/log.py; `shared.core.models.ApiModel` is in models.py."""
     parts = dotted.split(".")
     for length in range(len(parts), 1, -1):
         path = "/".join(parts[:length])
@@ -98,9 +98,9 @@ def test_unused_shared_modules_stay_out() -> None:
 
     collected = package.collect(guest_session)
 
-    assert "shared/sessions.py" in collected.files
-    assert "shared/outbox.py" not in collected.files
-    assert "shared/chat_events.py" not in collected.files
+    assert "shared/identity/sessions.py" in collected.files
+    assert "shared/messaging/outbox.py" not in collected.files
+    assert "shared/messaging/topics/chat_events.py" not in collected.files
 
 
 def test_only_the_functions_that_call_the_model_carry_anthropic(dist: Path) -> None:

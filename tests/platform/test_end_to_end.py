@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import github
+from shared.github import deliveries as github
 from tests.conftest import E2E_ADMIN_TOKEN, ROOT, RunningStack, StackPeers
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared import agents
+from shared.agents import store as agents
 from tests.conftest import E2E_ADMIN_TOKEN
 from tests.platform.http_functions import loaded
 from tests.support.faults import firestore_unavailable

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared import agents, sessions
+from shared.agents import store as agents
+from shared.identity import sessions
 from tests.platform.http_functions import HTTP_ENTRIES, loaded
 from tests.support.guests import Guest, new_guest
 

@@ -1,4 +1,4 @@
-"""shared.agent_stats: shard choice, summing, and counting a run once."""
+"""shared.agents.stats: shard choice, summing, and counting a run once."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import agent_stats, agents
-from shared.agents import AgentCreate
-from shared.chat_events import ChatRunData
+from shared.agents import stats as agent_stats
+from shared.agents import store as agents
+from shared.agents.store import AgentCreate
+from shared.messaging.topics.chat_events import ChatRunData
 from tests.functions.agents.payloads import golden_event
 
 

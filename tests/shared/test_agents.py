@@ -1,4 +1,4 @@
-"""shared.agents: request models, page tokens, and the storage contract chat relies on."""
+"""shared.agents.store: request models, page tokens, and the storage contract chat relies on."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared import agents, errors
-from shared.agents import AgentCreate, AgentRecord, AgentUpdate
+from shared.agents import store as agents
+from shared.agents.store import AgentCreate, AgentRecord, AgentUpdate
+from shared.core import errors
 
 
 def test_create_defaults_make_an_active_agent_without_persona() -> None:

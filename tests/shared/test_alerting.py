@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from shared import alert_delivery, alerting, silences, slack
-from shared.alerting import AlertSignal, decide
+from shared.alerts import delivery as alert_delivery
+from shared.alerts import silences, slack
+from shared.alerts import state as alerting
+from shared.alerts.state import AlertSignal, decide
 from tests.support.slack_server import SlackServer, configure_alerts, running_slack
 
 T0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
@@ -258,7 +260,7 @@ def test_without_a_slack_url_the_notification_goes_to_the_log_and_is_recorded(
 
 
 def test_mentions_and_colour_follow_severity() -> None:
-    from shared import alert_messages
+    from shared.alerts import messages as alert_messages
 
     warning = alert_messages.render("t", [{"status": "firing", "severity": "warning"}])
     critical = alert_messages.render("t", [{"status": "firing", "severity": "critical"}])
@@ -270,7 +272,7 @@ def test_mentions_and_colour_follow_severity() -> None:
 
 
 def test_alert_text_cannot_mention_anyone() -> None:
-    from shared import alert_messages
+    from shared.alerts import messages as alert_messages
 
     message = alert_messages.render(
         "t", [{"status": "firing", "severity": "info", "summary": "<!channel> hi"}]

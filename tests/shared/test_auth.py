@@ -4,8 +4,8 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared import errors
-from shared.auth import authenticate_operator
+from shared.core import errors
+from shared.identity.auth import authenticate_operator
 
 
 def request_with(authorization: str) -> Request:

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from shared import agents, chat_events, chat_runs, chat_send, conversations, errors, model, quotas
+from shared.agents import store as agents
+from shared.chat import conversations
+from shared.chat import runs as chat_runs
+from shared.chat import send as chat_send
+from shared.core import errors
+from shared.limits import quotas
+from shared.llm import model
+from shared.messaging.topics import chat_events
 from tests.support.messages_api import point_model_at
 from tests.support.pubsub import pull_events, subscribe
 

@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
-from shared import agents, chat_send, conversations, errors
-from shared.conversations import ConversationRecord
+from shared.agents import store as agents
+from shared.chat import conversations
+from shared.chat import send as chat_send
+from shared.chat.conversations import ConversationRecord
+from shared.core import errors
 
 
 @pytest.fixture

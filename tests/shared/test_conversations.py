@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from shared import agents, conversations, errors
-from shared.conversations import ConversationRecord
+from shared.agents import store as agents
+from shared.chat import conversations
+from shared.chat.conversations import ConversationRecord
+from shared.core import errors
 
 
 @pytest.fixture
@@ -30,7 +32,9 @@ def test_list_messages_rejects_an_unknown_cursor(conversation: ConversationRecor
 
 @pytest.mark.parametrize("token", ["cnv_a/b", "__proto__", "cnv_" + "0" * 23 + "/"])
 def test_page_tokens_that_are_not_ids_are_a_400(firestore_db: Any, token: str) -> None:
-    from shared import agents, conversations, errors
+    from shared.agents import store as agents
+    from shared.chat import conversations
+    from shared.core import errors
     from tests.support.guests import new_guest
 
     guest = new_guest()

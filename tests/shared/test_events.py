@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from shared import events, trace
-from shared.models import ApiModel
+from shared.core import trace
+from shared.core.models import ApiModel
+from shared.messaging import events
 from tests.support.pubsub import pull_events, push_message, subscribe
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from shared import github
+from shared.github import deliveries as github
 
 
 def test_signature_matches_githubs_documented_example() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared import deploy_events, github_events
+from shared.github import normalise as github_events
+from shared.messaging.topics import deploy_events
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data" / "github"

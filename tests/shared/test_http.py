@@ -11,9 +11,9 @@ from pydantic import Field
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from shared import errors
-from shared.http import SECURITY_HEADERS, Api, Call, Reply, is_transient
-from shared.models import ApiModel, RequestModel
+from shared.core import errors
+from shared.core.models import ApiModel, RequestModel
+from shared.web.api import SECURITY_HEADERS, Api, Call, Reply, is_transient
 
 
 class ThingCreate(RequestModel):

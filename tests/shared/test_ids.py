@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import ids
+from shared.core import ids
 
 
 def test_new_ids_have_their_kind_and_are_recognised() -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from shared import errors
-from shared.loadtest import (
+from shared.core import errors
+from shared.loadtest.runner import (
     Budget,
     EndpointStats,
     EndpointSummary,
@@ -16,8 +16,8 @@ from shared.loadtest import (
     UserBehaviour,
     VirtualUser,
 )
-from shared.loadtest import execute as run_load
-from shared.loadtest_runs import (
+from shared.loadtest.runner import execute as run_load
+from shared.loadtest.runs import (
     LoadtestRunCreate,
     LoadtestSettings,
     check_target,
@@ -25,7 +25,7 @@ from shared.loadtest_runs import (
     regressions_against,
     slo_breaches,
 )
-from shared.loadtest_scenarios import SCENARIOS
+from shared.loadtest.scenarios import SCENARIOS
 from tests.functions.loadtest.fake_target import FakePlatform, serve
 
 LONG = 60.0  # a duration no test reaches: those runs end by request budget

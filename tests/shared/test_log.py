@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
-from shared import log, trace
+from shared.core import log, trace
 
 
 def format_record(message: str, **extra: object) -> dict[str, object]:

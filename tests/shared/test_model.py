@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared import model
+from shared.llm import model
 from tests.conftest import ROOT
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 
@@ -144,7 +144,7 @@ def test_closing_the_stream_stops_reading(fake: FakeMessagesApi) -> None:
 def test_a_rotated_secret_is_read_again_after_a_401(
     fake: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared import secret_manager
+    from shared.gcp import secret_manager
 
     versions = iter(["sk-old", "sk-new"])
     monkeypatch.setattr(secret_manager, "access", lambda name, max_age: next(versions))
@@ -186,7 +186,7 @@ def test_the_offline_model_name_skips_the_api_even_with_a_key(fake: FakeMessages
 
 
 def test_importing_the_model_layer_does_not_import_anthropic() -> None:
-    code = "import sys, shared.model; print('anthropic' in sys.modules)"
+    code = "import sys, shared.llm.model; print('anthropic' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
@@ -201,7 +201,7 @@ def test_estimate_is_about_four_characters_a_token() -> None:
 
 def test_warm_up_imports_the_sdk_in_the_background_only_with_a_key() -> None:
     code = (
-        "import sys, threading, shared.model as m; m.warm_up(); "
+        "import sys, threading, shared.llm.model as m; m.warm_up(); "
         "[t.join() for t in threading.enumerate() if t.name == 'anthropic-warm-up']; "
         "print('anthropic' in sys.modules)"
     )

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from infra.local.emulators import free_port
-from shared import clients, events, outbox
+from shared.gcp import clients
+from shared.messaging import events, outbox
 from tests.support.pubsub import pull_events, subscribe
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.persona_analysis import (
+from shared.personas.analysis import (
     INTENTS,
     PACES,
     TONES,

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import model, persona_data, persona_routing
-from shared.persona_analysis import INTENTS, PACES, TONES, analyse
-from shared.persona_data import PersonaConfigError, load_personas, parse
-from shared.persona_routing import persona_names, persona_style, route_message
+from shared.llm import model
+from shared.personas import data as persona_data
+from shared.personas import routing as persona_routing
+from shared.personas.analysis import INTENTS, PACES, TONES, analyse
+from shared.personas.data import PersonaConfigError, load_personas, parse
+from shared.personas.routing import persona_names, persona_style, route_message
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 from tools import eval_personas
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared import errors, quotas
+from shared.core import errors
+from shared.limits import quotas
 
 
 @pytest.fixture

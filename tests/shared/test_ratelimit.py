@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared import errors
-from shared.ratelimit import WindowLimiter
+from shared.core import errors
+from shared.limits.window import WindowLimiter
 
 
 def test_limit_applies_per_key() -> None:
@@ -26,7 +26,7 @@ def test_zero_disables_the_limit() -> None:
 
 def test_window_restarts_after_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("shared.ratelimit.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("shared.limits.window.time.monotonic", lambda: clock[0])
     limiter = WindowLimiter(1, 60, "things")
     limiter.hit("a")
     clock[0] += 61

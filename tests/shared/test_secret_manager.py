@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared import secret_manager
+from shared.gcp import secret_manager
 
 
 class FakeClient:

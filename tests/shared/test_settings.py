@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import Settings
+from shared.core.settings import Settings
 
 
 def test_origins_are_split_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared import slack
+from shared.alerts import slack
 from tests.support.slack_server import SlackServer, running_slack
 
 MESSAGE = {"text": "hello", "blocks": []}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared import trace
+from shared.core import trace
 
 
 def test_traceparent_is_read() -> None:

@@ -1,10 +1,10 @@
-"""Guest sessions for tests, created through the real `shared.sessions` code."""
+"""Guest sessions for tests, created through the real `shared.identity.sessions` code."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import sessions
+from shared.identity import sessions
 
 
 @dataclass(frozen=True)

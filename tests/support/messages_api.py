@@ -234,8 +234,8 @@ class FakeMessagesApi:
 
 
 def point_model_at(monkeypatch: Any, fake: FakeMessagesApi | None, **env: str) -> None:
-    """Configure `shared.model` for the fake server (or, with None, the offline model)."""
-    from shared import model
+    """Configure `shared.llm.model` for the fake server (or, with None, the offline model)."""
+    from shared.llm import model
 
     if fake is None:
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)

@@ -9,9 +9,9 @@ import json
 import secrets
 from typing import Any
 
-from shared import clients
-from shared.events import Event
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.gcp import clients
+from shared.messaging.events import Event
 
 
 def ensure_topic(topic: str) -> None:

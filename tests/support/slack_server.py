@@ -114,7 +114,8 @@ def running_slack() -> Iterator[SlackServer]:
 
 def configure_alerts(monkeypatch: Any, slack_url: str | None, **env: str) -> None:
     """Point the alerting settings at `slack_url` (None: log only) with fast retries."""
-    from shared import alerting, slack
+    from shared.alerts import slack
+    from shared.alerts import state as alerting
 
     values = {
         "ALERT_GROUP_WAIT_SECONDS": "0",

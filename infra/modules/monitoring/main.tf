@@ -5,7 +5,7 @@ locals {
   run_filter = "resource.type=\"cloud_run_revision\""
   services   = join(", ", [for service in var.services : "\"${service}\""])
 
-  # Log-based metrics read the structured fields the functions log (shared/log.py puts
+  # Log-based metrics read the structured fields the functions log (shared/core/log.py puts
   # `extra={"fields": ...}` at the top of jsonPayload). Each filter names the one log line
   # that carries the value (by its message), so each event counts once.
   chat_run = "${local.run_filter} AND jsonPayload.message=\"chat run finished\""

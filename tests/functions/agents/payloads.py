@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shared.events import Event
+from shared.messaging.events import Event
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "agents"
 

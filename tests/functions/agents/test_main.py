@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from shared import agent_stats, agents
-from shared.chat_events import ChatRunData
+from shared.agents import stats as agent_stats
+from shared.agents import store as agents
+from shared.messaging.topics.chat_events import ChatRunData
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.agents.payloads import golden_event
 from tests.support.guests import Guest, new_guest

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from shared import agent_stats, agents, events
-from shared.agents import AgentCreate
-from shared.chat_events import TOPIC
-from shared.events import Event
+from shared.agents import stats as agent_stats
+from shared.agents import store as agents
+from shared.agents.store import AgentCreate
+from shared.messaging import events
+from shared.messaging.events import Event
+from shared.messaging.topics.chat_events import TOPIC
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.agents.payloads import golden_event
 from tests.support.guests import Guest, new_guest

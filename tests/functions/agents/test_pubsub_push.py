@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from shared import agent_stats, agents, events
-from shared.agents import AgentCreate
-from shared.chat_events import TOPIC
-from shared.settings import get_settings
+from shared.agents import stats as agent_stats
+from shared.agents import store as agents
+from shared.agents.store import AgentCreate
+from shared.core.settings import get_settings
+from shared.messaging import events
+from shared.messaging.topics.chat_events import TOPIC
 from tests.conftest import load_function
 from tests.functions.agents.payloads import golden_event
 from tests.support.guests import new_guest

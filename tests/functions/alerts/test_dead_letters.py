@@ -13,8 +13,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from infra.local.emulators import free_port
-from shared import clients
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.gcp import clients
 from tests.conftest import ROOT, load_function
 from tests.support.pubsub import binary_cloud_event, ensure_topic, push_message
 from tests.support.slack_server import SlackServer, configure_alerts, running_slack

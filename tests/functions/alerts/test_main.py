@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared import chat_events, deploy_events, events
-from shared.settings import get_settings
+from shared.core.settings import get_settings
+from shared.messaging import events
+from shared.messaging.topics import chat_events, deploy_events
 from tests.conftest import ROOT, LoadedFunction, load_function
 from tests.support.pubsub import binary_cloud_event, push_message, structured_cloud_event
 from tests.support.slack_server import SlackServer, configure_alerts, running_slack

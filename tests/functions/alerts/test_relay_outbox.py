@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared import events, outbox
-from shared.models import utcnow
+from shared.core.models import utcnow
+from shared.messaging import events, outbox
 from tests.conftest import load_function
 from tests.support.pubsub import binary_cloud_event, pull_events, push_message, subscribe
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared import agents, model, quotas
+from shared.agents import store as agents
+from shared.limits import quotas
+from shared.llm import model
 from tests.conftest import LoadedFunction, load_function
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at

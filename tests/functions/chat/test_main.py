@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from shared import agents, chat_events, clients
-from shared.chat_events import ChatRunData
+from shared.agents import store as agents
+from shared.gcp import clients
+from shared.messaging.topics import chat_events
+from shared.messaging.topics.chat_events import ChatRunData
 from tests.conftest import ROOT
 from tests.functions.chat.conftest import (
     Configure,
@@ -355,7 +357,7 @@ def test_conversations_of_a_deleted_agent_are_404(client: Any, owner: Owner) -> 
 def test_auto_persona_is_routed_and_recorded_on_the_answer(
     client: Any, firestore_db: Any, fake_api: FakeMessagesApi
 ) -> None:
-    from shared import persona_routing
+    from shared.personas import routing as persona_routing
 
     owner = new_owner(persona="auto")
     conversation = start_conversation(client, owner)
@@ -373,7 +375,7 @@ def test_auto_persona_is_routed_and_recorded_on_the_answer(
 def test_a_named_persona_adds_its_style_to_the_system_prompt(
     client: Any, firestore_db: Any, fake_api: FakeMessagesApi
 ) -> None:
-    from shared import persona_routing
+    from shared.personas import routing as persona_routing
 
     owner = new_owner(persona="Lua")
     conversation = start_conversation(client, owner)

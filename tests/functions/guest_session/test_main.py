@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared import sessions
+from shared.identity import sessions
 from tests.conftest import LoadedFunction, load_function
 from tests.support.faults import firestore_unavailable
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared import loadtest_runs
-from shared.models import utcnow
-from shared.settings import get_settings
+from shared.core.models import utcnow
+from shared.core.settings import get_settings
+from shared.loadtest import runs as loadtest_runs
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.loadtest.fake_target import FakePlatform, serve
 from tests.support.pubsub import pull_events, subscribe

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared import model, persona_data, quotas
+from shared.limits import quotas
+from shared.llm import model
+from shared.personas import data as persona_data
 from tests.conftest import LoadedFunction, load_function
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared import deploy_events, github
+from shared.github import deliveries as github
+from shared.messaging.topics import deploy_events
 from tests.conftest import ROOT, LoadedFunction, load_function
 from tests.support.pubsub import ensure_topic, pull_events, subscribe
 
@@ -118,7 +119,7 @@ def test_push_is_kept_in_the_outbox_when_pubsub_fails(
     def refuse(topic: str, event: Any) -> str:
         raise ConnectionError("pubsub is down")
 
-    monkeypatch.setattr("shared.events.publish", refuse)
+    monkeypatch.setattr("shared.messaging.events.publish", refuse)
 
     response = deliver(client, "push", payload("push"))
 

@@ -1,0 +1,1 @@
+"""Capability: agents (storage, request/response models) and their run statistics."""

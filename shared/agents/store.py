@@ -1,0 +1,350 @@
+"""Agents: a named system prompt with a model and an optional persona, owned by one user.
+
+Storage contract (chat reads it): collection `agents`, document id `agt_` + 24 hex,
+camelCase fields `userId name description tags color icon systemPrompt model persona
+status createdAt updatedAt`. Deleting is a hard delete of the document and its stat
+shards. Anyone but the owner is told the agent does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+from shared.agents import stats as agent_stats
+from shared.agents.stats import AgentStats
+from shared.core import errors, ids
+from shared.core.models import ApiModel, RequestModel, Text, utcnow
+from shared.gcp import clients
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference, Transaction
+
+COLLECTION = "agents"
+KNOWN_PERSONAS = ("Lua", "Elro", "Riri", "Nana")
+AUTO_PERSONA = "auto"
+DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 reaches end of life on 2026-11-30
+DEFAULT_COLOR = "#6366F1"
+_PERSONAS = {name.lower(): name for name in (*KNOWN_PERSONAS, AUTO_PERSONA)}
+
+
+def _canonical_persona(value: str | None) -> str | None:
+    if value is None:
+        return None
+    canonical = _PERSONAS.get(value.lower())
+    if canonical is None:
+        allowed = ", ".join([*KNOWN_PERSONAS, AUTO_PERSONA])
+        raise ValueError(f"unknown persona {value!r}; expected null or one of {allowed}")
+    return canonical
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
+Description = Annotated[str, Field(max_length=2000)]
+Tags = Annotated[
+    list[Annotated[Text, Field(min_length=1, max_length=40)]],
+    Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
+    AfterValidator(_unique),
+]
+Color = Annotated[
+    str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6366F1"]), AfterValidator(str.upper)
+]
+Icon = Annotated[str, Field(max_length=64)]
+SystemPrompt = Annotated[str, Field(max_length=20_000)]
+ModelName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",
+        description="A Claude model id, or `offline` for the built-in deterministic model.",
+    ),
+]
+Persona = Annotated[
+    str | None,
+    Field(description="null, a persona name (Lua, Elro, Riri, Nana; any case) or `auto`."),
+    AfterValidator(_canonical_persona),
+]
+Status = Literal["active", "paused"]
+
+
+class AgentCreate(RequestModel):
+    name: Name
+    description: Description = ""
+    tags: Tags = Field(default_factory=list)
+    color: Color = DEFAULT_COLOR
+    icon: Icon = "bot"
+    system_prompt: SystemPrompt = ""
+    model: ModelName = DEFAULT_MODEL
+    persona: Persona = None
+    status: Status = "active"
+
+
+class AgentUpdate(RequestModel):
+    """A partial update: only the fields present change; `persona: null` clears it."""
+
+    name: Name | None = None
+    description: Description | None = None
+    tags: Tags | None = None
+    color: Color | None = None
+    icon: Icon | None = None
+    system_prompt: SystemPrompt | None = None
+    model: ModelName | None = None
+    persona: Persona = None
+    status: Status | None = None
+
+    @field_validator(
+        "name", "description", "tags", "color", "icon", "system_prompt", "model", "status"
+    )
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Validators run only for fields present in the body: an explicit null lands here.
+        if value is None:
+            raise ValueError(f"{info.field_name} may be omitted but not null")
+        return value
+
+
+class AgentPublic(ApiModel):
+    id: str
+    name: str
+    description: str
+    tags: list[str]
+    color: str
+    icon: str
+    system_prompt: str
+    model: str
+    persona: str | None
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    stats: AgentStats = Field(default_factory=AgentStats)
+
+
+class AgentListQuery(RequestModel):
+    limit: int = Field(20, ge=1, le=100)
+    page_token: str | None = Field(None, max_length=512)
+
+
+class AgentPage(ApiModel):
+    agents: list[AgentPublic]
+    next_page_token: str | None = Field(None, description="Pass as pageToken; null at the end.")
+
+
+class DashboardStats(ApiModel):
+    total_agents: int
+    active_agents: int
+    total_runs: int
+    success_rate: float | None = Field(
+        description="successfulRuns / totalRuns over your agents (0-1); null before any run."
+    )
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """An agent as stored."""
+
+    id: str
+    user_id: str
+    name: str
+    system_prompt: str
+    model: str
+    persona: str | None
+    status: str
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    color: str = DEFAULT_COLOR
+    icon: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    # Written by the stats consumer, never by the API: which stat shards hold counts.
+    stat_shards: list[int] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def from_document(cls, agent_id: str, data: dict[str, Any]) -> AgentRecord:
+        stored = {name: data[to_camel(name)] for name in _STORED if to_camel(name) in data}
+        stored.setdefault("updated_at", data["createdAt"])
+        shards = [int(k) for k in data.get(agent_stats.SHARDS_IN_USE_FIELD) or []]
+        return cls(id=agent_id, user_id=str(data["userId"]), stat_shards=shards, **stored)
+
+    def to_document(self) -> dict[str, Any]:
+        return {"userId": self.user_id, **{to_camel(n): getattr(self, n) for n in _STORED}}
+
+    def public(self, stats: AgentStats | None = None) -> AgentPublic:
+        fields = {name: getattr(self, name) for name in _STORED}
+        return AgentPublic.model_validate({**fields, "id": self.id, "stats": stats or AgentStats()})
+
+
+# Stored under the camelCase of these names, beside `userId`.
+_STORED = tuple(
+    name
+    for name in AgentRecord.__dataclass_fields__
+    if name not in ("id", "user_id", "stat_shards")
+)
+
+
+def agent_ref(agent_id: str) -> DocumentReference:
+    return clients.firestore().collection(COLLECTION).document(agent_id)
+
+
+def _owned(snapshot: Any, user_id: str) -> AgentRecord:
+    data = snapshot.to_dict() if snapshot.exists else None
+    if data is None or data.get("userId") != user_id:
+        raise errors.NotFound(f"agent {snapshot.id} does not exist")
+    return AgentRecord.from_document(snapshot.id, data)
+
+
+def _checked_ref(agent_id: str) -> DocumentReference:
+    # A malformed id cannot name an agent; answering 404 keeps the contract's one message.
+    if not ids.is_id("agt", agent_id):
+        raise errors.NotFound(f"agent {agent_id[:40]!r} does not exist")
+    return agent_ref(agent_id)
+
+
+def get_owned_agent(user_id: str, agent_id: str) -> AgentRecord:
+    """The caller's agent; `NotFound` if it is missing or belongs to someone else."""
+    return _owned(_checked_ref(agent_id).get(), user_id)
+
+
+def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
+    now = utcnow()
+    record = AgentRecord(
+        id=ids.new_id("agt"),
+        user_id=user_id,
+        created_at=now,
+        updated_at=now,
+        **body.model_dump(),
+    )
+    agent_ref(record.id).create(record.to_document())
+    return record
+
+
+def update_agent(user_id: str, agent_id: str, update: AgentUpdate) -> AgentRecord:
+    """Apply the fields present in `update`; a transaction, so a concurrent delete wins."""
+    from google.cloud import firestore
+
+    ref = _checked_ref(agent_id)
+    changes = update.model_dump(by_alias=True, exclude_unset=True)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> AgentRecord:
+        snapshot = ref.get(transaction=transaction)
+        current = _owned(snapshot, user_id)
+        if not changes:
+            return current
+        written = {**changes, "updatedAt": utcnow()}
+        transaction.update(ref, written)
+        return AgentRecord.from_document(agent_id, {**(snapshot.to_dict() or {}), **written})
+
+    result: AgentRecord = run(clients.firestore().transaction())
+    return result
+
+
+def delete_agent(user_id: str, agent_id: str) -> None:
+    """Hard-delete the agent and its stat shards (chat then answers 404 for it)."""
+    from google.cloud import firestore
+
+    ref = _checked_ref(agent_id)
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> None:
+        _owned(ref.get(transaction=transaction), user_id)
+        agent_stats.delete_shards(transaction, ref)
+        transaction.delete(ref)
+
+    run(clients.firestore().transaction())
+
+
+def with_stats(records: list[AgentRecord]) -> list[AgentPublic]:
+    stats = agent_stats.read_stats(
+        [agent_ref(record.id) for record in records],
+        {record.id: record.stat_shards for record in records},
+    )
+    return [record.public(stats.get(record.id)) for record in records]
+
+
+# -- listing: newest first, with an opaque cursor ---------------------------------------
+
+
+def encode_page_token(record: AgentRecord) -> str:
+    raw = json.dumps({"t": record.created_at.isoformat(), "id": record.id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[datetime, str]:
+    """The cursor (createdAt, id) in a token this API issued; `InvalidRequest` otherwise."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        created_at, agent_id = datetime.fromisoformat(raw["t"]), str(raw["id"])
+        if created_at.tzinfo is None or not ids.is_id("agt", agent_id):
+            raise ValueError("unexpected cursor content")
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise errors.InvalidRequest(
+            "pageToken is not a token this API issued; pass nextPageToken as it was returned",
+            details=[{"field": "pageToken", "issue": type(exc).__name__}],
+        ) from None
+    return created_at, agent_id
+
+
+def list_agents(
+    user_id: str, limit: int, page_token: str | None = None
+) -> tuple[list[AgentRecord], str | None]:
+    """One page of the user's agents, newest first, and the token of the next page.
+
+    Needs the composite index agents(userId ASC, createdAt DESC, __name__ DESC).
+    """
+    from google.cloud.firestore import FieldFilter, Query
+
+    query = (
+        clients.firestore()
+        .collection(COLLECTION)
+        .where(filter=FieldFilter("userId", "==", user_id))
+        .order_by("createdAt", direction=Query.DESCENDING)
+        .order_by("__name__", direction=Query.DESCENDING)
+    )
+    if page_token is not None:
+        created_at, agent_id = decode_page_token(page_token)
+        query = query.start_after({"createdAt": created_at, "__name__": agent_id})
+    snapshots = list(query.limit(limit + 1).stream())
+    records = [AgentRecord.from_document(s.id, s.to_dict() or {}) for s in snapshots[:limit]]
+    more = len(snapshots) > limit
+    return records, encode_page_token(records[-1]) if more else None
+
+
+def dashboard(user_id: str) -> DashboardStats:
+    """Totals over the caller's agents: counts from the agents, runs from their shards."""
+    from google.cloud.firestore import FieldFilter
+
+    snapshots = list(
+        clients.firestore()
+        .collection(COLLECTION)
+        .where(filter=FieldFilter("userId", "==", user_id))
+        .select(["status", agent_stats.SHARDS_IN_USE_FIELD])
+        .stream()
+    )
+    in_use = {
+        s.id: list((s.to_dict() or {}).get(agent_stats.SHARDS_IN_USE_FIELD) or [])
+        for s in snapshots
+    }
+    stats = agent_stats.read_stats([s.reference for s in snapshots], in_use).values()
+    runs = sum(s.total_runs for s in stats)
+    successes = sum(s.successful_runs for s in stats)
+    return DashboardStats(
+        total_agents=len(snapshots),
+        active_agents=sum(1 for s in snapshots if (s.to_dict() or {}).get("status") == "active"),
+        total_runs=runs,
+        success_rate=round(successes / runs, 4) if runs else None,
+    )

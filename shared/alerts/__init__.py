@@ -1,0 +1,3 @@
+"""Capability: alert state (fingerprints, grouping, silences), sources, records and Slack
+delivery.
+"""

@@ -1,0 +1,3 @@
+"""Capability: conversations, messages and chat runs (admission, history, streaming,
+bookkeeping).
+"""

@@ -1,0 +1,264 @@
+"""A chat run: one user message in, one answer streamed out, everything recorded.
+
+`start()` checks ownership, the agent's status, the quotas and the conversation cap, then
+stores the user's message with a pending answer (nothing accepted is lost from here on).
+`ChatRun.events()` streams the answer as `(event name, data)` pairs and, however it ends
+(completed, failed, or the client gone: incomplete), stores the answer and stages the
+`chat-events` event in the same Firestore batch before delivering it (see `outbox`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from shared.chat import conversations
+from shared.chat import send as chat_send
+from shared.chat.conversations import ConversationRecord, MessageRecord
+from shared.core import errors, log
+from shared.core.models import ApiModel, utcnow
+from shared.gcp import clients
+from shared.limits import quotas
+from shared.llm import model
+from shared.messaging import events, outbox
+from shared.messaging.topics import chat_events
+from shared.messaging.topics.chat_events import ChatRunData
+
+if TYPE_CHECKING:
+    from shared.agents.store import AgentRecord
+
+logger = log.get_logger("chat")
+CHAT_EVENT_PUBLISH_SECONDS = 2.0
+SOURCE = "/functions/chat"
+RunEvent = tuple[str, dict[str, Any]]
+Outcome = Literal["completed", "failed", "incomplete"]
+
+
+@dataclass
+class PersonaChoice:
+    name: str | None = None
+    confidence: float | None = None
+    style: str = ""
+
+
+def choose_persona(agent: AgentRecord, text: str) -> PersonaChoice:
+    """`auto` routes each message; a named persona keeps its voice; none adds nothing."""
+    if not agent.persona:
+        return PersonaChoice()
+    from shared.personas import routing as persona_routing  # only persona agents pay for it
+
+    if agent.persona == "auto":
+        routed = persona_routing.route_message(text)
+        name, confidence = routed.persona, float(routed.confidence)
+    else:
+        name, confidence = agent.persona, None
+    return PersonaChoice(name, confidence, persona_routing.persona_style(name) or "")
+
+
+def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
+    """Admit and store a user message; 404, 409 (paused agent, full conversation), 429.
+
+    One read (conversation, agent, quota; recent messages alongside) and one commit (the
+    messages, the count, the quota) guarded by preconditions: if either document changed
+    in between, the whole admission is decided again on fresh reads.
+    """
+    cap = quotas.get_quota_settings().chat_max_messages_per_conversation
+    quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
+    personas: dict[str, PersonaChoice] = {}
+
+    def admit() -> tuple[chat_send.SendReads, MessageRecord, MessageRecord, PersonaChoice]:
+        reads = chat_send.read_for_send(user_id, conversation_id, quota)
+        agent = reads.agent
+        if agent.status != "active":
+            raise errors.Conflict(f"agent {agent.id} is paused; resume it to chat")
+        batch = clients.firestore().batch()
+        question, answer = chat_send.stage_exchange(batch, reads.snapshot, user_id, content, cap)
+        if quota:
+            quotas.stage_admission(batch, reads.others[0])
+        persona = personas.get(agent.persona or "")
+        if persona is None:  # routed once, before anything is stored
+            persona = personas[agent.persona or ""] = choose_persona(agent, content)
+        batch.commit()
+        return reads, question, answer, persona
+
+    reads, question, answer, persona = chat_send.optimistic(admit)
+    settings = model.get_model_settings()
+    turns = chat_send.history_of_send(reads, question, settings.chat_history_token_budget)
+    agent = reads.agent
+    system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
+    answer.persona, answer.confidence = persona.name, persona.confidence
+    reply = model.stream(
+        system,
+        turns,
+        agent.model or settings.chat_default_model,
+        settings.chat_max_output_tokens,
+    )
+    return ChatRun(reads.conversation, agent, question, answer, reply)
+
+
+@dataclass
+class ChatRun:
+    conversation: ConversationRecord
+    agent: AgentRecord
+    question: MessageRecord
+    answer: MessageRecord
+    reply: model.ModelStream  # nothing is sent to the model before the first event
+    error: model.ModelError | None = None
+    finished: bool = False
+
+    def events(self) -> Iterator[RunEvent]:
+        """The run as events; closing the iterator stops the model (answer: incomplete)."""
+        reply = self.reply
+        try:
+            yield (
+                "message.created",
+                {
+                    "userMessage": message_public(self.question),
+                    "assistantMessage": message_public(self.answer),
+                },
+            )
+            for chunk in reply:
+                yield "message.delta", {"messageId": self.answer.id, "text": chunk}
+        except model.ModelError as exc:
+            self.error = exc
+            self._finish(reply, "failed", exc.error_code)
+            yield (
+                "error",
+                {
+                    "code": exc.error_code,
+                    "message": exc.message,
+                    "retryAfter": exc.retry_after,
+                    "messageId": self.answer.id,
+                },
+            )
+        except GeneratorExit:
+            self.abandon()
+            raise
+        except Exception:
+            # Anything else (a secret that cannot be read, a bug): the answer is failed,
+            # not left pending, and alerts hear of it.
+            logger.exception("chat run failed unexpectedly")
+            self._finish(reply, "failed", "internal")
+            raise
+        else:
+            self._finish(reply, "completed")
+            yield (
+                "message.completed",
+                {
+                    "message": message_public(self.answer),
+                    "usage": {
+                        "inputTokens": self.answer.input_tokens,
+                        "outputTokens": self.answer.output_tokens,
+                    },
+                },
+            )
+        yield "done", {}
+
+    def abandon(self) -> None:
+        """The client left (even before the first event): stop, store what there is."""
+        if not self.finished:
+            self.reply.close()
+            self._finish(self.reply, "incomplete")
+
+    def _finish(
+        self, reply: model.ModelStream, outcome: Outcome, error_code: str | None = None
+    ) -> None:
+        """Store the answer and stage its event in one batch, then deliver the event."""
+        now = utcnow()
+        answer = self.answer
+        answer.content, answer.status, answer.completed_at = reply.text, outcome, now
+        answer.model, answer.stop_reason = reply.model, reply.stop_reason
+        answer.input_tokens, answer.output_tokens = reply.input_tokens, reply.output_tokens
+        answer.latency_ms, answer.error_code = reply.latency_ms, error_code
+        data = ChatRunData(
+            agent_id=self.agent.id,
+            user_id=self.conversation.user_id,
+            conversation_id=self.conversation.id,
+            message_id=answer.id,
+            model=reply.model,
+            outcome=outcome,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            latency_ms=reply.latency_ms,
+            stop_reason=reply.stop_reason,
+            error_code=error_code,
+            persona=answer.persona,
+            finished_at=now,
+        )
+        # A client leaving is not a failure of the platform: alerts watch `failed` only.
+        kind = chat_events.RUN_FAILED if outcome == "failed" else chat_events.RUN_COMPLETED
+        event = events.new_event(kind, SOURCE, f"conversations/{self.conversation.id}", data)
+        batch = clients.firestore().batch()
+        # merge: a conversation deleted mid-answer must not fail the run's bookkeeping.
+        batch.set(
+            conversations.message_ref(self.conversation.id, answer.id),
+            answer.to_document(self.conversation.user_id),
+            merge=True,
+        )
+        outbox.stage(batch, chat_events.TOPIC, event)
+        batch.commit()
+        # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
+        self.finished = True
+        chat_send.cache_answer(answer)
+        # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
+        # answer (the relay publishes what this leaves behind).
+        outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
+        quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
+        logger.info(
+            "chat run finished",
+            extra={
+                "fields": {
+                    "outcome": outcome,
+                    "agentId": self.agent.id,
+                    "messageId": answer.id,
+                    "model": reply.model,
+                    "latencyMs": reply.latency_ms,
+                    "firstChunkMs": reply.first_chunk_ms,
+                    "inputTokens": reply.input_tokens,
+                    "outputTokens": reply.output_tokens,
+                    "errorCode": error_code,
+                }
+            },
+        )
+
+    def run_to_end(self) -> None:
+        """Consume the whole run (the JSON answer); `self.error` tells how it ended."""
+        try:
+            for _ in self.events():
+                pass
+        finally:
+            self.abandon()  # a no-op once finished; stores what there is otherwise
+
+
+class MessagePublic(ApiModel):
+    id: str
+    conversation_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    status: conversations.Status = Field(
+        description="pending while answering; completed, failed, or incomplete (client left)."
+    )
+    created_at: datetime
+    completed_at: datetime | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float | None = None
+    stop_reason: str | None = None
+    error_code: str | None = None
+    persona: str | None = None
+    confidence: float | None = None
+
+    @classmethod
+    def from_record(cls, message: MessageRecord) -> MessagePublic:
+        fields = {name: getattr(message, name) for name in cls.model_fields}
+        return cls.model_validate(fields)
+
+
+def message_public(message: MessageRecord) -> dict[str, Any]:
+    """A message as the API shows it (camelCase JSON)."""
+    return MessagePublic.from_record(message).model_dump(mode="json", by_alias=True)

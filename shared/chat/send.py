@@ -1,0 +1,276 @@
+"""Sending a chat message: the reads, the guarded commit and the model's history.
+
+Sending is one read and one commit: the commit carries a precondition on the documents it
+decided on (`optimistic` reads and decides again when one changed). Stored messages change
+once, pending to final, so each process caches the final recent turns of a conversation
+and a send reads only the messages from the oldest one that may still change.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from shared.chat import conversations
+from shared.chat.conversations import ConversationRecord, MessageRecord
+from shared.core import errors, ids
+from shared.core.models import utcnow
+from shared.gcp import clients
+
+if TYPE_CHECKING:
+    from shared.agents.store import AgentRecord
+
+ATTEMPTS = 5
+WINDOW = 200  # history considers at most this many newest messages
+T = TypeVar("T")
+# Conversation id -> (seq below which all messages are final, those rows newest first, budget).
+_history: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
+_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+@dataclass
+class SendReads:
+    """What a send reads before its one commit; `snapshot.update_time` guards that commit."""
+
+    conversation: ConversationRecord
+    snapshot: Any
+    agent: AgentRecord
+    others: list[Any]  # snapshots of the extra documents asked for, in order
+    recent: Future[list[dict[str, Any]]] | None  # messages from `cached[0]` on, if any
+    cached: tuple[int, list[dict[str, Any]], int]  # see `_cache_history`
+
+
+def read_for_send(user_id: str, conversation_id: str, others: list[Any]) -> SendReads:
+    """Conversation, agent and `others` in one read, with the recent messages alongside.
+
+    `NotFound` if the conversation is foreign or missing or its agent is gone. The agent's
+    id is read from the conversation the first time this process sees it (one more read).
+    """
+    ref = conversations.checked_ref(conversation_id)
+    with _lock:
+        cached = _history.get(conversation_id)
+    # Unknown here: read the recent messages beside the documents (discarded on a 404).
+    recent = None if cached else _reads().submit(_recent_messages, conversation_id, None)
+    agent_id = conversations.known_agent_id(conversation_id)
+    refs = [ref, *others] + ([_agent_ref(agent_id)] if agent_id else [])
+    found = {s.reference.path: s for s in clients.firestore().get_all(refs)}
+    snapshot = found[ref.path]
+    record = conversations.owned_record(snapshot, user_id)
+    agent_snapshot = found.get(_agent_ref(record.agent_id).path)
+    if agent_snapshot is None:
+        agent_snapshot = _agent_ref(record.agent_id).get()
+        conversations.remember(record)
+    agent = _owned_agent(agent_snapshot, user_id, conversation_id)
+    if cached and record.message_count > cached[0]:  # newer than the cache: read during commit
+        recent = _reads().submit(_recent_messages, conversation_id, None, cached[0])
+    return SendReads(
+        record,
+        snapshot,
+        agent,
+        [found[other.path] for other in others],
+        recent,
+        cached or (0, [], 0),
+    )
+
+
+def _agent_ref(agent_id: str) -> Any:
+    from shared.agents.store import agent_ref
+
+    return agent_ref(agent_id)
+
+
+def _owned_agent(snapshot: Any, user_id: str, conversation_id: str) -> AgentRecord:
+    from shared.agents.store import AgentRecord
+
+    data = snapshot.to_dict() if snapshot.exists else None
+    if data is None or data.get("userId") != user_id:
+        raise errors.NotFound(f"conversation {conversation_id} does not exist")
+    return AgentRecord.from_document(snapshot.id, data)
+
+
+def _reads() -> ThreadPoolExecutor:
+    # Created on first use in each process: gunicorn forks workers after loading the app.
+    global _pool  # noqa: PLW0603 - one pool per process
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(8, thread_name_prefix="chat-reads"))
+    return _pool[1]
+
+
+def optimistic(attempt: Callable[[], T]) -> T:
+    """Run `attempt` (reads, then a commit guarded by preconditions) until it commits.
+
+    A failed precondition means someone wrote in between: read again and decide again.
+    """
+    from google.api_core import exceptions
+
+    for tries in range(ATTEMPTS):
+        try:
+            return attempt()
+        except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound):
+            time.sleep(0.005 * tries)  # spread retries of writers that collided
+    raise errors.DependencyUnavailable("too many concurrent writes; retry", retry_after=1)
+
+
+def stage_exchange(
+    batch: Any, snapshot: Any, user_id: str, content: str, cap: int
+) -> tuple[MessageRecord, MessageRecord]:
+    """Add the user's message and a pending answer to `batch`; `Conflict` past the cap.
+
+    Both slots are counted at once, so an accepted message always has room for its answer.
+    The count is written only if the conversation is unchanged since `snapshot` was read.
+    """
+    current = conversations.owned_record(snapshot, user_id)
+    if current.message_count + 2 > cap:
+        raise errors.Conflict(
+            f"conversation holds {current.message_count} messages; the limit is {cap}"
+        )
+    now = utcnow()
+    seq = current.message_count
+    question = MessageRecord(
+        ids.new_id("msg"), current.id, "user", content, "completed", seq, now, now
+    )
+    answer = MessageRecord(ids.new_id("msg"), current.id, "assistant", "", "pending", seq + 1, now)
+    unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+    batch.update(snapshot.reference, {"messageCount": seq + 2, "updatedAt": now}, option=unchanged)
+    for message in (question, answer):
+        batch.create(
+            conversations.message_ref(current.id, message.id), message.to_document(user_id)
+        )
+    return question, answer
+
+
+def append_exchange(
+    record: ConversationRecord, content: str, cap: int
+) -> tuple[MessageRecord, MessageRecord]:
+    """Store the user's message and a pending answer, or `Conflict` when the cap is reached."""
+
+    def attempt() -> tuple[MessageRecord, MessageRecord]:
+        batch = clients.firestore().batch()
+        snapshot = conversations.conversation_ref(record.id).get()
+        exchange = stage_exchange(batch, snapshot, record.user_id, content, cap)
+        batch.commit()
+        return exchange
+
+    return optimistic(attempt)
+
+
+def history(record: ConversationRecord, up_to_seq: int, token_budget: int) -> list[dict[str, str]]:
+    """The newest turns up to `up_to_seq` that fit the budget, as Messages API turns.
+
+    Failed and pending answers are left out; turns of the same role in a row are joined
+    (the API wants user and assistant to alternate, starting with the user).
+    """
+    return _turns(_recent_messages(record.id, up_to_seq), token_budget)
+
+
+def history_of_send(
+    reads: SendReads, question: MessageRecord, token_budget: int
+) -> list[dict[str, str]]:
+    """`history` up to `question`: the process's cached older turns plus the read delta."""
+    since, cached, cached_budget = reads.cached
+    rows = (reads.recent.result() if reads.recent else []) + [
+        row for row in cached if row["seq"] < since
+    ]
+    before = question.seq - 1
+    if (since and cached_budget != token_budget) or (
+        before >= 0 and not any(row["seq"] == before for row in rows)
+    ):
+        # Trimmed for another budget, or an exchange was stored between that read and
+        # the conversation's: read it all again.
+        rows = _recent_messages(question.conversation_id, before)
+    window = [row for row in rows if question.seq - WINDOW < row["seq"] < question.seq]
+    rows = [question.to_document(""), *window]
+    _cache_history(question.conversation_id, rows, token_budget)
+    return _turns(rows, token_budget)
+
+
+def _cache_history(conversation_id: str, rows: list[dict[str, Any]], token_budget: int) -> None:
+    """Keep the final (no longer pending) newest rows the budget can still pick from.
+
+    Stored messages change once, from pending to final, so the next send of this
+    conversation only reads messages from the oldest pending one on.
+    """
+    pending = [row["seq"] for row in rows if row.get("status") == "pending"]
+    final_below = min(pending) if pending else rows[0]["seq"] + 1
+    kept: list[dict[str, Any]] = []
+    spent = 0
+    for row in rows:
+        if row["seq"] >= final_below:
+            continue
+        kept.append(row)
+        spent += _cost(row)
+        if spent > token_budget:  # older turns can never fit again
+            break
+    with _lock:
+        if len(_history) >= 256:
+            _history.clear()
+        _history[conversation_id] = (final_below, kept, token_budget)
+
+
+def cache_answer(message: MessageRecord) -> None:
+    """A finished answer joins its conversation's cached history (when next in line)."""
+    with _lock:
+        entry = _history.get(message.conversation_id)
+        if entry is not None and entry[0] == message.seq:
+            _history[message.conversation_id] = (
+                message.seq + 1,
+                [message.to_document(""), *entry[1]],
+                entry[2],
+            )
+
+
+def forget(conversation_id: str) -> None:
+    """Drop the conversation's cached history (call after deleting the conversation)."""
+    with _lock:
+        _history.pop(conversation_id, None)
+
+
+def _recent_messages(
+    conversation_id: str, up_to_seq: int | None, since_seq: int = 0
+) -> list[dict[str, Any]]:
+    """Up to 200 messages, newest first, from `since_seq` (to `up_to_seq` if given)."""
+    from google.cloud.firestore import FieldFilter, Query
+
+    query = conversations.conversation_ref(conversation_id).collection(conversations.MESSAGES)
+    if since_seq:
+        query = query.where(filter=FieldFilter("seq", ">=", since_seq))
+    if up_to_seq is not None:
+        query = query.where(filter=FieldFilter("seq", "<=", up_to_seq))
+    query = query.order_by("seq", direction=Query.DESCENDING).limit(WINDOW)
+    return [snapshot.to_dict() or {} for snapshot in query.stream()]
+
+
+def _cost(row: dict[str, Any]) -> int:
+    from shared.llm.model import estimate_tokens
+
+    text = str(row.get("content") or "")
+    return 0 if row.get("status") in ("pending", "failed") or not text else estimate_tokens(text)
+
+
+def _turns(newest_first: list[dict[str, Any]], token_budget: int) -> list[dict[str, str]]:
+    picked: list[dict[str, str]] = []
+    spent = 0
+    for data in newest_first:
+        cost = _cost(data)
+        if not cost:
+            continue
+        if picked and spent + cost > token_budget:
+            break
+        spent += cost
+        picked.append({"role": str(data["role"]), "content": str(data["content"])})
+    turns: list[dict[str, str]] = []
+    for turn in reversed(picked):
+        if turns and turns[-1]["role"] == turn["role"]:
+            turns[-1] = {
+                "role": turn["role"],
+                "content": turns[-1]["content"] + "\n\n" + turn["content"],
+            }
+        elif turns or turn["role"] == "user":
+            turns.append(turn)
+    return turns

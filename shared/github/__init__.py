@@ -1,0 +1,3 @@
+"""Capability: GitHub webhook deliveries: signature checks, normalisation, records and deploy
+events.
+"""

@@ -1,0 +1,1 @@
+"""Capability: guest sessions, bearer-token authentication and operator admission."""

@@ -1,0 +1,92 @@
+"""Bearer-token authentication against `sessions`, with a short in-process cache.
+
+A cached session is trusted for at most `SESSION_CACHE_SECONDS` (5 s by default), so a
+session revoked through another instance is refused everywhere within that time; the
+instance that revokes it forgets it at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request
+
+from shared.core import errors
+from shared.core.models import utcnow
+from shared.core.settings import get_settings
+from shared.identity.sessions import TOKEN_PATTERN, Principal, find_live_session, hash_token
+
+_MAX_CACHED = 10_000
+_cache: dict[str, tuple[Principal, float]] = {}
+_lock = threading.Lock()
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        raise errors.Unauthenticated("missing Authorization header; expected 'Bearer <token>'")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not TOKEN_PATTERN.match(token):
+        raise errors.Unauthenticated("malformed Authorization header; expected 'Bearer <token>'")
+    return token
+
+
+def authenticate(request: Request) -> Principal:
+    """The principal of a live session, or `Unauthenticated`."""
+    token_hash = hash_token(bearer_token(request))
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(token_hash)
+    if cached is not None and cached[1] > now and cached[0].expires_at > utcnow():
+        return cached[0]
+    principal = find_live_session(token_hash)
+    if principal is None:
+        forget(token_hash)
+        raise errors.Unauthenticated("the session is unknown, expired or revoked")
+    ttl = get_settings().session_cache_seconds
+    if ttl > 0:
+        with _lock:
+            if len(_cache) >= _MAX_CACHED:
+                _cache.clear()
+            _cache[token_hash] = (principal, now + ttl)
+    return principal
+
+
+def forget(token_hash: str) -> None:
+    with _lock:
+        _cache.pop(token_hash, None)
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An operator: someone allowed on alert and load-test routes."""
+
+    via: str
+
+
+def authenticate_operator(request: Request) -> Operator:
+    """Admit operators: Cloud Run IAM in production, `ADMIN_TOKEN` locally."""
+    settings = get_settings()
+    if settings.operator_auth == "iam":
+        # The function has no public invoker; Cloud Run already checked the caller's
+        # identity token against the operators' and the scheduler's roles.
+        return Operator(via="iam")
+    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    if not expected:
+        raise errors.Unauthenticated("operator routes are disabled: ADMIN_TOKEN is not set")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise errors.Unauthenticated("operator routes need 'Authorization: Bearer <ADMIN_TOKEN>'")
+    return Operator(via="token")

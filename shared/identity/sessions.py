@@ -1,0 +1,81 @@
+"""Guest sessions in Firestore: created, looked up by token hash, revoked.
+
+The bearer token is never stored: the document id is its SHA-256, so a leaked database
+export holds nothing that authenticates. Firestore's TTL policy on `expiresAt` removes
+expired sessions; lookups also refuse them, since TTL deletion can lag by a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.core import ids
+from shared.core.models import utcnow
+from shared.core.settings import get_settings
+from shared.gcp import clients
+
+COLLECTION = "sessions"
+TOKEN_PREFIX = "gst_"  # noqa: S105 - a public marker, not a secret
+# 32 random bytes in URL-safe base64 are 43 characters.
+TOKEN_PATTERN = re.compile(r"^gst_[A-Za-z0-9_-]{43}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for."""
+
+    user_id: str
+    session_id: str
+    expires_at: datetime
+    token_hash: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_session() -> tuple[str, Principal]:
+    """Store a new guest session; returns the token (shown once) and its principal."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    principal = Principal(
+        user_id=ids.new_id("usr"),
+        session_id=ids.new_id("ses"),
+        expires_at=now + timedelta(hours=get_settings().session_ttl_hours),
+        token_hash=hash_token(token),
+    )
+    clients.firestore().collection(COLLECTION).document(principal.token_hash).create(
+        {
+            "sessionId": principal.session_id,
+            "userId": principal.user_id,
+            "createdAt": now,
+            "expiresAt": principal.expires_at,
+        }
+    )
+    return token, principal
+
+
+def find_live_session(token_hash: str) -> Principal | None:
+    """The session with this token hash, unless it is unknown, revoked or expired."""
+    snapshot = clients.firestore().collection(COLLECTION).document(token_hash).get()
+    if not snapshot.exists:
+        return None
+    record = snapshot.to_dict() or {}
+    expires_at = record.get("expiresAt")
+    if not isinstance(expires_at, datetime) or expires_at <= utcnow():
+        return None
+    return Principal(
+        user_id=str(record["userId"]),
+        session_id=str(record["sessionId"]),
+        expires_at=expires_at,
+        token_hash=token_hash,
+    )
+
+
+def revoke_session(principal: Principal) -> None:
+    """Delete the session: its token is unknown from now on."""
+    clients.firestore().collection(COLLECTION).document(principal.token_hash).delete()

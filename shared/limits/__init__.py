@@ -1,0 +1,1 @@
+"""Capability: spend and rate limits (per-user chat quotas, per-address windows)."""

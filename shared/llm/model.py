@@ -1,0 +1,333 @@
+"""The model layer: Claude through the `anthropic` SDK, or a built-in offline model.
+
+With no API key configured (neither `ANTHROPIC_API_KEY` nor `ANTHROPIC_API_KEY_SECRET`)
+every call answers from a deterministic offline model, streamed in chunks, labelled
+`offline`. `anthropic` is imported only when a real call is made: it costs ~1.4 s, which
+a cold start that only lists conversations should not pay.
+
+Failures surface as `ModelUnavailable` (503: rate limit, overload, timeout, connection)
+or `ModelFailed` (502: server error, refused request, stream cut), each with an `error_code`
+and a `retry_after`, after the SDK's own few retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.core import errors, log
+
+logger = log.get_logger("model")
+OFFLINE_MODEL = "offline"
+
+
+class ModelSettings(BaseSettings):
+    """Settings of the model layer (environment variables)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    anthropic_api_key: SecretStr | None = Field(None, description="Unset: the offline model.")
+    anthropic_base_url: str | None = Field(None, description="Messages API base URL override.")
+    anthropic_api_key_secret: str | None = Field(
+        None,
+        description="Secret Manager name of the key (`projects/P/secrets/S`); wins over the key.",
+    )
+    anthropic_key_cache_seconds: float = Field(300, ge=0, le=3600)
+    anthropic_timeout_seconds: float = Field(120, gt=0, le=900)
+    anthropic_connect_timeout_seconds: float = Field(5, gt=0, le=60)
+    anthropic_max_retries: int = Field(2, ge=0, le=5)
+    chat_default_model: str = "claude-sonnet-4-6"
+    chat_max_output_tokens: int = Field(1024, ge=1, le=64_000)
+    chat_history_token_budget: int = Field(8000, ge=100, le=200_000)
+    offline_chunk_delay_ms: float = Field(15, ge=0, le=1000)
+
+
+@cache
+def get_model_settings() -> ModelSettings:
+    return ModelSettings()
+
+
+class ModelError(errors.PlatformError):
+    """Mixin data of a failed model call: a stable `error_code` and a `retry_after`."""
+
+    error_code = "model_error"
+    retry_after = 5
+
+
+class ModelUnavailable(errors.DependencyUnavailable, ModelError):
+    def __init__(self, error_code: str, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.error_code = self.code = error_code
+
+
+class ModelFailed(errors.UpstreamFailed, ModelError):
+    def __init__(self, error_code: str, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.error_code = self.code = error_code
+        self.retry_after = retry_after
+
+
+@dataclass
+class ModelReply:
+    text: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    stop_reason: str | None
+    latency_ms: float
+    cache_read_tokens: int = 0
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token: good enough to budget history."""
+    return max(1, (len(text) + 3) // 4)
+
+
+class ModelStream:
+    """A streamed answer: iterate for text chunks; usage fills in as the stream goes.
+
+    Nothing is sent until the first `next()`. `close()` (or closing the iterator) stops
+    generation and releases the connection; the text so far stays in `text`.
+    """
+
+    def __init__(self, system: str, messages: list[dict[str, str]], model: str, max_tokens: int):
+        self.system, self.messages, self.requested_model = system, messages, model
+        self.max_tokens = max_tokens
+        self.offline = model == OFFLINE_MODEL or not is_configured()
+        self.model = OFFLINE_MODEL if self.offline else model
+        self.input_tokens = self.output_tokens = self.cache_read_tokens = 0
+        self.stop_reason: str | None = None
+        self.parts: list[str] = []
+        self.first_chunk_ms: float | None = None
+        self._started = 0.0
+        self._finished: float | None = None
+        self._chunks = self._offline_chunks() if self.offline else self._api_chunks()
+
+    def __iter__(self) -> Iterator[str]:
+        self._started = time.perf_counter()
+        try:
+            for chunk in self._chunks:
+                if self.first_chunk_ms is None:
+                    self.first_chunk_ms = (time.perf_counter() - self._started) * 1000
+                self.parts.append(chunk)
+                yield chunk
+        finally:
+            self._finished = time.perf_counter()
+            self._chunks.close()  # stops the model when the consumer stops early
+
+    def close(self) -> None:
+        self._chunks.close()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def latency_ms(self) -> float:
+        end = self._finished if self._finished is not None else time.perf_counter()
+        return round((end - self._started) * 1000, 1) if self._started else 0.0
+
+    def reply(self) -> ModelReply:
+        return ModelReply(
+            self.text,
+            self.model,
+            self.input_tokens,
+            self.output_tokens,
+            self.stop_reason,
+            self.latency_ms,
+            self.cache_read_tokens,
+        )
+
+    def _offline_chunks(self) -> Generator[str, None, None]:
+        text = offline_answer(self.system, self.messages)
+        words = text.split(" ")
+        self.input_tokens = estimate_tokens(self.system + json.dumps(self.messages))
+        delay = get_model_settings().offline_chunk_delay_ms / 1000
+        sent = 0
+        for start in range(0, len(words), 4):
+            if sent >= self.max_tokens:
+                self.stop_reason = "max_tokens"
+                return
+            chunk = " ".join(words[start : start + 4]) + (" " if start + 4 < len(words) else "")
+            if delay:
+                time.sleep(delay)
+            sent += estimate_tokens(chunk)
+            self.output_tokens = sent
+            yield chunk
+        self.stop_reason = "end_turn"
+
+    def _api_chunks(self) -> Generator[str, None, None]:
+        import anthropic
+
+        from shared.llm.anthropic_api import call, translate
+
+        raw = call(
+            lambda client: client.messages.create(stream=True, **self._request()),
+        )
+        stopped = False
+        try:
+            for event in raw:
+                if event.type == "message_start":
+                    self.model = event.message.model or self.model
+                    self._usage(event.message.usage)
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    yield event.delta.text
+                elif event.type == "message_delta":
+                    self.stop_reason = event.delta.stop_reason
+                    self._usage(event.usage)
+                elif event.type == "message_stop":
+                    stopped = True
+        except anthropic.APIError as exc:
+            raise translate(exc) from None
+        except Exception as exc:  # noqa: BLE001 - the transport broke mid-stream
+            logger.warning("model stream broke", extra={"fields": {"error": repr(exc)[:200]}})
+            if "Timeout" in type(exc).__name__:
+                raise ModelUnavailable("model_timeout", "the model stalled mid-answer") from None
+            raise ModelFailed("model_stream_cut", "the model's stream was cut") from None
+        finally:
+            raw.close()
+        if not stopped:
+            raise ModelFailed("model_stream_cut", "the model's stream ended before its end")
+
+    def _usage(self, usage: Any) -> None:
+        cached = (getattr(usage, "cache_read_input_tokens", 0) or 0) + (
+            getattr(usage, "cache_creation_input_tokens", 0) or 0
+        )
+        if getattr(usage, "input_tokens", None) is not None:
+            self.input_tokens = usage.input_tokens + cached
+            self.cache_read_tokens = getattr(usage, "cache_read_input_tokens", 0) or 0
+        self.output_tokens = getattr(usage, "output_tokens", 0) or self.output_tokens
+
+    def _request(self) -> dict[str, Any]:
+        return build_request(self.system, self.messages, self.requested_model, self.max_tokens)
+
+
+def build_request(
+    system: str, messages: list[dict[str, str]], model: str, max_tokens: int
+) -> dict[str, Any]:
+    """Messages API arguments; the system prompt is a cached block (prompt caching)."""
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+    }
+    if system:
+        request["system"] = [
+            {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+        ]
+    return request
+
+
+def stream(
+    system: str, messages: list[dict[str, str]], model: str, max_tokens: int = 1024
+) -> ModelStream:
+    """A streamed answer (see `ModelStream`); the request starts on first iteration."""
+    return ModelStream(system, messages, model, max_tokens)
+
+
+def complete(
+    system: str, messages: list[dict[str, str]], model: str, max_tokens: int = 1024
+) -> ModelReply:
+    """One whole answer (the Messages API's JSON form; the offline model when no key)."""
+    if model == OFFLINE_MODEL or not is_configured():
+        answer = stream(system, messages, model, max_tokens)
+        for _ in answer:
+            pass
+        return answer.reply()
+    from shared.llm.anthropic_api import call
+
+    started = time.perf_counter()
+    message = call(
+        lambda client: client.messages.create(**build_request(system, messages, model, max_tokens))
+    )
+    usage = message.usage
+    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+    return ModelReply(
+        text="".join(block.text for block in message.content if block.type == "text"),
+        model=message.model,
+        input_tokens=usage.input_tokens + cached,
+        output_tokens=usage.output_tokens,
+        stop_reason=message.stop_reason,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        cache_read_tokens=usage.cache_read_input_tokens or 0,
+    )
+
+
+# -- the offline model ------------------------------------------------------------------
+
+_OPENERS = (
+    "Here is a considered answer.",
+    "Good question; let me take it step by step.",
+    "Thanks for the message.",
+    "Let me think about that.",
+)
+_CLOSERS = (
+    "Ask me to expand on any part.",
+    "That is the short version; there is more to say.",
+    "Tell me if a different angle would help.",
+    "I hope that points the way.",
+)
+
+
+def offline_answer(system: str, messages: list[dict[str, str]]) -> str:
+    """A deterministic answer: the same input gives the same text."""
+    digest = hashlib.sha256((system + json.dumps(messages, sort_keys=True)).encode()).digest()
+    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    words = [w.strip(".,!?;:\"'()") for w in last.split()]
+    keywords = sorted({w.lower() for w in words if len(w) > 3}, key=lambda w: (-len(w), w))[:3]
+    about = ", ".join(keywords) if keywords else "your message"
+    return (
+        f"{_OPENERS[digest[0] % len(_OPENERS)]} You wrote {len(words)} words about {about}. "
+        f"{_CLOSERS[digest[1] % len(_CLOSERS)]} "
+        "(Offline model: set ANTHROPIC_API_KEY for answers from Claude.)"
+    )
+
+
+def is_configured() -> bool:
+    settings = get_model_settings()
+    return bool(settings.anthropic_api_key_secret or settings.anthropic_api_key)
+
+
+_warm_up_pid: int | None = None
+
+
+def warm_up() -> None:
+    """Import the SDK in a background thread, once per process, when a key is configured.
+
+    Called on a worker's first request (never at import: gunicorn forks workers after
+    loading the app, and a fork during an import in another thread can deadlock the child).
+    A conversation is usually created before its first message, so the ~1.4 s import is
+    mostly done by the time a message needs it.
+    """
+    global _warm_up_pid  # noqa: PLW0603 - once per process
+    if _warm_up_pid == os.getpid() or not is_configured():
+        return
+    _warm_up_pid = os.getpid()
+    threading.Thread(target=_warm, name="anthropic-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    try:
+        from shared.llm import anthropic_api
+
+        anthropic_api.client()
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first message
+        logger.warning("model warm-up failed", extra={"fields": {"error": repr(exc)[:200]}})
+
+
+def reset() -> None:
+    """Forget settings and the SDK client (tests that change the environment)."""
+    get_model_settings.cache_clear()
+    if "shared.llm.anthropic_api" in sys.modules:
+        sys.modules["shared.llm.anthropic_api"].forget_client()

@@ -1,0 +1,3 @@
+"""One module per Pub/Sub topic: its name, event types and typed `data`, shared by producer and
+consumers.
+"""

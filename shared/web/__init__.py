@@ -1,0 +1,1 @@
+"""Foundation: the HTTP edge every function shares, its OpenAPI generator and SSE framing."""

@@ -1,0 +1,487 @@
+"""The HTTP edge every function shares.
+
+An `Api` holds a werkzeug `Map` of routes. For each request it binds a request id and the
+trace context, answers CORS preflights, enforces the body limit (413) and content type
+(415), authenticates, validates the body and query into pydantic models, calls the
+handler, and turns any `PlatformError` into the contract's JSON error with its status.
+Every response, errors included, carries the security headers and `X-Request-Id`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+from werkzeug.routing import Map, MapAdapter, Rule
+from werkzeug.wrappers import Request, Response
+
+from shared.core import errors, log, trace
+from shared.core.models import ErrorBody, ErrorDetail
+from shared.core.settings import get_settings
+
+logger = log.get_logger("http")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+_SECURITY_ITEMS = list(SECURITY_HEADERS.items())
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
+CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"
+
+STATUS_BY_ERROR: list[tuple[type[errors.PlatformError], int]] = [
+    (errors.InvalidRequest, 400),
+    (errors.Unauthenticated, 401),
+    (errors.OriginNotAllowed, 403),
+    (errors.NotFound, 404),
+    (errors.MethodNotAllowed, 405),
+    (errors.Conflict, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
+    (errors.Unprocessable, 422),
+    (errors.RateLimited, 429),
+    (errors.UpstreamFailed, 502),
+    (errors.DependencyUnavailable, 503),
+]
+# Transient failures of Google client libraries, named so that this module does not import
+# google.api_core (a function that never touches Firestore should not pay for it).
+_TRANSIENT_GOOGLE_ERRORS = {
+    "ServiceUnavailable",
+    "DeadlineExceeded",
+    "InternalServerError",
+    "TooManyRequests",
+    "ResourceExhausted",
+    "RetryError",
+    "Aborted",
+    "Unknown",
+    "GatewayTimeout",
+    "BadGateway",
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_JSON_TYPES = ("application/json",)
+
+
+@dataclass
+class Call:
+    """What a handler receives: the request and everything the edge already checked."""
+
+    request: Request
+    params: dict[str, str]
+    request_id: str
+    client_ip: str
+    body: Any = None
+    query: Any = None
+    principal: Any = None
+    raw_body: bytes = b""
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it needs a status or headers other than the route's."""
+
+    body: BaseModel | dict[str, Any] | None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Authenticator = Callable[[Request], Any]
+Handler = Callable[[Call], BaseModel | Reply | Response | None]
+
+
+@dataclass
+class Route:
+    endpoint: str
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: Authenticator | None
+    max_body_bytes: int | None
+    raw_body: bool
+    streams: bool
+    error_statuses: tuple[int, ...]
+    tags: tuple[str, ...]
+
+
+def _session_auth(request: Request) -> Any:
+    from shared.identity.auth import authenticate
+
+    return authenticate(request)
+
+
+SESSION = _session_auth
+
+
+class Api:
+    """The routes of one function. Call it with the request functions-framework passes."""
+
+    def __init__(self, title: str, *, version: str = "1.0.0", component: str = "") -> None:
+        self.title = title
+        self.version = version
+        self.component = component or title
+        self.routes: dict[str, Route] = {}
+        self.url_map = Map(strict_slashes=False, merge_slashes=False)
+        self._openapi: dict[str, Any] | None = None
+        self._adapter: MapAdapter | None = None
+        self.route("/openapi.json", auth=None, summary="This function's OpenAPI document")(
+            lambda call: Reply(self.openapi())
+        )
+
+    def route(
+        self,
+        path: str,
+        *,
+        methods: Iterable[str] = ("GET",),
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: Authenticator | None = SESSION,
+        summary: str = "",
+        max_body_bytes: int | None = None,
+        raw_body: bool = False,
+        streams: bool = False,
+        errors: Iterable[int] = (),
+        tags: Iterable[str] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            endpoint = f"{handler.__name__}:{len(self.routes)}"
+            route = Route(
+                endpoint=endpoint,
+                path=path,
+                methods=tuple(m.upper() for m in methods),
+                handler=handler,
+                summary=summary or (handler.__doc__ or "").strip().split("\n")[0],
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                auth=auth,
+                max_body_bytes=max_body_bytes,
+                raw_body=raw_body,
+                streams=streams,
+                error_statuses=tuple(errors),
+                tags=tuple(tags),
+            )
+            self.routes[endpoint] = route
+            self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
+            self._openapi = None
+            self._adapter = None
+            return handler
+
+        return register
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            from shared.web.openapi import build_document
+
+            self._openapi = build_document(self)
+        return self._openapi
+
+    # -- request handling ---------------------------------------------------------------
+
+    def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        incoming_id = request.headers.get("X-Request-Id", "")
+        request_id = incoming_id if _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
+        trace_token = trace.bind(trace.from_headers(request.headers))
+        id_token = log.bind_request_id(request_id)
+        try:
+            try:
+                response = self._dispatch(request, request_id)
+            except errors.PlatformError as exc:
+                response = error_response(exc, request_id)
+            except Exception as exc:  # noqa: BLE001 - the edge answers every failure as JSON
+                response = error_response(_classify(exc), request_id)
+            self._finish(request, response, request_id)
+            if get_settings().access_log:
+                _access_log(request, response, started)
+            return response
+        finally:
+            log.unbind_request_id(id_token)
+            trace.unbind(trace_token)
+
+    def _dispatch(self, request: Request, request_id: str) -> Response:
+        # One adapter for every request: routing needs only the path and the method, which
+        # are passed to `match`, not the host or scheme `bind_to_environ` would parse.
+        if self._adapter is None:
+            self._adapter = self.url_map.bind("function")
+        adapter = self._adapter
+        if request.method == "OPTIONS":
+            return self._options(request, adapter)
+        try:
+            endpoint, params = adapter.match(request.path, request.method)
+        except WerkzeugNotFound:
+            raise errors.NotFound(f"no route matches {request.path}") from None
+        except WerkzeugMethodNotAllowed as exc:
+            allowed = sorted(exc.valid_methods or [])
+            raise errors.MethodNotAllowed(
+                f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
+                allowed=allowed,
+            ) from None
+        route = self.routes[str(endpoint)]
+        call = Call(request, dict(params), request_id, client_ip(request))
+        if route.auth is not None:
+            call.principal = route.auth(request)
+        if route.query is not None:
+            call.query = _validate(route.query, request.args.to_dict(), "query")
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            raw = _read_body(request, route)
+            call.raw_body = raw
+            if route.body is not None and not route.raw_body:
+                call.body = _validate_body(route.body, raw)
+        return _to_response(route.handler(call), route.status)
+
+    def framework_error(self, exc: HTTPException) -> Response:
+        """Answer what the framework refuses before our routes run, as the contract says.
+
+        Flask's own routing (functions-framework's catch-all rule) can refuse a path our
+        `Map` would never see, e.g. one with a newline in it. Register this with
+        `functions_framework.errorhandler(HTTPException)` in each HTTP entry module.
+        """
+        request_id = uuid.uuid4().hex
+        status = exc.code or 500
+        error: errors.PlatformError
+        if status == 404:
+            error = errors.NotFound("no route matches this path")
+        elif status == 405:
+            error = errors.MethodNotAllowed("method not allowed", allowed=[])
+        elif status == 413:
+            error = errors.PayloadTooLarge("body too large")
+        elif status < 500:
+            error = errors.InvalidRequest(f"request refused: {exc.name}")
+        else:
+            error = errors.PlatformError("internal error; the request id identifies it")
+        response = error_response(error, request_id)
+        response.status_code = status if status < 500 else 500
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    def _options(self, request: Request, adapter: Any) -> Response:
+        allowed = sorted(adapter.allowed_methods(request.path) or [])
+        if not allowed:
+            raise errors.NotFound(f"no route matches {request.path}")
+        origin = request.headers.get("Origin")
+        if origin and request.headers.get("Access-Control-Request-Method"):
+            if not _origin_allowed(origin):
+                raise errors.OriginNotAllowed(f"origin {origin!r} is not in ALLOWED_ORIGINS")
+            response = Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(allowed)
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+            return response
+        return Response(status=204, headers={"Allow": ", ".join(allowed)})
+
+    def _finish(self, request: Request, response: Response, request_id: str) -> None:
+        # `extend` appends without searching for an existing header, as `update` would:
+        # nothing upstream sets these, and this runs on every response.
+        response.headers.extend(_SECURITY_ITEMS)
+        response.headers.add("X-Request-Id", request_id)
+        origin = request.headers.get("Origin")
+        if get_settings().allowed_origins:
+            response.vary.add("Origin")
+        if origin and _origin_allowed(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+
+
+def _origin_allowed(origin: str) -> bool:
+    return origin.rstrip("/") in get_settings().allowed_origins
+
+
+def client_ip(request: Request) -> str:
+    """The client address: from X-Forwarded-For as far as trusted proxies wrote it."""
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    hop = get_settings().forwarded_client_hop
+    if len(forwarded) >= hop:
+        return forwarded[-hop]
+    return request.remote_addr or "unknown"
+
+
+def _read_body(request: Request, route: Route) -> bytes:
+    limit = route.max_body_bytes or get_settings().max_body_bytes
+    length = request.content_length
+    if length is not None and length > limit:
+        raise errors.PayloadTooLarge(f"body is {length} bytes; the limit is {limit}")
+    has_body = bool(length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if not has_body:
+        return b""
+    mimetype = request.mimetype
+    if not (mimetype in _JSON_TYPES or mimetype.endswith("+json")):
+        raise errors.UnsupportedMediaType(
+            f"expected Content-Type application/json, got {mimetype or 'none'}"
+        )
+    # A chunked body has no length to check up front; werkzeug stops reading at the cap
+    # without complaint, so read one byte past the limit to tell "at" from "over".
+    request.max_content_length = limit + 1
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        data = b"x" * (limit + 1)
+    if len(data) > limit:
+        raise errors.PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+    return data
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise errors.MalformedJson(f"body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidRequest(f"body must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _validate_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """Strict JSON validation: `"true"` is not a boolean and `"5"` is not a number."""
+    _parse_json(raw)  # malformed JSON and non-objects get their own messages
+    try:
+        return model.model_validate_json(raw if raw.strip() else b"{}", strict=True)
+    except ValidationError as exc:
+        raise _invalid(exc, "body") from None
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], where: str) -> BaseModel:
+    """Lax validation, for query strings, where every value arrives as text."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc, where) from None
+
+
+def _invalid(exc: ValidationError, where: str) -> errors.InvalidRequest:
+    details: list[dict[str, Any]] = [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or where,
+            "issue": problem["msg"],
+            "type": problem["type"],
+        }
+        for problem in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(str(d["field"]) for d in details)
+    return errors.InvalidRequest(f"invalid {where}: check {fields}", details=details)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, BaseModel):
+        payload = body.model_dump_json(by_alias=True)
+    else:
+        payload = json.dumps(body, default=str, separators=(",", ":"))
+    return Response(payload, status=status, headers=headers, mimetype="application/json")
+
+
+def _to_response(result: BaseModel | Reply | Response | None, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Reply):
+        if result.body is None:
+            return Response(status=result.status, headers=result.headers)
+        return json_response(result.body, result.status, result.headers)
+    if result is None:
+        return Response(status=status)
+    return json_response(result, status)
+
+
+def status_for(exc: errors.PlatformError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def error_response(exc: errors.PlatformError, request_id: str | None) -> Response:
+    status = status_for(exc)
+    body = ErrorBody(
+        error=ErrorDetail(
+            code=exc.code, message=exc.message, request_id=request_id, details=exc.details
+        )
+    )
+    response = json_response(body, status)
+    if isinstance(exc, errors.Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="agent-platform"'
+    if isinstance(exc, errors.MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(exc.allowed)
+    if isinstance(exc, errors.RateLimited | errors.DependencyUnavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _classify(exc: Exception) -> errors.PlatformError:
+    """Map an unexpected exception to what the client should see."""
+    if is_transient(exc):
+        logger.warning("dependency unavailable", extra={"fields": {"error": repr(exc)[:300]}})
+        return errors.DependencyUnavailable("a backing service is unavailable; retry shortly")
+    logger.exception("unhandled error")
+    return errors.PlatformError("internal error; the request id identifies it in the logs")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures of a dependency that a retry may fix."""
+    name = type(exc).__name__
+    module = type(exc).__module__
+    if module.startswith("google.api_core") and name in _TRANSIENT_GOOGLE_ERRORS:
+        return True
+    return isinstance(exc, TimeoutError | ConnectionError)
+
+
+def stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run a response generator inside the request's context (trace and request id).
+
+    The WSGI server iterates the body after `Api.__call__` has returned and unbound the
+    context; without this, logs written while streaming would lose their trace.
+    """
+    context = contextvars.copy_context()
+    try:
+        while True:
+            try:
+                chunk = context.run(next, chunks)
+            except StopIteration:
+                return
+            yield chunk
+    finally:
+        # A client that disconnects closes this generator; pass that on so the producer
+        # can stop work (and record what it had) inside the same context.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            context.run(close)
+
+
+def _access_log(request: Request, response: Response, started: float) -> None:
+    latency = time.perf_counter() - started
+    logger.info(
+        f"{request.method} {request.path} {response.status_code}",
+        extra={
+            "httpRequest": {
+                "requestMethod": request.method,
+                "requestUrl": request.path,
+                "status": response.status_code,
+                "latency": f"{latency:.6f}s",
+                "userAgent": request.headers.get("User-Agent", ""),
+                "remoteIp": client_ip(request),
+                "protocol": request.environ.get("SERVER_PROTOCOL", ""),
+            }
+        },
+    )
