@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	terraform fmt -check -recursive infra
 
 typecheck: $(STAMP)
@@ -52,6 +53,10 @@ soak: $(STAMP)
 # requirements.txt derived from its imports.
 package: $(STAMP)
 	$(BIN)/python -m tools.package
+
+# docs/configuration.md from the settings classes (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m tools.settings_doc
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache

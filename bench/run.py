@@ -29,6 +29,7 @@ from bench.procs import (
 )
 from infra.local.emulators import Emulators, free_port
 from infra.manifest import ROOT, Entry, load
+from shared.core import state
 
 RESULTS = ROOT / "bench" / "results"
 PROJECT = "demo-bench"
@@ -182,11 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
-        from shared.core.settings import get_settings
-        from shared.gcp import clients
 
-        get_settings.cache_clear()
-        clients.reset()
+        state.reset()
         manifest = load()
         _create_topics(manifest.topics())
         present = _selected(manifest.functions, args.entries)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from infra.local.emulators import EmulatorError, Emulators, free_port
+from shared.core import state
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "demo-agent-platform-test"
@@ -47,9 +48,8 @@ def emulators() -> Iterator[Emulators]:
     except EmulatorError as exc:
         pytest.fail(f"the emulators could not start: {exc}", pytrace=False)
     os.environ.update(running.env)
-    from shared.gcp import clients
 
-    clients.reset()
+    state.reset()
     yield running
     running.stop()
 
@@ -58,11 +58,32 @@ def emulators() -> Iterator[Emulators]:
 def firestore_db(emulators: Emulators) -> Iterator[Any]:
     """A Firestore client on an emptied emulator, and caches that could remember old data."""
     from shared.gcp import clients
-    from shared.identity import auth
 
     emulators.clear_firestore()
-    auth.clear_cache()
+    state.reset()
     yield clients.firestore()
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Change environment variables for one test: `settings(NAME="value", OTHER=None)`.
+
+    The one way tests change configuration: every cache that read the old values forgets
+    them (`shared.core.state.reset`), now and again when the test ends.
+    """
+    from shared.core import state
+
+    def apply(**env: str | None) -> None:
+        for name, value in env.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        state.reset()
+
+    yield apply
+    monkeypatch.undo()
+    state.reset()
 
 
 @dataclass

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import functions_framework
 from flask import Request
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared.core import log
-from shared.core.models import ApiModel, EmptyBody
+from shared.core.models import EmptyBody
 from shared.core.settings import get_settings
 from shared.identity import auth, sessions
+from shared.identity.models import SessionCreated, SessionPublic
 from shared.limits.window import WindowLimiter
 from shared.web.api import Api, Call
 
 settings = get_settings()
 log.configure("guest_session")
-api = Api("guest_session")
-functions_framework.errorhandler(HTTPException)(api.framework_error)
+api = Api("guest_session", auth=auth.authenticate).serve_framework_errors()
 creation_limiter = WindowLimiter(
     settings.session_create_per_minute, 60, "guest sessions per client address"
 )
-
-
-class SessionCreated(ApiModel):
-    session_id: str
-    user_id: str
-    token: str
-    expires_at: datetime
-
-
-class SessionPublic(ApiModel):
-    session_id: str
-    user_id: str
-    expires_at: datetime
 
 
 @api.route(
@@ -44,30 +28,21 @@ class SessionPublic(ApiModel):
     body=EmptyBody,
     response=SessionCreated,
     status=201,
-    auth=None,
+    public=True,
     errors=[429],
 )
 def create_session(call: Call) -> SessionCreated:
     """Start a guest session; the token is shown only in this answer."""
     creation_limiter.hit(call.client_ip)
     token, principal = sessions.create_session()
-    return SessionCreated(
-        session_id=principal.session_id,
-        user_id=principal.user_id,
-        token=token,
-        expires_at=principal.expires_at,
-    )
+    return principal.created(token)
 
 
 @api.route("/v1/sessions/current", response=SessionPublic)
 def current_session(call: Call) -> SessionPublic:
     """The session the bearer token belongs to."""
     principal: sessions.Principal = call.principal
-    return SessionPublic(
-        session_id=principal.session_id,
-        user_id=principal.user_id,
-        expires_at=principal.expires_at,
-    )
+    return principal.public()
 
 
 @api.route("/v1/sessions/current", methods=["DELETE"], status=204)

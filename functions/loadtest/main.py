@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functions_framework
 from flask import Request
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared.core import log
@@ -26,8 +25,7 @@ from shared.web.api import Api, Call
 log.configure("loadtest")
 # Fail at start, not on the first run, when a LOADTEST_* setting is wrong.
 loadtest_runs.get_loadtest_settings()
-api = Api("loadtest")
-functions_framework.errorhandler(HTTPException)(api.framework_error)
+api = Api("loadtest", auth=authenticate_operator).serve_framework_errors()
 
 
 @api.route(
@@ -36,7 +34,6 @@ functions_framework.errorhandler(HTTPException)(api.framework_error)
     body=LoadtestRunCreate,
     response=LoadtestRunPublic,
     status=201,
-    auth=authenticate_operator,
     errors=[409, 422],
     tags=["loadtests"],
 )
@@ -49,7 +46,6 @@ def create_run(call: Call) -> LoadtestRunPublic:
     "/v1/loadtests/runs",
     query=LoadtestRunListQuery,
     response=LoadtestRunPage,
-    auth=authenticate_operator,
     tags=["loadtests"],
 )
 def list_runs(call: Call) -> LoadtestRunPage:
@@ -60,7 +56,6 @@ def list_runs(call: Call) -> LoadtestRunPage:
 @api.route(
     "/v1/loadtests/runs/<run_id>",
     response=LoadtestRunPublic,
-    auth=authenticate_operator,
     errors=[404],
     tags=["loadtests"],
 )

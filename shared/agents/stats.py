@@ -126,7 +126,7 @@ def record_run(
         if owned:
             add_run(transaction, agent_ref, event.id, run)
 
-    if not events.apply_once(CONSUMER, event, apply):
+    if not events.apply_once(CONSUMER, event.id, apply, kind=event.type).first:
         return "duplicate"
     return "counted" if owned else "dropped"
 

@@ -13,140 +13,28 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.agents import stats as agent_stats
+from shared.agents.models import (
+    DEFAULT_COLOR,
+    AgentCreate,
+    AgentPage,
+    AgentPublic,
+    AgentUpdate,
+    DashboardStats,
+)
 from shared.agents.stats import AgentStats
 from shared.core import errors, ids
-from shared.core.models import ApiModel, RequestModel, Text, utcnow
+from shared.core.models import utcnow
 from shared.gcp import clients
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
 COLLECTION = "agents"
-KNOWN_PERSONAS = ("Lua", "Elro", "Riri", "Nana")
-AUTO_PERSONA = "auto"
-DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 reaches end of life on 2026-11-30
-DEFAULT_COLOR = "#6366F1"
-_PERSONAS = {name.lower(): name for name in (*KNOWN_PERSONAS, AUTO_PERSONA)}
-
-
-def _canonical_persona(value: str | None) -> str | None:
-    if value is None:
-        return None
-    canonical = _PERSONAS.get(value.lower())
-    if canonical is None:
-        allowed = ", ".join([*KNOWN_PERSONAS, AUTO_PERSONA])
-        raise ValueError(f"unknown persona {value!r}; expected null or one of {allowed}")
-    return canonical
-
-
-def _unique(tags: list[str]) -> list[str]:
-    return list(dict.fromkeys(tags))
-
-
-Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Description = Annotated[str, Field(max_length=2000)]
-Tags = Annotated[
-    list[Annotated[Text, Field(min_length=1, max_length=40)]],
-    Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
-    AfterValidator(_unique),
-]
-Color = Annotated[
-    str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6366F1"]), AfterValidator(str.upper)
-]
-Icon = Annotated[str, Field(max_length=64)]
-SystemPrompt = Annotated[str, Field(max_length=20_000)]
-ModelName = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",
-        description="A Claude model id, or `offline` for the built-in deterministic model.",
-    ),
-]
-Persona = Annotated[
-    str | None,
-    Field(description="null, a persona name (Lua, Elro, Riri, Nana; any case) or `auto`."),
-    AfterValidator(_canonical_persona),
-]
-Status = Literal["active", "paused"]
-
-
-class AgentCreate(RequestModel):
-    name: Name
-    description: Description = ""
-    tags: Tags = Field(default_factory=list)
-    color: Color = DEFAULT_COLOR
-    icon: Icon = "bot"
-    system_prompt: SystemPrompt = ""
-    model: ModelName = DEFAULT_MODEL
-    persona: Persona = None
-    status: Status = "active"
-
-
-class AgentUpdate(RequestModel):
-    """A partial update: only the fields present change; `persona: null` clears it."""
-
-    name: Name | None = None
-    description: Description | None = None
-    tags: Tags | None = None
-    color: Color | None = None
-    icon: Icon | None = None
-    system_prompt: SystemPrompt | None = None
-    model: ModelName | None = None
-    persona: Persona = None
-    status: Status | None = None
-
-    @field_validator(
-        "name", "description", "tags", "color", "icon", "system_prompt", "model", "status"
-    )
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        # Validators run only for fields present in the body: an explicit null lands here.
-        if value is None:
-            raise ValueError(f"{info.field_name} may be omitted but not null")
-        return value
-
-
-class AgentPublic(ApiModel):
-    id: str
-    name: str
-    description: str
-    tags: list[str]
-    color: str
-    icon: str
-    system_prompt: str
-    model: str
-    persona: str | None
-    status: Status
-    created_at: datetime
-    updated_at: datetime
-    stats: AgentStats = Field(default_factory=AgentStats)
-
-
-class AgentListQuery(RequestModel):
-    limit: int = Field(20, ge=1, le=100)
-    page_token: str | None = Field(None, max_length=512)
-
-
-class AgentPage(ApiModel):
-    agents: list[AgentPublic]
-    next_page_token: str | None = Field(None, description="Pass as pageToken; null at the end.")
-
-
-class DashboardStats(ApiModel):
-    total_agents: int
-    active_agents: int
-    total_runs: int
-    success_rate: float | None = Field(
-        description="successfulRuns / totalRuns over your agents (0-1); null before any run."
-    )
 
 
 @dataclass(frozen=True)
@@ -322,6 +210,12 @@ def list_agents(
     records = [AgentRecord.from_document(s.id, s.to_dict() or {}) for s in snapshots[:limit]]
     more = len(snapshots) > limit
     return records, encode_page_token(records[-1]) if more else None
+
+
+def agent_page(user_id: str, limit: int, page_token: str | None) -> AgentPage:
+    """One page of the user's agents with their statistics."""
+    records, next_token = list_agents(user_id, limit, page_token)
+    return AgentPage(agents=with_stats(records), next_page_token=next_token)
 
 
 def dashboard(user_id: str) -> DashboardStats:

@@ -17,13 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.core import log
+from shared.core import log, state
 from shared.gcp import secret_manager
 
 logger = log.get_logger("slack")
@@ -35,20 +34,40 @@ RETRYABLE = {429, 500, 502, 503, 504}
 class SlackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    slack_webhook_url: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Incoming-webhook URL; unset: notifications go to the log and `GET /v1/alerts` only."
+        ),
+    )
     slack_webhook_url_resource: str | None = Field(
         None, description="Secret Manager resource holding the URL; wins over the plain value."
     )
-    slack_timeout_seconds: float = Field(5.0, gt=0, le=30)
-    slack_max_attempts: int = Field(4, ge=1, le=10)
-    slack_max_elapsed_seconds: float = Field(15.0, gt=0, le=120)
-    slack_backoff_seconds: float = Field(0.5, ge=0, le=10)
-    slack_backoff_max_seconds: float = Field(5.0, ge=0, le=60)
-    slack_breaker_threshold: int = Field(3, ge=1, le=100)
-    slack_breaker_cooldown_seconds: float = Field(30.0, ge=0, le=3600)
+    slack_timeout_seconds: float = Field(5.0, gt=0, le=30, description="Timeout of one Slack post.")
+    slack_max_attempts: int = Field(
+        4,
+        ge=1,
+        le=10,
+        description="Attempts per notification on 429 and 5xx (Retry-After honoured).",
+    )
+    slack_max_elapsed_seconds: float = Field(
+        15.0, gt=0, le=120, description="Time all attempts of one notification may take."
+    )
+    slack_backoff_seconds: float = Field(
+        0.5, ge=0, le=10, description="First backoff between attempts (with jitter)."
+    )
+    slack_backoff_max_seconds: float = Field(
+        5.0, ge=0, le=60, description="Longest backoff between attempts."
+    )
+    slack_breaker_threshold: int = Field(
+        3, ge=1, le=100, description="Consecutive failures that open the circuit breaker."
+    )
+    slack_breaker_cooldown_seconds: float = Field(
+        30.0, ge=0, le=3600, description="How long an open breaker refuses before trying again."
+    )
 
 
-@cache
+@state.once
 def get_slack_settings() -> SlackSettings:
     return SlackSettings()
 
@@ -116,6 +135,7 @@ class CircuitBreaker:
 
 
 breaker = CircuitBreaker()
+state.on_reset(breaker.reset)
 sleep: Callable[[float], None] = time.sleep  # replaced in tests to observe the waits
 
 

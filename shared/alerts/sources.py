@@ -7,22 +7,18 @@ import base64
 import binascii
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
+from typing import Any
 
 from shared.alerts.state import AlertSignal, get_alert_settings
 from shared.core import log
-from shared.core.models import ApiModel, utcnow
+from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.messaging import events
 from shared.messaging.events import Event
-from shared.messaging.topics import chat_events, deploy_events
+from shared.messaging.topics import chat_events, deploy_events, loadtest_results
 from shared.messaging.topics import monitoring_incidents as incidents
 
 COUNTERS = "alert_counters"
-LOADTEST_TOPIC = "loadtest-results"
-LOADTEST_COMPLETED = "loadtest.completed"
 logger = log.get_logger("alerting")
 
 
@@ -141,7 +137,7 @@ def count_chat_failure(event: Event) -> AlertSignal | None:
             merge=True,
         )
 
-    events.apply_once("alerts-chat-failures", event, apply)
+    events.apply_once("alerts-chat-failures", event.id, apply, kind=event.type)
     count = int((ref.get().to_dict() or {}).get("count", 0))
     if count < settings.alert_chat_failure_threshold:
         return None
@@ -156,23 +152,11 @@ def count_chat_failure(event: Event) -> AlertSignal | None:
     )
 
 
-class LoadTestResultData(ApiModel):
-    """`data` of `loadtest.completed` on `loadtest-results` (the fields alerts rely on)."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    run_id: str
-    scenario: str
-    verdict: Literal["pass", "fail"]
-    regression: bool = False
-    breaches: list[Any] = Field(default_factory=list)
-
-
 def from_loadtest(event: Event) -> AlertSignal | None:
     """A failed or regressed run fires `LoadTestFailed` for its scenario; a pass resolves it."""
-    if event.type != LOADTEST_COMPLETED:
+    if event.type != loadtest_results.COMPLETED:
         return None
-    result = event.data_as(LoadTestResultData)
+    result = event.data_as(loadtest_results.LoadtestCompletedData)
     bad = result.verdict == "fail" or result.regression
     state = result.verdict + (" with a regression" if result.regression else "")
     breaches = [str(b)[:200] for b in result.breaches[:5]]

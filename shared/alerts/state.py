@@ -20,7 +20,6 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -28,30 +27,54 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.alerts import messages as alert_messages
 from shared.alerts import silences
-from shared.core import log
+from shared.core import log, state
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.messaging import events
 
 ALERTS = "alerts"
 GROUPS = "alert_groups"
 NOTIFICATIONS = "notifications"
-PROCESSED = "processed_events"
 logger = log.get_logger("alerting")
 
 
 class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    alert_group_wait_seconds: float = Field(5.0, ge=0, le=30)
-    alert_repeat_interval_seconds: float = Field(4 * 3600, ge=0)
-    alert_group_by: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["alertname"])
-    alert_mentions: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: dict(alert_messages.DEFAULT_MENTIONS)
+    alert_group_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=30,
+        description="Burst window: alerts of one group that fire within it share one notification.",
     )
-    alert_retention_days: float = Field(90, gt=0)
-    alert_claim_seconds: float = Field(60, gt=0, le=600)
-    alert_chat_failure_threshold: int = Field(5, ge=1)
-    alert_chat_failure_window_seconds: int = Field(300, ge=10, le=86400)
+    alert_repeat_interval_seconds: float = Field(
+        4 * 3600, ge=0, description="A firing alert is not notified again before this."
+    )
+    alert_group_by: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["alertname"],
+        description="Comma-separated labels whose values form an alert group.",
+    )
+    alert_mentions: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(alert_messages.DEFAULT_MENTIONS),
+        description="`severity=mention` pairs added to Slack messages; empty turns mentions off.",
+    )
+    alert_retention_days: float = Field(
+        90, gt=0, description="How long alert state is kept after it was last seen."
+    )
+    alert_claim_seconds: float = Field(
+        60,
+        gt=0,
+        le=600,
+        description=(
+            "How long one instance holds a group it is notifying before another may take over."
+        ),
+    )
+    alert_chat_failure_threshold: int = Field(
+        5, ge=1, description="Failed chat runs of one agent within the window that raise an alert."
+    )
+    alert_chat_failure_window_seconds: int = Field(
+        300, ge=10, le=86400, description="The window that failed chat runs are counted in."
+    )
 
     @field_validator("alert_group_by", mode="before")
     @classmethod
@@ -70,7 +93,7 @@ class AlertSettings(BaseSettings):
         return value
 
 
-@cache
+@state.once
 def get_alert_settings() -> AlertSettings:
     return AlertSettings()
 
@@ -191,8 +214,6 @@ def decide(
 
 def observe(signal: AlertSignal, now: datetime | None = None) -> Observation:
     """Fold a signal into its alert (idempotent on `signal.key`)."""
-    from google.cloud import firestore
-
     settings = get_alert_settings()
     now = now or utcnow()
     db = clients.firestore()
@@ -201,14 +222,10 @@ def observe(signal: AlertSignal, now: datetime | None = None) -> Observation:
     silenced_by = silences.matching(signal.matchable(), now)
     alert_ref = db.collection(ALERTS).document(fp)
     group_ref = db.collection(GROUPS).document(group_key)
-    processed_ref = db.collection(PROCESSED).document("alerts:" + _digest(signal.key, 40))
     token = secrets.token_hex(8)
     repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
 
-    @firestore.transactional
     def run(transaction: Any) -> Outcome:
-        if processed_ref.get(transaction=transaction).exists:
-            return "duplicate"
         snapshot = alert_ref.get(transaction=transaction)
         group = group_ref.get(transaction=transaction).to_dict() or {}
         outcome, fields = decide(snapshot.to_dict(), signal, silenced_by, now, repeat)
@@ -230,13 +247,10 @@ def observe(signal: AlertSignal, now: datetime | None = None) -> Observation:
                 update["windowEndsAt"] = now + timedelta(seconds=settings.alert_group_wait_seconds)
             transaction.set(group_ref, update, merge=True)
         transaction.set(alert_ref, fields, merge=True)
-        transaction.create(
-            processed_ref,
-            {"consumer": "alerts", "at": now, "expiresAt": now + timedelta(days=7)},
-        )
         return outcome
 
-    outcome = run(db.transaction())
+    done = events.apply_once("alerts", _digest(signal.key, 40), run, kind=signal.source)
+    outcome: Outcome = done.value if done.first and done.value else "duplicate"
     logger.info(
         "alert observed",
         extra={

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from shared.core import errors, ids
+from pydantic.alias_generators import to_camel
+
+from shared.chat.models import ConversationPage, ConversationPublic, MessagePage, MessagePublic
+from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients
 
@@ -23,9 +26,9 @@ if TYPE_CHECKING:
 
 COLLECTION = "conversations"
 MESSAGES = "messages"
-Status = Literal["pending", "completed", "failed", "incomplete"]
 # A conversation's agent never changes, so knowing it lets a send read both at once.
 _agent_ids: dict[str, str] = {}
+state.on_reset(_agent_ids.clear)
 
 
 @dataclass(frozen=True)
@@ -50,48 +53,37 @@ class ConversationRecord:
             updated_at=data.get("updatedAt", data["createdAt"]),
         )
 
+    def public(self) -> ConversationPublic:
+        return ConversationPublic.model_validate(self, from_attributes=True)
 
-@dataclass
-class MessageRecord:
-    id: str
-    conversation_id: str
-    role: Literal["user", "assistant"]
-    content: str
-    status: Status
+
+class MessageRecord(MessagePublic):
+    """A message as stored: the public fields plus its place in the conversation."""
+
     seq: int
-    created_at: datetime
-    completed_at: datetime | None = None
-    model: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_ms: float | None = None
-    stop_reason: str | None = None
-    error_code: str | None = None
-    persona: str | None = None
-    confidence: float | None = None
-
-    _FIELDS = (
-        "role", "content", "status", "seq", "created_at", "completed_at", "model",
-        "input_tokens", "output_tokens", "latency_ms", "stop_reason", "error_code", "persona",
-        "confidence",
-    )  # fmt: skip
 
     @classmethod
     def from_document(
         cls, message_id: str, conversation_id: str, data: dict[str, Any]
     ) -> MessageRecord:
-        values: dict[str, Any] = {name: data.get(_camel(name)) for name in cls._FIELDS}
+        values: dict[str, Any] = {name: data.get(to_camel(name)) for name in _STORED}
         values["input_tokens"] = values["input_tokens"] or 0
         values["output_tokens"] = values["output_tokens"] or 0
-        return cls(id=message_id, conversation_id=conversation_id, **values)
+        return cls.model_construct(id=message_id, conversation_id=conversation_id, **values)
 
     def to_document(self, user_id: str) -> dict[str, Any]:
-        return {"userId": user_id, **{_camel(name): getattr(self, name) for name in self._FIELDS}}
+        return {"userId": user_id, **{to_camel(name): getattr(self, name) for name in _STORED}}
+
+    def public(self) -> MessagePublic:
+        return MessagePublic.model_construct(
+            **{name: getattr(self, name) for name in MessagePublic.model_fields}
+        )
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+# Stored under the camelCase of these names, beside `userId`.
+_STORED = tuple(
+    name for name in MessageRecord.model_fields if name not in ("id", "conversation_id")
+)
 
 
 def conversation_ref(conversation_id: str) -> Any:
@@ -180,7 +172,7 @@ def remember(record: ConversationRecord) -> None:
 
 def list_conversations(
     user_id: str, agent_id: str, limit: int, page_token: str | None
-) -> tuple[list[ConversationRecord], str | None]:
+) -> ConversationPage:
     """The caller's conversations with one agent, most recently active first."""
     from google.cloud.firestore import FieldFilter, Query
 
@@ -200,11 +192,14 @@ def list_conversations(
     snapshots = list(query.limit(limit + 1).stream())
     records = [ConversationRecord.from_document(s.id, s.to_dict() or {}) for s in snapshots]
     next_token = records[limit - 1].id if len(records) > limit else None
-    return records[:limit], next_token
+    return ConversationPage(
+        conversations=[record.public() for record in records[:limit]], next_page_token=next_token
+    )
 
 
-def delete_conversation(record: ConversationRecord) -> None:
+def delete_conversation(user_id: str, conversation_id: str) -> None:
     """Delete the messages, then the conversation (at most 1,000 messages: 2 batches)."""
+    record = get_owned_conversation(user_id, conversation_id)
     db = clients.firestore()
     messages = conversation_ref(record.id).collection(MESSAGES)
     while True:
@@ -219,11 +214,12 @@ def delete_conversation(record: ConversationRecord) -> None:
 
 
 def list_messages(
-    record: ConversationRecord, limit: int, before: str | None
-) -> tuple[list[MessageRecord], str | None]:
+    user_id: str, conversation_id: str, limit: int, before: str | None
+) -> MessagePage:
     """Up to `limit` messages before the message `before` (or the newest), oldest first."""
     from google.cloud.firestore import FieldFilter, Query
 
+    record = get_owned_conversation(user_id, conversation_id)
     query = (
         conversation_ref(record.id).collection(MESSAGES).order_by("seq", direction=Query.DESCENDING)
     )
@@ -235,4 +231,5 @@ def list_messages(
     snapshots = list(query.limit(limit + 1).stream())
     page = [MessageRecord.from_document(s.id, record.id, s.to_dict() or {}) for s in snapshots]
     next_before = page[limit - 1].id if len(page) > limit else None
-    return list(reversed(page[:limit])), next_before
+    messages = [message.public() for message in reversed(page[:limit])]
+    return MessagePage(messages=messages, next_before=next_before)

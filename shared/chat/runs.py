@@ -1,7 +1,8 @@
 """A chat run: one user message in, one answer streamed out, everything recorded.
 
-`start()` checks ownership, the agent's status, the quotas and the conversation cap, then
-stores the user's message with a pending answer (nothing accepted is lost from here on).
+`start()` admits the message (`send.admit`: ownership, the agent's status, the quotas and
+the conversation cap, then the user's message and a pending answer stored in one commit;
+nothing accepted is lost from here on), picks the persona and prepares the model call.
 `ChatRun.events()` streams the answer as `(event name, data)` pairs and, however it ends
 (completed, failed, or the client gone: incomplete), stores the answer and stages the
 `chat-events` event in the same Firestore batch before delivering it (see `outbox`).
@@ -11,22 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
-
-from shared.chat import conversations
-from shared.chat import send as chat_send
+from shared.chat import conversations, send
 from shared.chat.conversations import ConversationRecord, MessageRecord
-from shared.core import errors, log
-from shared.core.models import ApiModel, utcnow
+from shared.chat.models import MessageExchange
+from shared.core import log
+from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.limits import quotas
 from shared.llm import model
 from shared.messaging import events, outbox
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
+from shared.web import sse
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -59,45 +58,30 @@ def choose_persona(agent: AgentRecord, text: str) -> PersonaChoice:
     return PersonaChoice(name, confidence, persona_routing.persona_style(name) or "")
 
 
+def check_settings() -> None:
+    """Read every setting a run uses, so a bad value stops the function at start."""
+    model.get_model_settings()
+    quotas.get_quota_settings()
+
+
 def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
-    """Admit and store a user message; 404, 409 (paused agent, full conversation), 429.
+    """Admit the message (see `send.admit`), pick the persona, and prepare the model call.
 
-    One read (conversation, agent, quota; recent messages alongside) and one commit (the
-    messages, the count, the quota) guarded by preconditions: if either document changed
-    in between, the whole admission is decided again on fresh reads.
+    Nothing is sent to the model before the run's first event.
     """
-    cap = quotas.get_quota_settings().chat_max_messages_per_conversation
-    quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
-    personas: dict[str, PersonaChoice] = {}
-
-    def admit() -> tuple[chat_send.SendReads, MessageRecord, MessageRecord, PersonaChoice]:
-        reads = chat_send.read_for_send(user_id, conversation_id, quota)
-        agent = reads.agent
-        if agent.status != "active":
-            raise errors.Conflict(f"agent {agent.id} is paused; resume it to chat")
-        batch = clients.firestore().batch()
-        question, answer = chat_send.stage_exchange(batch, reads.snapshot, user_id, content, cap)
-        if quota:
-            quotas.stage_admission(batch, reads.others[0])
-        persona = personas.get(agent.persona or "")
-        if persona is None:  # routed once, before anything is stored
-            persona = personas[agent.persona or ""] = choose_persona(agent, content)
-        batch.commit()
-        return reads, question, answer, persona
-
-    reads, question, answer, persona = chat_send.optimistic(admit)
-    settings = model.get_model_settings()
-    turns = chat_send.history_of_send(reads, question, settings.chat_history_token_budget)
-    agent = reads.agent
-    system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
+    admission = send.admit(user_id, conversation_id, content)
+    agent, answer = admission.agent, admission.answer
+    persona = choose_persona(agent, content)
     answer.persona, answer.confidence = persona.name, persona.confidence
+    settings = model.get_model_settings()
+    system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
     reply = model.stream(
         system,
-        turns,
+        send.history(admission, settings.chat_history_token_budget),
         agent.model or settings.chat_default_model,
         settings.chat_max_output_tokens,
     )
-    return ChatRun(reads.conversation, agent, question, answer, reply)
+    return ChatRun(admission.conversation, agent, admission.question, answer, reply)
 
 
 @dataclass
@@ -203,7 +187,7 @@ class ChatRun:
         batch.commit()
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
-        chat_send.cache_answer(answer)
+        send.cache_answer(answer)
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
@@ -225,40 +209,39 @@ class ChatRun:
             },
         )
 
-    def run_to_end(self) -> None:
-        """Consume the whole run (the JSON answer); `self.error` tells how it ended."""
+    def exchange(self) -> MessageExchange:
+        """Run to the end (the JSON answer); a failed answer raises its model error, whose
+        details name the stored messages (the user's message is kept)."""
         try:
             for _ in self.events():
                 pass
         finally:
             self.abandon()  # a no-op once finished; stores what there is otherwise
+        if self.error is not None:
+            self.error.details = [
+                {"userMessageId": self.question.id, "assistantMessageId": self.answer.id}
+            ]
+            raise self.error
+        return MessageExchange(
+            user_message=self.question.public(), assistant_message=self.answer.public()
+        )
 
-
-class MessagePublic(ApiModel):
-    id: str
-    conversation_id: str
-    role: Literal["user", "assistant"]
-    content: str
-    status: conversations.Status = Field(
-        description="pending while answering; completed, failed, or incomplete (client left)."
-    )
-    created_at: datetime
-    completed_at: datetime | None = None
-    model: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_ms: float | None = None
-    stop_reason: str | None = None
-    error_code: str | None = None
-    persona: str | None = None
-    confidence: float | None = None
-
-    @classmethod
-    def from_record(cls, message: MessageRecord) -> MessagePublic:
-        fields = {name: getattr(message, name) for name in cls.model_fields}
-        return cls.model_validate(fields)
+    def sse(self) -> Iterator[bytes]:
+        """The run as SSE frames; always ends well-formed (`error` then `done` on a failure)."""
+        run_events = self.events()
+        try:
+            for name, data in run_events:
+                yield sse.frame(name, data)
+        except Exception:  # end the stream well-formed; the log has the cause
+            logger.exception("chat stream failed")
+            failure = {"code": "internal", "message": "the answer could not be finished"}
+            yield sse.frame("error", failure)
+            yield sse.frame("done", {})
+        finally:
+            run_events.close()  # type: ignore[attr-defined]
+            self.abandon()
 
 
 def message_public(message: MessageRecord) -> dict[str, Any]:
     """A message as the API shows it (camelCase JSON)."""
-    return MessagePublic.from_record(message).model_dump(mode="json", by_alias=True)
+    return message.public().model_dump(mode="json", by_alias=True)

@@ -1,37 +1,68 @@
-"""Sending a chat message: the reads, the guarded commit and the model's history.
+"""Admitting a chat message: one read, one guarded commit, and the model's history.
 
-Sending is one read and one commit: the commit carries a precondition on the documents it
-decided on (`optimistic` reads and decides again when one changed). Stored messages change
-once, pending to final, so each process caches the final recent turns of a conversation
-and a send reads only the messages from the oldest one that may still change.
+`admit()` reads the conversation, its agent and the user's quota in one round, decides
+(ownership, a paused agent, the conversation cap, the quotas) and stores the user's
+message with a pending answer in one commit guarded by preconditions on what it read
+(`optimistic` reads and decides again when one changed). Stored messages change once,
+pending to final, so each process caches the final recent turns of a conversation and
+`history()` reads only the messages from the oldest one that may still change.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from shared.chat import conversations
 from shared.chat.conversations import ConversationRecord, MessageRecord
-from shared.core import errors, ids
+from shared.core import errors, ids, state
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
+from shared.limits import quotas
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
 
-ATTEMPTS = 5
 WINDOW = 200  # history considers at most this many newest messages
-T = TypeVar("T")
 # Conversation id -> (seq below which all messages are final, those rows newest first, budget).
 _history: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
+state.on_reset(_history.clear)
 _lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+@dataclass
+class Admission:
+    """An admitted message: its pending answer, and what `history()` needs."""
+
+    conversation: ConversationRecord
+    agent: AgentRecord
+    question: MessageRecord
+    answer: MessageRecord
+    reads: SendReads
+
+
+def admit(user_id: str, conversation_id: str, content: str) -> Admission:
+    """Store the user's message and a pending answer; 404, 409 (paused agent, full
+    conversation) or 429 (quota) otherwise, with nothing stored."""
+    cap = quotas.get_quota_settings().chat_max_messages_per_conversation
+    quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
+
+    def attempt() -> Admission:
+        reads = read_for_send(user_id, conversation_id, quota)
+        if reads.agent.status != "active":
+            raise errors.Conflict(f"agent {reads.agent.id} is paused; resume it to chat")
+        batch = clients.firestore().batch()
+        question, answer = stage_exchange(batch, reads.snapshot, user_id, content, cap)
+        if quota:
+            quotas.stage_admission(batch, reads.others[0])
+        batch.commit()
+        return Admission(reads.conversation, reads.agent, question, answer, reads)
+
+    return firestore.optimistic(attempt)
 
 
 @dataclass
@@ -102,21 +133,6 @@ def _reads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def optimistic(attempt: Callable[[], T]) -> T:
-    """Run `attempt` (reads, then a commit guarded by preconditions) until it commits.
-
-    A failed precondition means someone wrote in between: read again and decide again.
-    """
-    from google.api_core import exceptions
-
-    for tries in range(ATTEMPTS):
-        try:
-            return attempt()
-        except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound):
-            time.sleep(0.005 * tries)  # spread retries of writers that collided
-    raise errors.DependencyUnavailable("too many concurrent writes; retry", retry_after=1)
-
-
 def stage_exchange(
     batch: Any, snapshot: Any, user_id: str, content: str, cap: int
 ) -> tuple[MessageRecord, MessageRecord]:
@@ -133,9 +149,24 @@ def stage_exchange(
     now = utcnow()
     seq = current.message_count
     question = MessageRecord(
-        ids.new_id("msg"), current.id, "user", content, "completed", seq, now, now
+        id=ids.new_id("msg"),
+        conversation_id=current.id,
+        role="user",
+        content=content,
+        status="completed",
+        seq=seq,
+        created_at=now,
+        completed_at=now,
     )
-    answer = MessageRecord(ids.new_id("msg"), current.id, "assistant", "", "pending", seq + 1, now)
+    answer = MessageRecord(
+        id=ids.new_id("msg"),
+        conversation_id=current.id,
+        role="assistant",
+        content="",
+        status="pending",
+        seq=seq + 1,
+        created_at=now,
+    )
     unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
     batch.update(snapshot.reference, {"messageCount": seq + 2, "updatedAt": now}, option=unchanged)
     for message in (question, answer):
@@ -145,34 +176,10 @@ def stage_exchange(
     return question, answer
 
 
-def append_exchange(
-    record: ConversationRecord, content: str, cap: int
-) -> tuple[MessageRecord, MessageRecord]:
-    """Store the user's message and a pending answer, or `Conflict` when the cap is reached."""
-
-    def attempt() -> tuple[MessageRecord, MessageRecord]:
-        batch = clients.firestore().batch()
-        snapshot = conversations.conversation_ref(record.id).get()
-        exchange = stage_exchange(batch, snapshot, record.user_id, content, cap)
-        batch.commit()
-        return exchange
-
-    return optimistic(attempt)
-
-
-def history(record: ConversationRecord, up_to_seq: int, token_budget: int) -> list[dict[str, str]]:
-    """The newest turns up to `up_to_seq` that fit the budget, as Messages API turns.
-
-    Failed and pending answers are left out; turns of the same role in a row are joined
-    (the API wants user and assistant to alternate, starting with the user).
-    """
-    return _turns(_recent_messages(record.id, up_to_seq), token_budget)
-
-
-def history_of_send(
-    reads: SendReads, question: MessageRecord, token_budget: int
-) -> list[dict[str, str]]:
-    """`history` up to `question`: the process's cached older turns plus the read delta."""
+def history(admission: Admission, token_budget: int) -> list[dict[str, str]]:
+    """The turns up to the admitted message that fit the budget, as Messages API turns:
+    the process's cached older turns plus the messages read beside the admission."""
+    reads, question = admission.reads, admission.question
     since, cached, cached_budget = reads.cached
     rows = (reads.recent.result() if reads.recent else []) + [
         row for row in cached if row["seq"] < since

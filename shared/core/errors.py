@@ -1,8 +1,32 @@
-"""One error hierarchy. Each class names a kind of failure; the HTTP edge picks the status."""
+"""One error hierarchy. Each class names a kind of failure and carries its HTTP status.
+
+The HTTP edge answers `status` with the class's `headers()`, and the OpenAPI generator
+describes each status with the `summary` of the class that owns it: this module is the
+only place where a failure meets a status code.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+# Status -> the class of this module that answers it (the first one declared).
+_BY_STATUS: dict[int, type[PlatformError]] = {}
+# Transient failures of Google client libraries, named so that the edge need not import
+# google.api_core (a function that never touches Firestore should not pay for it).
+_TRANSIENT_GOOGLE_ERRORS = frozenset(
+    {
+        "ServiceUnavailable",
+        "DeadlineExceeded",
+        "InternalServerError",
+        "TooManyRequests",
+        "ResourceExhausted",
+        "RetryError",
+        "Aborted",
+        "Unknown",
+        "GatewayTimeout",
+        "BadGateway",
+    }
+)
 
 
 class PlatformError(Exception):
@@ -13,15 +37,28 @@ class PlatformError(Exception):
     """
 
     code = "internal"
+    status: ClassVar[int] = 500
+    summary: ClassVar[str] = "Internal error; the request id identifies it in the logs"
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            _BY_STATUS.setdefault(cls.status, cls)
+
+    def headers(self) -> dict[str, str]:
+        """Response headers this failure needs besides the JSON body."""
+        return {}
+
 
 class InvalidRequest(PlatformError):
     code = "invalid_request"
+    status = 400
+    summary = "Invalid request (details name the fields)"
 
 
 class MalformedJson(InvalidRequest):
@@ -30,59 +67,115 @@ class MalformedJson(InvalidRequest):
 
 class Unauthenticated(PlatformError):
     code = "unauthenticated"
+    status = 401
+    summary = "Missing, malformed, unknown, expired or revoked credentials"
 
-
-class NotFound(PlatformError):
-    code = "not_found"
-
-
-class MethodNotAllowed(PlatformError):
-    code = "method_not_allowed"
-
-    def __init__(self, message: str, *, allowed: list[str]) -> None:
-        super().__init__(message)
-        self.allowed = allowed
-
-
-class Conflict(PlatformError):
-    code = "conflict"
-
-
-class PayloadTooLarge(PlatformError):
-    code = "payload_too_large"
-
-
-class UnsupportedMediaType(PlatformError):
-    code = "unsupported_media_type"
-
-
-class Unprocessable(PlatformError):
-    code = "unprocessable"
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="agent-platform"'}
 
 
 class OriginNotAllowed(PlatformError):
     code = "origin_not_allowed"
+    status = 403
+    summary = "Origin not allowed"
+
+
+class NotFound(PlatformError):
+    code = "not_found"
+    status = 404
+    summary = "Not found (or not yours)"
+
+
+class MethodNotAllowed(PlatformError):
+    code = "method_not_allowed"
+    status = 405
+    summary = "Method not allowed"
+
+    def __init__(self, message: str, *, allowed: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.allowed = allowed or []
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)} if self.allowed else {}
+
+
+class Conflict(PlatformError):
+    code = "conflict"
+    status = 409
+    summary = "Conflict"
+
+
+class PayloadTooLarge(PlatformError):
+    code = "payload_too_large"
+    status = 413
+    summary = "Body too large"
+
+
+class UnsupportedMediaType(PlatformError):
+    code = "unsupported_media_type"
+    status = 415
+    summary = "Content-Type is not application/json"
+
+
+class Unprocessable(PlatformError):
+    code = "unprocessable"
+    status = 422
+    summary = "Well-formed but not processable"
 
 
 class RateLimited(PlatformError):
     code = "rate_limited"
+    status = 429
+    summary = "Rate limited; see Retry-After"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
 
-
-class DependencyUnavailable(PlatformError):
-    """A backing service (Firestore, Pub/Sub, the model API) cannot serve right now."""
-
-    code = "unavailable"
-
-    def __init__(self, message: str, *, retry_after: int = 5) -> None:
-        super().__init__(message)
-        self.retry_after = max(1, retry_after)
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class UpstreamFailed(PlatformError):
     """A backing service answered, but with an error the client cannot fix."""
 
     code = "upstream_failed"
+    status = 502
+    summary = "An upstream service failed"
+
+
+class DependencyUnavailable(PlatformError):
+    """A backing service (Firestore, Pub/Sub, the model API) cannot serve right now."""
+
+    code = "unavailable"
+    status = 503
+    summary = "A dependency is unavailable; see Retry-After"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def for_status(status: int) -> type[PlatformError]:
+    """The class that answers `status`: what the framework refused, in our terms."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return InvalidRequest if 400 <= status < 500 else PlatformError
+
+
+def summary_of(status: int) -> str:
+    """How the contract describes `status` (OpenAPI response descriptions)."""
+    kind = _BY_STATUS.get(status)
+    return kind.summary if kind is not None else "Error"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures of a dependency that a retry may fix."""
+    name = type(exc).__name__
+    module = type(exc).__module__
+    if module.startswith("google.api_core") and name in _TRANSIENT_GOOGLE_ERRORS:
+        return True
+    return isinstance(exc, TimeoutError | ConnectionError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
@@ -39,17 +39,6 @@ Text = Annotated[str, AfterValidator(_not_blank)]
 
 class EmptyBody(RequestModel):
     """A request that takes no fields (an empty body or `{}`)."""
-
-
-class ErrorDetail(ApiModel):
-    code: str = Field(description="Stable machine-readable error code.")
-    message: str = Field(description="What was expected and what was found.")
-    request_id: str | None = None
-    details: list[dict[str, object]] = Field(default_factory=list)
-
-
-class ErrorBody(ApiModel):
-    error: ErrorDetail
 
 
 def utcnow() -> datetime:

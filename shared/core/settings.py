@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.core import state
 
 
 class Settings(BaseSettings):
@@ -17,20 +18,52 @@ class Settings(BaseSettings):
     google_cloud_project: str = Field(
         "demo-agent-platform", description="Project id; `demo-*` works with the emulators."
     )
-    environment: str = Field("local", pattern=r"^(local|test|staging|production)$")
-    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    environment: str = Field(
+        "local",
+        pattern=r"^(local|test|staging|production)$",
+        description="`local`, `test`, `staging` or `production`.",
+    )
+    log_level: str = Field(
+        "INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        description="Lowest severity written to the log.",
+    )
     access_log: bool = Field(
         True, description="One log line per request; off on Cloud Run, which logs requests."
     )
 
-    max_body_bytes: int = Field(64 * 1024, ge=1024, le=32 * 1024 * 1024)
-    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=32 * 1024 * 1024,
+        description="Request body limit; larger bodies get 413 before they are parsed.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins that get CORS headers; none by default.",
+    )
     # Index from the right of X-Forwarded-For that holds the client address: 1 when one
     # proxy appends the peer (the local gateway), 2 behind Google's load balancer.
-    forwarded_client_hop: int = Field(1, ge=1, le=5)
+    forwarded_client_hop: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description=(
+            "Which X-Forwarded-For entry, from the right, is the client: 1 behind one proxy (the "
+            "local gateway), 2 behind Google's load balancer."
+        ),
+    )
 
-    session_ttl_hours: float = Field(24.0, gt=0, le=24 * 30)
-    session_cache_seconds: float = Field(5.0, ge=0, le=60)
+    session_ttl_hours: float = Field(24.0, gt=0, le=24 * 30, description="Guest session lifetime.")
+    session_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description=(
+            "How long an instance trusts a session it has verified (how long a revocation takes "
+            "to reach other instances)."
+        ),
+    )
     session_create_per_minute: int = Field(
         60, ge=0, description="Guest sessions one client IP may create per minute; 0 = off."
     )
@@ -51,7 +84,7 @@ class Settings(BaseSettings):
         return value
 
 
-@cache
+@state.once
 def get_settings() -> Settings:
     """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
     return Settings()

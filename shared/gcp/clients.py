@@ -1,11 +1,15 @@
 """Google Cloud clients, created once per process on first use.
 
 The imports live inside the functions: an entry point that never publishes does not pay
-the ~0.5 s import of `google.cloud.pubsub_v1` at cold start.
+the ~0.5 s import of `google.cloud.pubsub_v1` at cold start. Each client remembers the
+project and emulator address it was made for and is made again only if they change
+(tests that point the process at other emulators), so a reset of the process state
+does not cost a new connection.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -16,39 +20,41 @@ if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
 
 _lock = threading.Lock()
-_firestore: FirestoreClient | None = None
-_publisher: PublisherClient | None = None
+_firestore: tuple[tuple[str, str], FirestoreClient] | None = None
+_publisher: tuple[str, PublisherClient] | None = None
+
+
+def _target(emulator_variable: str) -> str:
+    return os.environ.get(emulator_variable, "")
 
 
 def firestore() -> FirestoreClient:
     global _firestore  # noqa: PLW0603 - process-wide client, created once
-    if _firestore is None:
-        with _lock:
-            if _firestore is None:
-                from google.cloud import firestore as firestore_module
+    key = (get_settings().google_cloud_project, _target("FIRESTORE_EMULATOR_HOST"))
+    current = _firestore
+    if current is not None and current[0] == key:
+        return current[1]
+    with _lock:
+        if _firestore is None or _firestore[0] != key:
+            from google.cloud import firestore as firestore_module
 
-                _firestore = firestore_module.Client(project=get_settings().google_cloud_project)
-    return _firestore
+            _firestore = (key, firestore_module.Client(project=key[0]))
+        return _firestore[1]
 
 
 def publisher() -> PublisherClient:
     global _publisher  # noqa: PLW0603 - process-wide client, created once
-    if _publisher is None:
-        with _lock:
-            if _publisher is None:
-                from google.cloud import pubsub_v1
+    key = _target("PUBSUB_EMULATOR_HOST")
+    current = _publisher
+    if current is not None and current[0] == key:
+        return current[1]
+    with _lock:
+        if _publisher is None or _publisher[0] != key:
+            from google.cloud import pubsub_v1
 
-                _publisher = pubsub_v1.PublisherClient()
-    return _publisher
+            _publisher = (key, pubsub_v1.PublisherClient())
+        return _publisher[1]
 
 
 def topic_path(topic: str) -> str:
     return f"projects/{get_settings().google_cloud_project}/topics/{topic}"
-
-
-def reset() -> None:
-    """Forget the clients (tests that point the process at other emulators)."""
-    global _firestore, _publisher  # noqa: PLW0603
-    with _lock:
-        _firestore = None
-        _publisher = None

@@ -12,6 +12,8 @@ import threading
 import time
 from typing import Any
 
+from shared.core import state
+
 _CACHE_SECONDS = 300.0
 _lock = threading.Lock()
 _client: Any = None
@@ -43,6 +45,7 @@ def access(resource: str, *, max_age: float = _CACHE_SECONDS) -> str:
     return value
 
 
+@state.on_reset
 def clear_cache() -> None:
     with _lock:
         _cache.clear()

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.core import log
+from shared.core import errors, log, state
 from shared.core.models import utcnow
-from shared.gcp import clients, secret_manager
-from shared.github.normalise import Normalised
+from shared.gcp import clients, firestore, secret_manager
+from shared.github.models import DeliveryAccepted
+from shared.github.normalise import Normalised, normalise
 from shared.messaging import events, outbox
 from shared.messaging.topics import deploy_events
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
 
 DELIVERIES = "webhook_deliveries"
 DEPLOYMENTS = "deployments"
@@ -37,16 +41,34 @@ class WebhookSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
-    github_webhook_secret: SecretStr | None = None
-    github_webhook_secret_previous: SecretStr | None = None
-    # Secret Manager resource names; when set they win over the plain values above.
-    github_webhook_secret_resource: str | None = None
-    github_webhook_secret_previous_resource: str | None = None
-    github_webhook_max_bytes: int = Field(1024 * 1024, ge=1024, le=25 * 1024 * 1024)
-    github_branch_environments: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=lambda: {"main": "staging"}
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of the webhook; none set: every delivery gets 401."
     )
-    github_delivery_ttl_days: float = Field(14, gt=0, le=365)
+    github_webhook_secret_previous: SecretStr | None = Field(
+        None, description="The previous secret, accepted too during a rotation."
+    )
+    # Secret Manager resource names; when set they win over the plain values above.
+    github_webhook_secret_resource: str | None = Field(
+        None, description="Secret Manager name of the secret; wins over the plain value."
+    )
+    github_webhook_secret_previous_resource: str | None = Field(
+        None, description="Secret Manager name of the previous secret."
+    )
+    github_webhook_max_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=25 * 1024 * 1024,
+        description="Largest delivery accepted (413 beyond).",
+    )
+    github_branch_environments: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"main": "staging"},
+        description=(
+            "`branch=environment` pairs: a push to the branch requests a deploy to the environment."
+        ),
+    )
+    github_delivery_ttl_days: float = Field(
+        14, gt=0, le=365, description="How long delivery ids are kept to recognise redeliveries."
+    )
 
     @field_validator("github_branch_environments", mode="before")
     @classmethod
@@ -63,7 +85,7 @@ class WebhookSettings(BaseSettings):
         return mapping
 
 
-@cache
+@state.once
 def get_webhook_settings() -> WebhookSettings:
     return WebhookSettings()
 
@@ -125,8 +147,6 @@ def record(
     Raises DuplicateDelivery when the delivery was seen before: nothing is written or
     published again.
     """
-    from google.api_core.exceptions import AlreadyExists
-
     db = clients.firestore()
     now = utcnow()
     ttl = timedelta(days=get_webhook_settings().github_delivery_ttl_days)
@@ -140,7 +160,7 @@ def record(
         "receivedAt": now,
         "expiresAt": now + ttl,
     }
-    batch = db.batch()
+    staged: list[tuple[Any, dict[str, Any]]] = []  # (deployment ref, fields) with the event
     if result.data is not None and result.event_type is not None:
         event = events.new_event(
             result.event_type, deploy_events.SOURCE, result.data.repository, result.data
@@ -148,17 +168,19 @@ def record(
         delivery.update({"eventType": event.type, "eventId": event.id})
         deployment_id = deployment_key(result.data.repository, result.data.sha)
         delivery["deploymentId"] = deployment_id
-        batch.set(
-            db.collection(DEPLOYMENTS).document(deployment_id),
-            _deployment_fields(event.type, event.id, result.data, now),
-            merge=True,
-        )
-        outbox.stage(batch, deploy_events.TOPIC, event)
-    batch.create(db.collection(DELIVERIES).document(delivery_key(delivery_id)), delivery)
-    try:
-        batch.commit()
-    except AlreadyExists:
-        raise DuplicateDelivery(delivery_id) from None
+        fields = _deployment_fields(event.type, event.id, result.data, now)
+        staged.append((db.collection(DEPLOYMENTS).document(deployment_id), fields))
+
+    def apply(transaction: Any) -> None:
+        for deployment, fields in staged:
+            transaction.set(deployment, fields, merge=True)
+        if event is not None:
+            outbox.stage(transaction, deploy_events.TOPIC, event)
+
+    # The delivery record is the idempotency key: a redelivery finds it and writes nothing.
+    key = db.collection(DELIVERIES).document(delivery_key(delivery_id))
+    if not firestore.create_once(key, delivery, apply).first:
+        raise DuplicateDelivery(delivery_id)
     if event is not None:
         outbox.deliver(deploy_events.TOPIC, event)
     logger.info(
@@ -207,3 +229,38 @@ def _deployment_fields(
     elif isinstance(data, deploy_events.MergedData):
         fields["pullRequest"] = {**step, "number": data.pull_request, "base": data.base}
     return fields
+
+
+def receive(raw_body: bytes, headers: Headers) -> tuple[DeliveryAccepted, int]:
+    """Verify, normalise and record one delivery; the answer and its status (202 accepted,
+    200 for a ping or a redelivery). The signature is checked before the body is read."""
+    if not signature_valid(raw_body, headers.get("X-Hub-Signature-256"), signing_secrets()):
+        raise errors.Unauthenticated("X-Hub-Signature-256 is missing or does not match the body")
+    event_name = headers.get("X-GitHub-Event", "").strip()
+    delivery_id = headers.get("X-GitHub-Delivery", "").strip()
+    if not event_name or not delivery_id or len(delivery_id) > 200:
+        raise errors.InvalidRequest("X-GitHub-Event and X-GitHub-Delivery headers are required")
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise errors.MalformedJson("the delivery body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise errors.InvalidRequest("the delivery body must be a JSON object")
+    settings = get_webhook_settings()
+    result = normalise(event_name, delivery_id, payload, settings.github_branch_environments)
+    try:
+        event = record(delivery_id, event_name, str(payload.get("action") or ""), result)
+    except DuplicateDelivery:
+        duplicate = DeliveryAccepted(
+            delivery_id=delivery_id, event=event_name, outcome="duplicate", duplicate=True
+        )
+        return duplicate, 200
+    accepted = DeliveryAccepted(
+        delivery_id=delivery_id,
+        event=event_name,
+        outcome=result.outcome,
+        event_type=result.event_type,
+        event_id=event.id if event else None,
+        reason=result.reason,
+    )
+    return accepted, 200 if result.outcome == "ping" else 202

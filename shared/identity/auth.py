@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
 
-from shared.core import errors
+from shared.core import errors, state
 from shared.core.models import utcnow
 from shared.core.settings import get_settings
 from shared.identity.sessions import TOKEN_PATTERN, Principal, find_live_session, hash_token
@@ -61,6 +61,7 @@ def forget(token_hash: str) -> None:
         _cache.pop(token_hash, None)
 
 
+@state.on_reset
 def clear_cache() -> None:
     with _lock:
         _cache.clear()

@@ -17,6 +17,7 @@ from shared.core import ids
 from shared.core.models import utcnow
 from shared.core.settings import get_settings
 from shared.gcp import clients
+from shared.identity.models import SessionCreated, SessionPublic
 
 COLLECTION = "sessions"
 TOKEN_PREFIX = "gst_"  # noqa: S105 - a public marker, not a secret
@@ -32,6 +33,20 @@ class Principal:
     session_id: str
     expires_at: datetime
     token_hash: str
+
+    def public(self) -> SessionPublic:
+        return SessionPublic(
+            session_id=self.session_id, user_id=self.user_id, expires_at=self.expires_at
+        )
+
+    def created(self, token: str) -> SessionCreated:
+        """The answer to the session's creation: the only time its token is shown."""
+        return SessionCreated(
+            session_id=self.session_id,
+            user_id=self.user_id,
+            token=token,
+            expires_at=self.expires_at,
+        )
 
 
 def hash_token(token: str) -> str:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.core import errors, log
+from shared.core import errors, log, state
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -36,10 +35,15 @@ class QuotaSettings(BaseSettings):
 
     chat_messages_per_minute: int = Field(20, ge=0, description="Per user; 0 = unlimited.")
     chat_tokens_per_day: int = Field(200_000, ge=0, description="Per user, UTC day; 0 = off.")
-    chat_max_messages_per_conversation: int = Field(1000, ge=2, le=100_000)
+    chat_max_messages_per_conversation: int = Field(
+        1000,
+        ge=2,
+        le=100_000,
+        description="Messages a conversation may hold (questions and answers); 409 beyond.",
+    )
 
 
-@cache
+@state.once
 def get_quota_settings() -> QuotaSettings:
     return QuotaSettings()
 
@@ -103,14 +107,13 @@ def admit_message(user_id: str) -> None:
     """Count one message for the user, or raise `RateLimited` with a Retry-After."""
     if not enabled():
         return
-    from shared.chat.send import optimistic
 
     def attempt() -> None:
         batch = clients.firestore().batch()
         stage_admission(batch, quota_ref(user_id).get())
         batch.commit()
 
-    optimistic(attempt)
+    firestore.optimistic(attempt)
 
 
 def record_tokens(user_id: str, tokens: int) -> None:

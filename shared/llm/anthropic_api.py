@@ -14,8 +14,9 @@ from typing import Any
 
 import anthropic
 
-from shared.core import log
-from shared.llm.model import ModelError, ModelFailed, ModelUnavailable, get_model_settings
+from shared.core import log, state
+from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
+from shared.llm.settings import get_model_settings
 
 logger = log.get_logger("model")
 
@@ -110,6 +111,7 @@ def translate(exc: Exception) -> ModelError:
     return ModelFailed("model_error", "the model API failed", retry_after=_retry_after(exc, 5))
 
 
+@state.on_reset
 def forget_client() -> None:
     global _client  # noqa: PLW0603
     with _lock:

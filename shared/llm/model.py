@@ -12,70 +12,21 @@ and a `retry_after`, after the SDK's own few retries.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from shared.core import log
+from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
+from shared.llm.offline import offline_answer
+from shared.llm.settings import OFFLINE_MODEL, get_model_settings, is_configured
 
-from shared.core import errors, log
-
+__all__ = ["ModelError", "ModelFailed", "ModelUnavailable", "get_model_settings"]
 logger = log.get_logger("model")
-OFFLINE_MODEL = "offline"
-
-
-class ModelSettings(BaseSettings):
-    """Settings of the model layer (environment variables)."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
-
-    anthropic_api_key: SecretStr | None = Field(None, description="Unset: the offline model.")
-    anthropic_base_url: str | None = Field(None, description="Messages API base URL override.")
-    anthropic_api_key_secret: str | None = Field(
-        None,
-        description="Secret Manager name of the key (`projects/P/secrets/S`); wins over the key.",
-    )
-    anthropic_key_cache_seconds: float = Field(300, ge=0, le=3600)
-    anthropic_timeout_seconds: float = Field(120, gt=0, le=900)
-    anthropic_connect_timeout_seconds: float = Field(5, gt=0, le=60)
-    anthropic_max_retries: int = Field(2, ge=0, le=5)
-    chat_default_model: str = "claude-sonnet-4-6"
-    chat_max_output_tokens: int = Field(1024, ge=1, le=64_000)
-    chat_history_token_budget: int = Field(8000, ge=100, le=200_000)
-    offline_chunk_delay_ms: float = Field(15, ge=0, le=1000)
-
-
-@cache
-def get_model_settings() -> ModelSettings:
-    return ModelSettings()
-
-
-class ModelError(errors.PlatformError):
-    """Mixin data of a failed model call: a stable `error_code` and a `retry_after`."""
-
-    error_code = "model_error"
-    retry_after = 5
-
-
-class ModelUnavailable(errors.DependencyUnavailable, ModelError):
-    def __init__(self, error_code: str, message: str, *, retry_after: int = 5) -> None:
-        super().__init__(message, retry_after=retry_after)
-        self.error_code = self.code = error_code
-
-
-class ModelFailed(errors.UpstreamFailed, ModelError):
-    def __init__(self, error_code: str, message: str, *, retry_after: int = 5) -> None:
-        super().__init__(message)
-        self.error_code = self.code = error_code
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -264,41 +215,6 @@ def complete(
     )
 
 
-# -- the offline model ------------------------------------------------------------------
-
-_OPENERS = (
-    "Here is a considered answer.",
-    "Good question; let me take it step by step.",
-    "Thanks for the message.",
-    "Let me think about that.",
-)
-_CLOSERS = (
-    "Ask me to expand on any part.",
-    "That is the short version; there is more to say.",
-    "Tell me if a different angle would help.",
-    "I hope that points the way.",
-)
-
-
-def offline_answer(system: str, messages: list[dict[str, str]]) -> str:
-    """A deterministic answer: the same input gives the same text."""
-    digest = hashlib.sha256((system + json.dumps(messages, sort_keys=True)).encode()).digest()
-    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-    words = [w.strip(".,!?;:\"'()") for w in last.split()]
-    keywords = sorted({w.lower() for w in words if len(w) > 3}, key=lambda w: (-len(w), w))[:3]
-    about = ", ".join(keywords) if keywords else "your message"
-    return (
-        f"{_OPENERS[digest[0] % len(_OPENERS)]} You wrote {len(words)} words about {about}. "
-        f"{_CLOSERS[digest[1] % len(_CLOSERS)]} "
-        "(Offline model: set ANTHROPIC_API_KEY for answers from Claude.)"
-    )
-
-
-def is_configured() -> bool:
-    settings = get_model_settings()
-    return bool(settings.anthropic_api_key_secret or settings.anthropic_api_key)
-
-
 _warm_up_pid: int | None = None
 
 
@@ -324,10 +240,3 @@ def _warm() -> None:
         anthropic_api.client()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first message
         logger.warning("model warm-up failed", extra={"fields": {"error": repr(exc)[:200]}})
-
-
-def reset() -> None:
-    """Forget settings and the SDK client (tests that change the environment)."""
-    get_model_settings.cache_clear()
-    if "shared.llm.anthropic_api" in sys.modules:
-        sys.modules["shared.llm.anthropic_api"].forget_client()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from shared.core.models import ApiModel
+from shared.messaging.topics.loadtest_results import EndpointSummary
 
 if TYPE_CHECKING:
     # Imported when a run starts: listing runs should not pay for the HTTP client.
@@ -37,19 +38,6 @@ TEARDOWN_GRACE_SECONDS = 10.0
 
 class StopUser(Exception):
     """The run is over for this virtual user: out of time or out of request budget."""
-
-
-class EndpointSummary(ApiModel):
-    """What one endpoint did during a run."""
-
-    requests: int = Field(ge=0)
-    failures: int = Field(ge=0)
-    failure_ratio: float = Field(ge=0, le=1)
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    rps: float = Field(description="Requests per second over the whole run.")
 
 
 class RunTotals(ApiModel):

@@ -11,23 +11,22 @@ from __future__ import annotations
 import statistics
 import threading
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.core import errors, ids, log
+from shared.core import errors, ids, log, state
 from shared.core.models import ApiModel, RequestModel, utcnow
 from shared.gcp import clients
-from shared.loadtest.runner import EndpointSummary, Limits, RunTotals, execute
+from shared.loadtest.runner import Limits, RunTotals, execute
 from shared.loadtest.scenarios import OFFLINE_MODEL, SCENARIOS
 from shared.messaging import events, outbox
+from shared.messaging.topics import loadtest_results as results
+from shared.messaging.topics.loadtest_results import EndpointSummary, LoadtestCompletedData
 
 COLLECTION = "loadtest_runs"
-TOPIC = "loadtest-results"
-EVENT_TYPE = "loadtest.completed"
 logger = log.get_logger("loadtest")
 _one_run_at_a_time = threading.Lock()
 
@@ -37,23 +36,51 @@ class LoadtestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOADTEST_", extra="ignore", frozen=True)
 
-    target_base_url: str = "http://127.0.0.1:8080"
+    target_base_url: str = Field(
+        "http://127.0.0.1:8080", description="Base URL a run targets when the request names none."
+    )
     # Scheme://host[:port] a run may target; no port in an entry means any port.
     allowed_targets: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        default_factory=lambda: ["http://127.0.0.1", "http://localhost", "http://[::1]"],
+        description="Comma-separated origins a run may target; anything else is 422.",
     )
-    max_duration_seconds: float = Field(120.0, gt=0, le=900)
-    max_requests: int = Field(5000, ge=1, le=200_000)
-    max_users: int = Field(50, ge=1, le=1000)
-    request_timeout_seconds: float = Field(10.0, gt=0, le=120)
-    slo_p95_ms: float = Field(800.0, gt=0)
-    slo_p99_ms: float = Field(2000.0, gt=0)
-    slo_failure_ratio: float = Field(0.01, ge=0, le=1)
+    max_duration_seconds: float = Field(
+        120.0, gt=0, le=900, description="Longest run a request may ask for."
+    )
+    max_requests: int = Field(5000, ge=1, le=200_000, description="Most requests one run may send.")
+    max_users: int = Field(50, ge=1, le=1000, description="Most virtual users one run may start.")
+    request_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of one request of a run."
+    )
+    slo_p95_ms: float = Field(800.0, gt=0, description="p95 latency objective per endpoint.")
+    slo_p99_ms: float = Field(2000.0, gt=0, description="p99 latency objective per endpoint.")
+    slo_failure_ratio: float = Field(
+        0.01, ge=0, le=1, description="Failure ratio objective per endpoint."
+    )
     # Per endpoint, e.g. {"POST /v1/agents": {"p95Ms": 400}}.
-    slo_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
-    regression_ratio: float = Field(1.5, gt=1)
-    baseline_runs: int = Field(5, ge=1, le=50)
-    regression_min_requests: int = Field(20, ge=1)
+    slo_overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            'JSON object of per-endpoint objectives, e.g. `{"POST '
+            '/v1/conversations/{id}/messages": {"p95Ms": 3000}}`.'
+        ),
+    )
+    regression_ratio: float = Field(
+        1.5,
+        gt=1,
+        description=(
+            "A run regresses when an endpoint's p95 or failure ratio is this many times the "
+            "median of previous runs."
+        ),
+    )
+    baseline_runs: int = Field(
+        5, ge=1, le=50, description="How many previous runs of the scenario form the baseline."
+    )
+    regression_min_requests: int = Field(
+        20,
+        ge=1,
+        description="Endpoints with fewer requests in a run are not judged for regression.",
+    )
     model: str = Field("claude-haiku-4-5", description="Agents' model when tokens may be spent.")
 
     @field_validator("allowed_targets", mode="before")
@@ -64,7 +91,7 @@ class LoadtestSettings(BaseSettings):
         return value
 
 
-@cache
+@state.once
 def get_loadtest_settings() -> LoadtestSettings:
     return LoadtestSettings()
 
@@ -74,7 +101,9 @@ ScenarioName = Literal["light", "medium", "heavy", "spike"]
 
 class LoadtestRunCreate(RequestModel):
     scenario: ScenarioName
-    target_base_url: str | None = Field(None, max_length=300)
+    target_base_url: str | None = Field(
+        None, max_length=300, description="Base URL a run targets when the request names none."
+    )
     duration_seconds: float | None = Field(None, gt=0, le=3600)
     users: int | None = Field(None, ge=1, le=10_000)
     spawn_rate: float | None = Field(None, gt=0, le=1000)
@@ -111,18 +140,6 @@ class LoadtestRunPage(ApiModel):
 class LoadtestRunListQuery(RequestModel):
     scenario: ScenarioName | None = None
     limit: int = Field(20, ge=1, le=100)
-
-
-class LoadtestCompletedData(ApiModel):
-    """`data` of `loadtest.completed` on `loadtest-results` (the alerts function reads it)."""
-
-    run_id: str
-    scenario: str
-    verdict: Literal["pass", "fail"]
-    regression: bool
-    breaches: list[str]
-    regressions: list[str]
-    endpoints: dict[str, EndpointSummary]
 
 
 def check_target(url: str, allowed: list[str]) -> str:
@@ -284,13 +301,13 @@ def store_and_announce(record: LoadtestRunPublic) -> None:
         regressions=record.regressions,
         endpoints=record.endpoints,
     )
-    event = events.new_event(EVENT_TYPE, "/functions/loadtest", record.run_id, data)
+    event = events.new_event(results.COMPLETED, results.SOURCE, record.run_id, data)
     db = clients.firestore()
     batch = db.batch()
     batch.set(db.collection(COLLECTION).document(record.run_id), _document(record))
-    outbox.stage(batch, TOPIC, event)
+    outbox.stage(batch, results.TOPIC, event)
     batch.commit()
-    outbox.deliver(TOPIC, event)
+    outbox.deliver(results.TOPIC, event)
     logger.info(
         "load test completed",
         extra={

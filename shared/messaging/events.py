@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from shared.core import log, trace
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
+from shared.gcp.firestore import Once
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -32,9 +33,9 @@ logger = log.get_logger("events")
 PROCESSED_COLLECTION = "processed_events"
 PROCESSED_TTL = timedelta(days=7)
 PUBLISH_TIMEOUT_SECONDS = 10.0
-TRANSACTION_ATTEMPTS = 10
 
 DataModel = TypeVar("DataModel", bound=BaseModel)
+T = TypeVar("T")
 
 
 class Event(BaseModel):
@@ -146,38 +147,25 @@ def _cloud_event_id(cloud_event: Any) -> str | None:
         return None
 
 
-def processed_ref(consumer: str, event_id: str) -> Any:
-    return clients.firestore().collection(PROCESSED_COLLECTION).document(f"{consumer}:{event_id}")
+def processed_ref(consumer: str, key: str) -> Any:
+    """The `processed_events` document that records `consumer` applied `key`."""
+    return clients.firestore().collection(PROCESSED_COLLECTION).document(f"{consumer}:{key}")
 
 
-def apply_once(consumer: str, event: Event, apply: Callable[[Transaction], None]) -> bool:
-    """Run `apply` and record the event id in one transaction; False if already done.
+def apply_once(
+    consumer: str, key: str, apply: Callable[[Transaction], T], *, kind: str = ""
+) -> Once[T]:
+    """Run `apply` unless `consumer` has applied `key` (an event id) before.
 
-    The key is created, not read first: a duplicate's commit fails with AlreadyExists and
-    applies nothing. Not reading it keeps concurrent deliveries of one event from taking
-    read locks on the same key and waiting each other out.
+    The key lands in `processed_events` in the same transaction as the effect and expires
+    after `PROCESSED_TTL`, far longer than Pub/Sub keeps redelivering a message.
     """
-    from google.api_core.exceptions import AlreadyExists
-    from google.cloud import firestore
-
-    ref = processed_ref(consumer, event.id)
-
-    @firestore.transactional
-    def run(transaction: Transaction) -> None:
-        apply(transaction)
-        now = utcnow()
-        transaction.create(
-            ref,
-            {"consumer": consumer, "type": event.type, "at": now, "expiresAt": now + PROCESSED_TTL},
-        )
-
-    try:
-        # Bursts for one agent or alert contend on a few documents; give the transaction
-        # room to retry before the event goes back to Pub/Sub.
-        run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    except AlreadyExists:
+    ref = processed_ref(consumer, key)
+    now = utcnow()
+    fields = {"consumer": consumer, "type": kind, "at": now, "expiresAt": now + PROCESSED_TTL}
+    done = firestore.create_once(ref, fields, apply)
+    if not done.first:
         logger.info(
-            "duplicate event skipped", extra={"fields": {"consumer": consumer, "eventId": event.id}}
+            "duplicate event skipped", extra={"fields": {"consumer": consumer, "eventId": key}}
         )
-        return False
-    return True
+    return done

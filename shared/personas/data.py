@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.core import state
 from shared.personas.analysis import CueMatcher, Intent, Pace, Tone, compile_cues
 
 
@@ -30,15 +30,24 @@ class PersonaSettings(BaseSettings):
     persona_chat_model: str | None = Field(
         None, description="Model for POST /v1/personas/chat; unset: CHAT_DEFAULT_MODEL."
     )
-    persona_chat_max_tokens: int = Field(1024, ge=1, le=8192)
+    persona_chat_max_tokens: int = Field(
+        1024, ge=1, le=8192, description="Longest answer of `POST /v1/personas/chat`."
+    )
     persona_model_tone: bool = Field(
         False, description="Classify tone with the model in /chat (when a key is configured)."
     )
-    persona_tone_model: str = "claude-haiku-4-5"
-    persona_tone_timeout_seconds: float = Field(2.0, gt=0, le=10)
+    persona_tone_model: str = Field(
+        "claude-haiku-4-5", description="Model that classifies tone when PERSONA_MODEL_TONE is on."
+    )
+    persona_tone_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=10,
+        description="Time the tone classification may take before the rules decide alone.",
+    )
 
 
-@cache
+@state.once
 def get_persona_settings() -> PersonaSettings:
     return PersonaSettings()
 
@@ -124,6 +133,10 @@ class PersonaSet:
         wanted = name.strip().lower()
         return next((p for p in self.personas if p.name.lower() == wanted), None)
 
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.personas]
+
 
 def parse(text: str, source: str) -> PersonaSet:
     """A persona set from YAML text; `PersonaConfigError` names what is wrong."""
@@ -151,9 +164,9 @@ def parse(text: str, source: str) -> PersonaSet:
     return PersonaSet(personas, fallback)
 
 
-@cache
+@state.once
 def load_personas() -> PersonaSet:
-    """The configured persona set, read once per process (`load_personas.cache_clear()`)."""
+    """The configured persona set, read once per process."""
     path = get_persona_settings().personas_file
     if path is None:
         text = resources.files("shared.personas").joinpath("personas.yaml").read_text("utf-8")
@@ -163,9 +176,3 @@ def load_personas() -> PersonaSet:
     except OSError as exc:
         raise PersonaConfigError(f"PERSONAS_FILE {path} cannot be read: {exc}") from None
     return parse(text, f"PERSONAS_FILE {path}")
-
-
-def reset() -> None:
-    """Forget settings and the loaded set (tests that change the environment)."""
-    get_persona_settings.cache_clear()
-    load_personas.cache_clear()

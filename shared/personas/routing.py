@@ -244,3 +244,13 @@ def answer_in_persona(text: str, *, max_tokens: int | None = None) -> PersonaAns
         max_tokens or settings.persona_chat_max_tokens,
     )
     return PersonaAnswer(route, reply)
+
+
+def answer_for_user(user_id: str, text: str) -> PersonaAnswer:
+    """`answer_in_persona` within the user's chat quotas: one budget for chat and personas."""
+    from shared.limits import quotas
+
+    quotas.admit_message(user_id)
+    answer = answer_in_persona(text)
+    quotas.record_tokens(user_id, answer.reply.input_tokens + answer.reply.output_tokens)
+    return answer

@@ -5,17 +5,19 @@ trace context, answers CORS preflights, enforces the body limit (413) and conten
 (415), authenticates, validates the body and query into pydantic models, calls the
 handler, and turns any `PlatformError` into the contract's JSON error with its status.
 Every response, errors included, carries the security headers and `X-Request-Id`.
+
+Authentication is the caller's choice: an entry point passes the authenticator its routes
+use by default (`Api("agents", auth=identity.authenticate)`), so the edge knows nothing
+of sessions or operators.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,8 +28,9 @@ from werkzeug.routing import Map, MapAdapter, Rule
 from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
-from shared.core.models import ErrorBody, ErrorDetail
 from shared.core.settings import get_settings
+from shared.web.bodies import error_response, json_response
+from shared.web.route import Authenticator, Call, Handler, Reply, Route
 
 logger = log.get_logger("http")
 
@@ -43,105 +46,30 @@ _SECURITY_ITEMS = list(SECURITY_HEADERS.items())
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
 CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"
 
-STATUS_BY_ERROR: list[tuple[type[errors.PlatformError], int]] = [
-    (errors.InvalidRequest, 400),
-    (errors.Unauthenticated, 401),
-    (errors.OriginNotAllowed, 403),
-    (errors.NotFound, 404),
-    (errors.MethodNotAllowed, 405),
-    (errors.Conflict, 409),
-    (errors.PayloadTooLarge, 413),
-    (errors.UnsupportedMediaType, 415),
-    (errors.Unprocessable, 422),
-    (errors.RateLimited, 429),
-    (errors.UpstreamFailed, 502),
-    (errors.DependencyUnavailable, 503),
-]
-# Transient failures of Google client libraries, named so that this module does not import
-# google.api_core (a function that never touches Firestore should not pay for it).
-_TRANSIENT_GOOGLE_ERRORS = {
-    "ServiceUnavailable",
-    "DeadlineExceeded",
-    "InternalServerError",
-    "TooManyRequests",
-    "ResourceExhausted",
-    "RetryError",
-    "Aborted",
-    "Unknown",
-    "GatewayTimeout",
-    "BadGateway",
-}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _JSON_TYPES = ("application/json",)
-
-
-@dataclass
-class Call:
-    """What a handler receives: the request and everything the edge already checked."""
-
-    request: Request
-    params: dict[str, str]
-    request_id: str
-    client_ip: str
-    body: Any = None
-    query: Any = None
-    principal: Any = None
-    raw_body: bytes = b""
-
-
-@dataclass
-class Reply:
-    """A handler's answer when it needs a status or headers other than the route's."""
-
-    body: BaseModel | dict[str, Any] | None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Authenticator = Callable[[Request], Any]
-Handler = Callable[[Call], BaseModel | Reply | Response | None]
-
-
-@dataclass
-class Route:
-    endpoint: str
-    path: str
-    methods: tuple[str, ...]
-    handler: Handler
-    summary: str
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
-    status: int
-    auth: Authenticator | None
-    max_body_bytes: int | None
-    raw_body: bool
-    streams: bool
-    error_statuses: tuple[int, ...]
-    tags: tuple[str, ...]
-
-
-def _session_auth(request: Request) -> Any:
-    from shared.identity.auth import authenticate
-
-    return authenticate(request)
-
-
-SESSION = _session_auth
 
 
 class Api:
     """The routes of one function. Call it with the request functions-framework passes."""
 
-    def __init__(self, title: str, *, version: str = "1.0.0", component: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        auth: Authenticator | None = None,
+        version: str = "1.0.0",
+        component: str = "",
+    ) -> None:
         self.title = title
+        self.auth = auth
         self.version = version
         self.component = component or title
         self.routes: dict[str, Route] = {}
         self.url_map = Map(strict_slashes=False, merge_slashes=False)
         self._openapi: dict[str, Any] | None = None
         self._adapter: MapAdapter | None = None
-        self.route("/openapi.json", auth=None, summary="This function's OpenAPI document")(
+        self.route("/openapi.json", public=True, summary="This function's OpenAPI document")(
             lambda call: Reply(self.openapi())
         )
 
@@ -154,7 +82,8 @@ class Api:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-        auth: Authenticator | None = SESSION,
+        auth: Authenticator | None = None,
+        public: bool = False,
         summary: str = "",
         max_body_bytes: int | None = None,
         raw_body: bool = False,
@@ -162,6 +91,11 @@ class Api:
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
     ) -> Callable[[Handler], Handler]:
+        # A route takes the Api's authenticator unless it names its own or is public.
+        authenticator = None if public else auth or self.auth
+        if authenticator is None and not public:
+            raise ValueError(f"{path}: pass auth= (or Api(auth=...)) or mark it public=True")
+
         def register(handler: Handler) -> Handler:
             endpoint = f"{handler.__name__}:{len(self.routes)}"
             route = Route(
@@ -174,7 +108,7 @@ class Api:
                 query=query,
                 response=response,
                 status=status,
-                auth=auth,
+                auth=authenticator,
                 max_body_bytes=max_body_bytes,
                 raw_body=raw_body,
                 streams=streams,
@@ -189,11 +123,21 @@ class Api:
 
         return register
 
+    def serve_framework_errors(self) -> Api:
+        """Answer what functions-framework refuses before routing as the contract says
+        (see `framework_error`); call once in the entry module."""
+        import functions_framework
+
+        functions_framework.errorhandler(HTTPException)(self.framework_error)
+        return self
+
     def openapi(self) -> dict[str, Any]:
         if self._openapi is None:
             from shared.web.openapi import build_document
 
-            self._openapi = build_document(self)
+            self._openapi = build_document(
+                self.title, self.version, self.component, self.routes.values()
+            )
         return self._openapi
 
     # -- request handling ---------------------------------------------------------------
@@ -210,7 +154,7 @@ class Api:
             except errors.PlatformError as exc:
                 response = error_response(exc, request_id)
             except Exception as exc:  # noqa: BLE001 - the edge answers every failure as JSON
-                response = error_response(_classify(exc), request_id)
+                response = error_response(classify(exc), request_id)
             self._finish(request, response, request_id)
             if get_settings().access_log:
                 _access_log(request, response, started)
@@ -254,23 +198,13 @@ class Api:
         """Answer what the framework refuses before our routes run, as the contract says.
 
         Flask's own routing (functions-framework's catch-all rule) can refuse a path our
-        `Map` would never see, e.g. one with a newline in it. Register this with
-        `functions_framework.errorhandler(HTTPException)` in each HTTP entry module.
+        `Map` would never see, e.g. one with a newline in it (`serve_framework_errors`).
         """
         request_id = uuid.uuid4().hex
         status = exc.code or 500
-        error: errors.PlatformError
-        if status == 404:
-            error = errors.NotFound("no route matches this path")
-        elif status == 405:
-            error = errors.MethodNotAllowed("method not allowed", allowed=[])
-        elif status == 413:
-            error = errors.PayloadTooLarge("body too large")
-        elif status < 500:
-            error = errors.InvalidRequest(f"request refused: {exc.name}")
-        else:
-            error = errors.PlatformError("internal error; the request id identifies it")
-        response = error_response(error, request_id)
+        kind = errors.for_status(status)
+        message = "no route matches this path" if status == 404 else f"request refused: {exc.name}"
+        response = error_response(kind(message), request_id)
         response.status_code = status if status < 500 else 500
         response.headers.update(SECURITY_HEADERS)
         response.headers["X-Request-Id"] = request_id
@@ -385,14 +319,6 @@ def _invalid(exc: ValidationError, where: str) -> errors.InvalidRequest:
     return errors.InvalidRequest(f"invalid {where}: check {fields}", details=details)
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    if isinstance(body, BaseModel):
-        payload = body.model_dump_json(by_alias=True)
-    else:
-        payload = json.dumps(body, default=str, separators=(",", ":"))
-    return Response(payload, status=status, headers=headers, mimetype="application/json")
-
-
 def _to_response(result: BaseModel | Reply | Response | None, status: int) -> Response:
     if isinstance(result, Response):
         return result
@@ -405,68 +331,13 @@ def _to_response(result: BaseModel | Reply | Response | None, status: int) -> Re
     return json_response(result, status)
 
 
-def status_for(exc: errors.PlatformError) -> int:
-    for kind, status in STATUS_BY_ERROR:
-        if isinstance(exc, kind):
-            return status
-    return 500
-
-
-def error_response(exc: errors.PlatformError, request_id: str | None) -> Response:
-    status = status_for(exc)
-    body = ErrorBody(
-        error=ErrorDetail(
-            code=exc.code, message=exc.message, request_id=request_id, details=exc.details
-        )
-    )
-    response = json_response(body, status)
-    if isinstance(exc, errors.Unauthenticated):
-        response.headers["WWW-Authenticate"] = 'Bearer realm="agent-platform"'
-    if isinstance(exc, errors.MethodNotAllowed):
-        response.headers["Allow"] = ", ".join(exc.allowed)
-    if isinstance(exc, errors.RateLimited | errors.DependencyUnavailable):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def _classify(exc: Exception) -> errors.PlatformError:
+def classify(exc: Exception) -> errors.PlatformError:
     """Map an unexpected exception to what the client should see."""
-    if is_transient(exc):
+    if errors.is_transient(exc):
         logger.warning("dependency unavailable", extra={"fields": {"error": repr(exc)[:300]}})
         return errors.DependencyUnavailable("a backing service is unavailable; retry shortly")
     logger.exception("unhandled error")
     return errors.PlatformError("internal error; the request id identifies it in the logs")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for failures of a dependency that a retry may fix."""
-    name = type(exc).__name__
-    module = type(exc).__module__
-    if module.startswith("google.api_core") and name in _TRANSIENT_GOOGLE_ERRORS:
-        return True
-    return isinstance(exc, TimeoutError | ConnectionError)
-
-
-def stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Run a response generator inside the request's context (trace and request id).
-
-    The WSGI server iterates the body after `Api.__call__` has returned and unbound the
-    context; without this, logs written while streaming would lose their trace.
-    """
-    context = contextvars.copy_context()
-    try:
-        while True:
-            try:
-                chunk = context.run(next, chunks)
-            except StopIteration:
-                return
-            yield chunk
-    finally:
-        # A client that disconnects closes this generator; pass that on so the producer
-        # can stop work (and record what it had) inside the same context.
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            context.run(close)
 
 
 def _access_log(request: Request, response: Response, started: float) -> None:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from shared.core.models import ErrorBody
-
-if TYPE_CHECKING:
-    from shared.web.api import Api
+from shared.core import errors
+from shared.web.bodies import ErrorBody
+from shared.web.route import Route
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
-_REASONS = {
-    400: "Invalid request (details name the fields)",
-    401: "Missing, malformed, unknown, expired or revoked credentials",
-    403: "Origin not allowed",
-    404: "Not found (or not yours)",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Body too large",
-    415: "Content-Type is not application/json",
-    422: "Well-formed but not processable",
-    429: "Rate limited; see Retry-After",
-    502: "An upstream service failed",
-    503: "A dependency is unavailable; see Retry-After",
-}
 
 
 def _camel(name: str) -> str:
@@ -39,9 +25,13 @@ def openapi_path(rule: str) -> str:
     return _PARAM.sub(lambda m: "{" + _camel(m.group(1)) + "}", rule)
 
 
-def build_document(api: Api) -> dict[str, Any]:
+def build_document(
+    title: str, version: str, component: str, routes: Iterable[Route]
+) -> dict[str, Any]:
+    """The document of one function's routes; error statuses are described by their class."""
+    routes = list(routes)
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorBody, "serialization")]
-    for route in api.routes.values():
+    for route in routes:
         if route.body is not None:
             models.append((route.body, "validation"))
         if route.response is not None:
@@ -55,7 +45,7 @@ def build_document(api: Api) -> dict[str, Any]:
 
     error_ref = ref(ErrorBody, "serialization")
     paths: dict[str, dict[str, Any]] = {}
-    for route in api.routes.values():
+    for route in routes:
         if route.path == "/openapi.json":
             continue
         path = openapi_path(route.path)
@@ -86,14 +76,14 @@ def build_document(api: Api) -> dict[str, Any]:
         responses[str(route.status)] = success
         for status in sorted(statuses):
             responses[str(status)] = {
-                "description": _REASONS.get(status, "Error"),
+                "description": errors.summary_of(status),
                 "content": {"application/json": {"schema": error_ref}},
             }
         for method in route.methods:
             operation: dict[str, Any] = {
-                "operationId": f"{api.component}.{route.handler.__name__}.{method.lower()}",
+                "operationId": f"{component}.{route.handler.__name__}.{method.lower()}",
                 "summary": route.summary,
-                "tags": list(route.tags) or [api.component],
+                "tags": list(route.tags) or [component],
                 "parameters": parameters,
                 "responses": responses,
             }
@@ -107,7 +97,7 @@ def build_document(api: Api) -> dict[str, Any]:
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.title, "version": api.version},
+        "info": {"title": title, "version": version},
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),

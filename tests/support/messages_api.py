@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from shared.core import state
+
 _ERROR_TYPES = {
     401: "authentication_error",
     429: "rate_limit_error",
@@ -235,7 +237,6 @@ class FakeMessagesApi:
 
 def point_model_at(monkeypatch: Any, fake: FakeMessagesApi | None, **env: str) -> None:
     """Configure `shared.llm.model` for the fake server (or, with None, the offline model)."""
-    from shared.llm import model
 
     if fake is None:
         monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
@@ -247,4 +248,4 @@ def point_model_at(monkeypatch: Any, fake: FakeMessagesApi | None, **env: str) -
     monkeypatch.setenv("OFFLINE_CHUNK_DELAY_MS", "0")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    model.reset()
+    state.reset()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from shared.core import state
+
 
 @dataclass
 class _Failure:
@@ -114,8 +116,6 @@ def running_slack() -> Iterator[SlackServer]:
 
 def configure_alerts(monkeypatch: Any, slack_url: str | None, **env: str) -> None:
     """Point the alerting settings at `slack_url` (None: log only) with fast retries."""
-    from shared.alerts import slack
-    from shared.alerts import state as alerting
 
     values = {
         "ALERT_GROUP_WAIT_SECONDS": "0",
@@ -134,6 +134,4 @@ def configure_alerts(monkeypatch: Any, slack_url: str | None, **env: str) -> Non
         monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     else:
         monkeypatch.setenv("SLACK_WEBHOOK_URL", slack_url)
-    alerting.get_alert_settings.cache_clear()
-    slack.get_slack_settings.cache_clear()
-    slack.breaker.reset()
+    state.reset()

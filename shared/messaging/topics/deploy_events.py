@@ -18,7 +18,6 @@ SOURCE = "//agent-platform/webhook/github"
 REQUESTED = "deploy.requested"
 BUILD_FINISHED = "deploy.build_finished"
 MERGED = "deploy.merged"
-TYPES = (REQUESTED, BUILD_FINISHED, MERGED)
 
 
 class DeployEventData(ApiModel):

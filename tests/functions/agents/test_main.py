@@ -9,6 +9,7 @@ import pytest
 
 from shared.agents import stats as agent_stats
 from shared.agents import store as agents
+from shared.llm.settings import DEFAULT_MODEL
 from shared.messaging.topics.chat_events import ChatRunData
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.agents.payloads import golden_event
@@ -53,7 +54,7 @@ def test_create_answers_201_with_defaults_and_stores_the_contract_fields(
     assert body["id"].startswith("agt_") and len(body["id"]) == 28
     assert body["name"] == "Helper"
     assert body["tags"] == ["support", "faq"]
-    assert body["model"] == agents.DEFAULT_MODEL
+    assert body["model"] == DEFAULT_MODEL
     assert body["persona"] is None
     assert body["status"] == "active"
     assert body["stats"] == {

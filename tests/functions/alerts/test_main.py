@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from shared.core.settings import get_settings
+from shared.core import state
 from shared.messaging import events
 from shared.messaging.topics import chat_events, deploy_events
+from shared.messaging.topics.loadtest_results import COMPLETED, LoadtestCompletedData
 from tests.conftest import ROOT, LoadedFunction, load_function
 from tests.support.pubsub import binary_cloud_event, push_message, structured_cloud_event
 from tests.support.slack_server import SlackServer, configure_alerts, running_slack
@@ -24,11 +25,11 @@ OPERATOR = {"Authorization": f"Bearer {ADMIN}"}
 @pytest.fixture
 def slack_server(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackServer]:
     monkeypatch.setenv("ADMIN_TOKEN", ADMIN)
-    get_settings.cache_clear()
+    state.reset()
     with running_slack() as server:
         configure_alerts(monkeypatch, server.url, ALERT_CHAT_FAILURE_THRESHOLD="3")
         yield server
-    get_settings.cache_clear()
+    state.reset()
 
 
 @pytest.fixture
@@ -221,17 +222,17 @@ def test_chat_failures_alert_once_the_threshold_is_reached(slack_server: SlackSe
 
 
 def loadtest(verdict: str, regression: bool) -> bytes:
-    return envelope(
-        "loadtest.completed",
-        {
-            "runId": "run_1",
-            "scenario": "chat-stream",
-            "verdict": verdict,
-            "regression": regression,
-            "breaches": [{"slo": "p95", "observedMs": 2400}],
-            "startedAt": "2026-11-22T00:00:00Z",
-        },
+    """A `loadtest.completed` event as the load-test function publishes it."""
+    data = LoadtestCompletedData(
+        run_id="run_1",
+        scenario="chat-stream",
+        verdict=verdict,  # type: ignore[arg-type]
+        regression=regression,
+        breaches=["POST /v1/conversations/{id}/messages: p95 2400 ms > 2000 ms"],
+        regressions=[],
+        endpoints={},
     )
+    return envelope(COMPLETED, data.model_dump(mode="json", by_alias=True))
 
 
 def test_load_test_failure_fires_and_a_pass_resolves(slack_server: SlackServer, http: Any) -> None:
@@ -283,7 +284,7 @@ def test_alert_routes_answer_401_when_no_admin_token_is_configured(
     http: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ADMIN_TOKEN")
-    get_settings.cache_clear()
+    state.reset()
 
     assert http.get("/v1/alerts", headers=OPERATOR).status_code == 401
 

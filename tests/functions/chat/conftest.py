@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from shared.agents import store as agents
-from shared.limits import quotas
-from shared.llm import model
+from shared.core import state
 from tests.conftest import LoadedFunction, load_function
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at
@@ -33,15 +32,13 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
     def apply(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        quotas.get_quota_settings.cache_clear()
-        model.reset()
+        state.reset()
 
     point_model_at(monkeypatch, None)  # the offline model unless a test asks for the fake
     apply()
     yield apply
     monkeypatch.undo()
-    quotas.get_quota_settings.cache_clear()
-    model.reset()
+    state.reset()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from shared.agents import store as agents
 from shared.gcp import clients
+from shared.llm.settings import DEFAULT_MODEL
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
 from tests.conftest import ROOT
@@ -170,7 +171,7 @@ def test_sse_through_the_sdk_streams_the_api_chunks_and_sends_history(
         "inputTokens": fake_api.input_tokens,
         "outputTokens": len(fake_api.reply) // 4,
     }
-    assert completed["message"]["model"] == agents.DEFAULT_MODEL
+    assert completed["message"]["model"] == DEFAULT_MODEL
     sent = fake_api.requests[-1].body
     assert sent["system"][0]["text"] == owner.agent.system_prompt
     assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared.core import state
 from shared.core.models import utcnow
-from shared.core.settings import get_settings
 from shared.loadtest import runs as loadtest_runs
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.loadtest.fake_target import FakePlatform, serve
@@ -24,12 +24,10 @@ def function(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loa
     monkeypatch.setenv("ADMIN_TOKEN", ADMIN)
     monkeypatch.setenv("LOADTEST_MAX_DURATION_SECONDS", "2")
     monkeypatch.setenv("LOADTEST_REGRESSION_MIN_REQUESTS", "1")
-    get_settings.cache_clear()
-    loadtest_runs.get_loadtest_settings.cache_clear()
+    state.reset()
     yield load_function("functions/loadtest", "loadtest")
     monkeypatch.undo()
-    get_settings.cache_clear()
-    loadtest_runs.get_loadtest_settings.cache_clear()
+    state.reset()
 
 
 @pytest.fixture

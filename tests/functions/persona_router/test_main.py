@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.limits import quotas
-from shared.llm import model
-from shared.personas import data as persona_data
+from shared.core import state
 from tests.conftest import LoadedFunction, load_function
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at
@@ -28,13 +26,10 @@ def messages_server() -> Iterator[FakeMessagesApi]:
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     point_model_at(monkeypatch, None)
-    quotas.get_quota_settings.cache_clear()
-    persona_data.reset()
+    state.reset()
     yield
     monkeypatch.undo()
-    model.reset()
-    quotas.get_quota_settings.cache_clear()
-    persona_data.reset()
+    state.reset()
 
 
 @pytest.fixture
@@ -178,7 +173,7 @@ def test_chat_shares_the_per_user_message_limit(
     client: Any, guest: Guest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "1")
-    quotas.get_quota_settings.cache_clear()
+    state.reset()
 
     first = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
     second = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from shared.core import state
 from shared.github import deliveries as github
 from shared.messaging.topics import deploy_events
 from tests.conftest import ROOT, LoadedFunction, load_function
@@ -26,10 +27,10 @@ def function(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loa
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET_PREVIOUS", PREVIOUS)
     monkeypatch.setenv("GITHUB_WEBHOOK_MAX_BYTES", str(64 * 1024))
     monkeypatch.setenv("GITHUB_BRANCH_ENVIRONMENTS", "main=staging,hotfix=production")
-    github.get_webhook_settings.cache_clear()
+    state.reset()
     ensure_topic(deploy_events.TOPIC)
     yield load_function("functions/webhook", "webhook")
-    github.get_webhook_settings.cache_clear()
+    state.reset()
 
 
 @pytest.fixture
@@ -289,7 +290,7 @@ def test_no_secret_configured_refuses_every_delivery(
 ) -> None:
     monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
     monkeypatch.delenv("GITHUB_WEBHOOK_SECRET_PREVIOUS")
-    github.get_webhook_settings.cache_clear()
+    state.reset()
 
     response = deliver(function.app.test_client(), "push", payload("push"))
 

@@ -12,8 +12,9 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from shared.core import errors
+from shared.core.errors import is_transient
 from shared.core.models import ApiModel, RequestModel
-from shared.web.api import SECURITY_HEADERS, Api, Call, Reply, is_transient
+from shared.web.api import SECURITY_HEADERS, Api, Call, Reply
 
 
 class ThingCreate(RequestModel):
@@ -39,16 +40,16 @@ def build_api() -> Api:
         body=ThingCreate,
         response=ThingPublic,
         status=201,
-        auth=None,
+        public=True,
     )
     def create(call: Call) -> ThingPublic:
         return ThingPublic(thing_id="t1", name=call.body.name)
 
-    @api.route("/v1/things", query=ThingQuery, auth=None)
+    @api.route("/v1/things", query=ThingQuery, public=True)
     def listing(call: Call) -> Reply:
         return Reply({"limit": call.query.limit})
 
-    @api.route("/v1/things/<thing_id>", response=ThingPublic, auth=None)
+    @api.route("/v1/things/<thing_id>", response=ThingPublic, public=True)
     def get(call: Call) -> ThingPublic:
         if call.params["thing_id"] == "missing":
             raise errors.NotFound("thing 'missing' does not exist")

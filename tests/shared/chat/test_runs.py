@@ -14,9 +14,7 @@ from shared.agents import store as agents
 from shared.chat import conversations
 from shared.chat import runs as chat_runs
 from shared.chat import send as chat_send
-from shared.core import errors
-from shared.limits import quotas
-from shared.llm import model
+from shared.core import errors, state
 from shared.messaging.topics import chat_events
 from tests.support.messages_api import point_model_at
 from tests.support.pubsub import pull_events, subscribe
@@ -27,7 +25,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     point_model_at(monkeypatch, None)
     yield
     monkeypatch.undo()
-    model.reset()
+    state.reset()
 
 
 def test_a_run_abandoned_before_its_first_event_is_stored_incomplete(
@@ -52,7 +50,7 @@ def test_a_finished_run_is_not_abandoned_afterwards(firestore_db: Any, offline: 
     conversation = conversations.create_conversation("usr_owner", agent.id, "")
     run = chat_runs.start("usr_owner", conversation.id, "hello")
 
-    run.run_to_end()
+    run.exchange()
     run.abandon()
 
     stored = conversations.message_ref(conversation.id, run.answer.id).get().to_dict()
@@ -63,17 +61,9 @@ def test_a_finished_run_is_not_abandoned_afterwards(firestore_db: Any, offline: 
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch, offline: None) -> Iterator[Any]:
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        quotas.get_quota_settings.cache_clear()
-        model.reset()
-
-    yield apply
-    monkeypatch.undo()
-    quotas.get_quota_settings.cache_clear()
-    model.reset()
+def settings(settings: Any, offline: None) -> Any:
+    """The suite's `settings`, with the offline model answering."""
+    return settings
 
 
 def race_two_sends(
@@ -149,7 +139,7 @@ def test_a_refused_send_counts_no_quota(firestore_db: Any, settings: Any) -> Non
     settings(CHAT_MAX_MESSAGES_PER_CONVERSATION="2")
     agent = agents.create_agent("usr_owner", agents.AgentCreate(name="Helper"))
     conversation = conversations.create_conversation("usr_owner", agent.id, "")
-    chat_runs.start("usr_owner", conversation.id, "fills it").run_to_end()
+    chat_runs.start("usr_owner", conversation.id, "fills it").exchange()
 
     with pytest.raises(errors.Conflict):
         chat_runs.start("usr_owner", conversation.id, "no room")
@@ -165,14 +155,14 @@ def test_history_includes_exchanges_stored_and_finished_elsewhere(
     agent = agents.create_agent("usr_owner", agents.AgentCreate(name="Helper"))
     conversation = conversations.create_conversation("usr_owner", agent.id, "")
     here = chat_runs.start("usr_owner", conversation.id, "q1")
-    here.run_to_end()
+    here.exchange()
     pending_here = chat_runs.start("usr_owner", conversation.id, "q2")
     # Another instance finishes that answer and stores a whole exchange of its own.
     conversations.message_ref(conversation.id, pending_here.answer.id).update(
         {"content": "a2 elsewhere", "status": "completed"}
     )
     pending_here.finished = True
-    _, answer = chat_send.append_exchange(conversation, "q3 elsewhere", cap=100)
+    answer = chat_send.admit("usr_owner", conversation.id, "q3 elsewhere").answer
     conversations.message_ref(conversation.id, answer.id).update(
         {"content": "a3 elsewhere", "status": "completed"}
     )
@@ -188,7 +178,7 @@ def test_history_includes_exchanges_stored_and_finished_elsewhere(
         {"role": "assistant", "content": "a3 elsewhere"},
         {"role": "user", "content": "q4"},
     ]
-    run.run_to_end()
+    run.exchange()
     again = chat_runs.start("usr_owner", conversation.id, "q5")
     assert again.reply.messages[-3:] == [
         {"role": "user", "content": "q4"},
@@ -203,7 +193,7 @@ def test_a_send_reads_only_messages_newer_than_this_process_knows(
     agent = agents.create_agent("usr_owner", agents.AgentCreate(name="Helper"))
     conversation = conversations.create_conversation("usr_owner", agent.id, "")
     for content in ("q1", "q2"):
-        chat_runs.start("usr_owner", conversation.id, content).run_to_end()
+        chat_runs.start("usr_owner", conversation.id, content).exchange()
     reads: list[int] = []
     real = chat_send._recent_messages
 
@@ -214,8 +204,8 @@ def test_a_send_reads_only_messages_newer_than_this_process_knows(
     monkeypatch.setattr(chat_send, "_recent_messages", spy)
 
     known = chat_runs.start("usr_owner", conversation.id, "q3")
-    known.run_to_end()
-    chat_send.append_exchange(conversation, "q4 elsewhere", cap=100)
+    known.exchange()
+    chat_send.admit("usr_owner", conversation.id, "q4 elsewhere")
     later = chat_runs.start("usr_owner", conversation.id, "q5")
 
     assert reads == [6]  # none for q3; from q4 on for q5

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.llm import model
+from shared.core import state
 from shared.personas import data as persona_data
 from shared.personas import routing as persona_routing
 from shared.personas.analysis import INTENTS, PACES, TONES, analyse
@@ -37,10 +37,10 @@ def personas_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[P
     """A PERSONAS_FILE for the test; the default set is back afterwards."""
     path = tmp_path / "personas.yaml"
     monkeypatch.setenv("PERSONAS_FILE", str(path))
-    persona_data.reset()
+    state.reset()
     yield path
     monkeypatch.undo()
-    persona_data.reset()
+    state.reset()
 
 
 def assert_valid_scores(scores: dict[str, float]) -> None:
@@ -248,11 +248,10 @@ def tone_model(
     point_model_at(
         monkeypatch, server, PERSONA_MODEL_TONE="true", PERSONA_TONE_TIMEOUT_SECONDS="0.5"
     )
-    persona_data.reset()
+    state.reset()
     yield server
     monkeypatch.undo()
-    model.reset()
-    persona_data.reset()
+    state.reset()
 
 
 def test_model_classification_refines_tone_and_intent(tone_model: FakeMessagesApi) -> None:
@@ -299,13 +298,12 @@ def test_model_classification_is_off_by_default(
 ) -> None:
     server.reset()
     point_model_at(monkeypatch, server)
-    persona_data.reset()
+    state.reset()
     try:
         analysis = persona_routing.analyse_with_model("How does TLS work?")
     finally:
         monkeypatch.undo()
-        model.reset()
-        persona_data.reset()
+        state.reset()
 
     assert analysis.tone.source == "rules"
     assert server.requests == []

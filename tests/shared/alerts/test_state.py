@@ -12,6 +12,7 @@ from shared.alerts import delivery as alert_delivery
 from shared.alerts import silences, slack
 from shared.alerts import state as alerting
 from shared.alerts.state import AlertSignal, decide
+from shared.core import state
 from tests.support.slack_server import SlackServer, configure_alerts, running_slack
 
 T0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
@@ -128,7 +129,7 @@ def slack_server(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
     with running_slack() as server:
         configure_alerts(monkeypatch, server.url)
         yield server
-    slack.breaker.reset()
+    state.reset()
 
 
 def notifications(db: Any) -> list[dict[str, Any]]:

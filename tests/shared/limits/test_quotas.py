@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.core import errors
+from shared.core import errors, state
 from shared.limits import quotas
 
 
@@ -16,10 +16,10 @@ from shared.limits import quotas
 def limits(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "2")
     monkeypatch.setenv("CHAT_TOKENS_PER_DAY", "100")
-    quotas.get_quota_settings.cache_clear()
+    state.reset()
     yield
     monkeypatch.undo()
-    quotas.get_quota_settings.cache_clear()
+    state.reset()
 
 
 def test_messages_beyond_the_minute_are_refused_with_retry_after(limits: None) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.alerts import slack
+from shared.core import state
 from tests.support.slack_server import SlackServer, running_slack
 
 MESSAGE = {"text": "hello", "blocks": []}
@@ -24,9 +25,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     """The waits the client asked for, instead of sleeping through them."""
     recorded: list[float] = []
     monkeypatch.setattr(slack, "sleep", recorded.append)
-    slack.breaker.reset()
+    state.reset()
     yield recorded
-    slack.breaker.reset()
+    state.reset()
 
 
 def settings(**overrides: object) -> slack.SlackSettings:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.core import state
 from shared.gcp import secret_manager
 
 
@@ -24,9 +25,9 @@ class FakeClient:
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClient]:
     client = FakeClient()
     monkeypatch.setattr(secret_manager, "_client", client)
-    secret_manager.clear_cache()
+    state.reset()
     yield client
-    secret_manager.clear_cache()
+    state.reset()
 
 
 def test_latest_version_is_read_and_stripped(fake: FakeClient) -> None:

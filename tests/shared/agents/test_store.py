@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from shared.agents import store as agents
 from shared.agents.store import AgentCreate, AgentRecord, AgentUpdate
 from shared.core import errors
+from shared.llm.settings import DEFAULT_MODEL
 
 
 def test_create_defaults_make_an_active_agent_without_persona() -> None:
     body = AgentCreate(name="  Helper  ")
 
     assert body.name == "Helper"
-    assert (body.model, body.persona, body.status) == (agents.DEFAULT_MODEL, None, "active")
+    assert (body.model, body.persona, body.status) == (DEFAULT_MODEL, None, "active")
     assert body.color == agents.DEFAULT_COLOR
 
 

@@ -1,4 +1,4 @@
-"""Sending a chat message against the Firestore emulator: the commit, history, caches."""
+"""Admitting a chat message against the Firestore emulator: the commit, history, caches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from shared.agents import store as agents
 from shared.chat import conversations
 from shared.chat import send as chat_send
 from shared.chat.conversations import ConversationRecord
-from shared.core import errors
+from shared.core import errors, state
 
 
 @pytest.fixture
@@ -25,10 +25,15 @@ def complete_answer(
     conversations.message_ref(record.id, answer.id).update({"content": text, "status": status})
 
 
-def test_append_exchange_stores_question_and_pending_answer_in_sequence(
+def admit(conversation: ConversationRecord, content: str) -> chat_send.Admission:
+    return chat_send.admit(conversation.user_id, conversation.id, content)
+
+
+def test_admit_stores_question_and_pending_answer_in_sequence(
     conversation: ConversationRecord, firestore_db: Any
 ) -> None:
-    question, answer = chat_send.append_exchange(conversation, "hi", cap=10)
+    admitted = admit(conversation, "hi")
+    question, answer = admitted.question, admitted.answer
 
     assert (question.seq, answer.seq) == (0, 1)
     assert (question.status, answer.status) == ("completed", "pending")
@@ -36,13 +41,14 @@ def test_append_exchange_stores_question_and_pending_answer_in_sequence(
     assert stored["messageCount"] == 2
 
 
-def test_append_exchange_refuses_past_the_cap_and_stores_nothing(
-    conversation: ConversationRecord,
+def test_admit_refuses_past_the_cap_and_stores_nothing(
+    conversation: ConversationRecord, settings: Any
 ) -> None:
-    chat_send.append_exchange(conversation, "one", cap=3)
+    settings(CHAT_MAX_MESSAGES_PER_CONVERSATION="3")
+    admit(conversation, "one")
 
     with pytest.raises(errors.Conflict):
-        chat_send.append_exchange(conversation, "two", cap=3)
+        admit(conversation, "two")
 
     assert conversations.get_owned_conversation("usr_owner", conversation.id).message_count == 2
 
@@ -50,13 +56,11 @@ def test_append_exchange_refuses_past_the_cap_and_stores_nothing(
 def test_history_skips_failed_answers_and_joins_turns_of_one_role(
     conversation: ConversationRecord,
 ) -> None:
-    _, first = chat_send.append_exchange(conversation, "q1", cap=100)
-    complete_answer(conversation, first, "a1")
-    _, failed = chat_send.append_exchange(conversation, "q2", cap=100)
-    complete_answer(conversation, failed, "", "failed")
-    question, _ = chat_send.append_exchange(conversation, "q3", cap=100)
+    complete_answer(conversation, admit(conversation, "q1").answer, "a1")
+    complete_answer(conversation, admit(conversation, "q2").answer, "", "failed")
+    admitted = admit(conversation, "q3")
 
-    turns = chat_send.history(conversation, question.seq, token_budget=1000)
+    turns = chat_send.history(admitted, token_budget=1000)
 
     assert turns == [
         {"role": "user", "content": "q1"},
@@ -68,22 +72,19 @@ def test_history_skips_failed_answers_and_joins_turns_of_one_role(
 def test_history_keeps_the_newest_turns_within_the_budget(
     conversation: ConversationRecord,
 ) -> None:
-    _, first = chat_send.append_exchange(conversation, "x" * 400, cap=100)
-    complete_answer(conversation, first, "y" * 400)
-    question, _ = chat_send.append_exchange(conversation, "latest", cap=100)
+    complete_answer(conversation, admit(conversation, "x" * 400).answer, "y" * 400)
+    admitted = admit(conversation, "latest")
 
-    turns = chat_send.history(conversation, question.seq, token_budget=150)
+    turns = chat_send.history(admitted, token_budget=150)
 
     # The 100-token answer fits, but it may not lead: history starts with a user turn.
     assert turns == [{"role": "user", "content": "latest"}]
 
 
-def test_forget_makes_the_next_send_read_the_recent_messages_again(
+def test_a_reset_makes_the_next_send_read_the_recent_messages_again(
     conversation: ConversationRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reads = chat_send.read_for_send("usr_owner", conversation.id, [])
-    question, _ = chat_send.append_exchange(conversation, "q1", cap=100)
-    chat_send.history_of_send(reads, question, token_budget=1000)  # caches up to q1
+    chat_send.history(admit(conversation, "q1"), token_budget=1000)  # caches up to q1
     since: list[int] = []
     real = chat_send._recent_messages
 
@@ -96,7 +97,7 @@ def test_forget_makes_the_next_send_read_the_recent_messages_again(
     cached = chat_send.read_for_send("usr_owner", conversation.id, [])
     assert cached.recent is not None
     cached.recent.result()
-    chat_send.forget(conversation.id)
+    state.reset()
     forgotten = chat_send.read_for_send("usr_owner", conversation.id, [])
     assert forgotten.recent is not None
     forgotten.recent.result()

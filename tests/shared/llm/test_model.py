@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.core import state
 from shared.llm import model
 from tests.conftest import ROOT
 from tests.support.messages_api import FakeMessagesApi, point_model_at
@@ -28,7 +29,7 @@ def fake(server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     point_model_at(monkeypatch, server)
     yield server
     monkeypatch.undo()
-    model.reset()
+    state.reset()
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     point_model_at(monkeypatch, None)
     yield
     monkeypatch.undo()
-    model.reset()
+    state.reset()
 
 
 def test_stream_yields_the_servers_chunks_and_usage(fake: FakeMessagesApi) -> None:
@@ -150,7 +151,7 @@ def test_a_rotated_secret_is_read_again_after_a_401(
     monkeypatch.setattr(secret_manager, "access", lambda name, max_age: next(versions))
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("ANTHROPIC_API_KEY_SECRET", "projects/p/secrets/anthropic-api-key")
-    model.reset()
+    state.reset()
     fake.api_key = "sk-new"
 
     reply = model.complete("sys", TURNS, "claude-test")

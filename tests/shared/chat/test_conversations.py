@@ -27,7 +27,7 @@ def test_a_foreign_or_malformed_conversation_is_not_found(conversation: Conversa
 
 def test_list_messages_rejects_an_unknown_cursor(conversation: ConversationRecord) -> None:
     with pytest.raises(errors.InvalidRequest):
-        conversations.list_messages(conversation, 10, "msg_unknown")
+        conversations.list_messages("usr_owner", conversation.id, 10, "msg_unknown")
 
 
 @pytest.mark.parametrize("token", ["cnv_a/b", "__proto__", "cnv_" + "0" * 23 + "/"])

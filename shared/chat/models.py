@@ -1,0 +1,76 @@
+"""Request and response shapes of the chat API (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.core.models import ApiModel, RequestModel, Text
+
+Status = Literal["pending", "completed", "failed", "incomplete"]
+
+
+class ConversationCreate(RequestModel):
+    agent_id: str = Field(min_length=1, max_length=64)
+    title: str = Field("", max_length=200, description="Default: 'Chat with <agent name>'.")
+
+
+class ConversationListQuery(RequestModel):
+    agent_id: str = Field(min_length=1, max_length=64)
+    limit: int = Field(20, ge=1, le=100)
+    page_token: str | None = Field(None, max_length=64)
+
+
+class ConversationPublic(ApiModel):
+    id: str
+    agent_id: str
+    title: str
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(ApiModel):
+    conversations: list[ConversationPublic]
+    next_page_token: str | None = None
+
+
+class MessageCreate(RequestModel):
+    content: Text = Field(min_length=1, max_length=32_000)
+
+
+class MessageListQuery(RequestModel):
+    limit: int = Field(50, ge=1, le=200)
+    before: str | None = Field(None, max_length=64, description="A message id: page backwards.")
+
+
+class MessagePublic(ApiModel):
+    id: str
+    conversation_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    status: Status = Field(
+        description="pending while answering; completed, failed, or incomplete (client left)."
+    )
+    created_at: datetime
+    completed_at: datetime | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float | None = None
+    stop_reason: str | None = None
+    error_code: str | None = None
+    persona: str | None = None
+    confidence: float | None = None
+
+
+class MessagePage(ApiModel):
+    messages: list[MessagePublic] = Field(description="Oldest first.")
+    next_before: str | None = Field(None, description="Pass as `before` for older messages.")
+
+
+class MessageExchange(ApiModel):
+    user_message: MessagePublic
+    assistant_message: MessagePublic

@@ -1,0 +1,69 @@
+"""Firestore recipes used across capabilities: optimistic commits and create-once keys.
+
+- `optimistic(attempt)`: reads, then one commit guarded by preconditions; when someone
+  wrote in between, read and decide again. Contention that outlasts the attempts is load,
+  answered as 503 with Retry-After, never a 500.
+- `create_once(key, fields, apply)`: the one idempotency recipe. `apply` runs in a
+  transaction that also creates `key`; a second run for the same key fails its commit
+  with AlreadyExists and changes nothing. The key is created, not read first, so
+  concurrent duplicates do not take read locks on it and wait each other out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from shared.core import errors
+from shared.gcp import clients
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import DocumentReference, Transaction
+
+T = TypeVar("T")
+OPTIMISTIC_ATTEMPTS = 5
+# Bursts for one agent or alert contend on a few documents; give a transaction room to
+# retry before the work goes back to its caller (or to Pub/Sub).
+TRANSACTION_ATTEMPTS = 10
+
+
+def optimistic(attempt: Callable[[], T]) -> T:
+    """Run `attempt` (reads, then a commit guarded by preconditions) until it commits."""
+    from google.api_core import exceptions
+
+    for tries in range(OPTIMISTIC_ATTEMPTS):
+        try:
+            return attempt()
+        except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound):
+            time.sleep(0.005 * tries)  # spread retries of writers that collided
+    raise errors.DependencyUnavailable("too many concurrent writes; retry", retry_after=1)
+
+
+@dataclass(frozen=True)
+class Once(Generic[T]):
+    """What `create_once` did: `first` is False for a key seen before (nothing applied)."""
+
+    first: bool
+    value: T | None = None
+
+
+def create_once(
+    key: DocumentReference, fields: dict[str, Any], apply: Callable[[Transaction], T]
+) -> Once[T]:
+    """Run `apply` and create `key` with `fields` in one transaction, unless `key` exists."""
+    from google.api_core.exceptions import AlreadyExists
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> T:
+        value = apply(transaction)  # reads (if any) come before the key's write
+        transaction.create(key, fields)
+        return value
+
+    try:
+        value = run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    except AlreadyExists:
+        return Once(first=False)
+    return Once(first=True, value=value)

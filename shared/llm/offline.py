@@ -1,0 +1,35 @@
+"""The built-in offline model: deterministic answers when no API key is configured."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+# -- the offline model ------------------------------------------------------------------
+
+_OPENERS = (
+    "Here is a considered answer.",
+    "Good question; let me take it step by step.",
+    "Thanks for the message.",
+    "Let me think about that.",
+)
+_CLOSERS = (
+    "Ask me to expand on any part.",
+    "That is the short version; there is more to say.",
+    "Tell me if a different angle would help.",
+    "I hope that points the way.",
+)
+
+
+def offline_answer(system: str, messages: list[dict[str, str]]) -> str:
+    """A deterministic answer: the same input gives the same text."""
+    digest = hashlib.sha256((system + json.dumps(messages, sort_keys=True)).encode()).digest()
+    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    words = [w.strip(".,!?;:\"'()") for w in last.split()]
+    keywords = sorted({w.lower() for w in words if len(w) > 3}, key=lambda w: (-len(w), w))[:3]
+    about = ", ".join(keywords) if keywords else "your message"
+    return (
+        f"{_OPENERS[digest[0] % len(_OPENERS)]} You wrote {len(words)} words about {about}. "
+        f"{_CLOSERS[digest[1] % len(_CLOSERS)]} "
+        "(Offline model: set ANTHROPIC_API_KEY for answers from Claude.)"
+    )

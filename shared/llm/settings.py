@@ -1,0 +1,68 @@
+"""Settings of the model layer, and the one default model of the platform."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.core import state
+
+# The model an agent gets when it names none (`CHAT_DEFAULT_MODEL` changes it).
+DEFAULT_MODEL = "claude-sonnet-4-6"
+OFFLINE_MODEL = "offline"
+
+
+class ModelSettings(BaseSettings):
+    """Settings of the model layer (environment variables)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    anthropic_api_key: SecretStr | None = Field(None, description="Unset: the offline model.")
+    anthropic_base_url: str | None = Field(None, description="Messages API base URL override.")
+    anthropic_api_key_secret: str | None = Field(
+        None,
+        description="Secret Manager name of the key (`projects/P/secrets/S`); wins over the key.",
+    )
+    anthropic_key_cache_seconds: float = Field(
+        300, ge=0, le=3600, description="How long a key read from Secret Manager is reused."
+    )
+    anthropic_timeout_seconds: float = Field(120, gt=0, le=900, description="Model call timeout.")
+    anthropic_connect_timeout_seconds: float = Field(
+        5, gt=0, le=60, description="Model API connect timeout."
+    )
+    anthropic_max_retries: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="The SDK's own retries (429, 5xx, honouring retry-after) before a run fails.",
+    )
+    chat_default_model: str = Field(
+        DEFAULT_MODEL,
+        description=(
+            "The model of an agent that names none, and of the persona chat unless "
+            "PERSONA_CHAT_MODEL is set."
+        ),
+    )
+    chat_max_output_tokens: int = Field(
+        1024, ge=1, le=64_000, description="Longest answer, in tokens."
+    )
+    chat_history_token_budget: int = Field(
+        8000,
+        ge=100,
+        le=200_000,
+        description="How much recent history (estimated tokens) a model request carries.",
+    )
+    offline_chunk_delay_ms: float = Field(
+        15, ge=0, le=1000, description="Pause between the offline model's chunks."
+    )
+
+
+@state.once
+def get_model_settings() -> ModelSettings:
+    return ModelSettings()
+
+
+def is_configured() -> bool:
+    """True when a key (or its Secret Manager name) is set: Claude answers, not offline."""
+    settings = get_model_settings()
+    return bool(settings.anthropic_api_key_secret or settings.anthropic_api_key)

@@ -1,0 +1,56 @@
+"""What a route is and what its handler receives and answers (read by the edge and OpenAPI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Call:
+    """What a handler receives: the request and everything the edge already checked."""
+
+    request: Request
+    params: dict[str, str]
+    request_id: str
+    client_ip: str
+    body: Any = None
+    query: Any = None
+    principal: Any = None
+    raw_body: bytes = b""
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it needs a status or headers other than the route's."""
+
+    body: BaseModel | dict[str, Any] | None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Authenticator = Callable[[Request], Any]
+Handler = Callable[[Call], BaseModel | Reply | Response | None]
+
+
+@dataclass
+class Route:
+    endpoint: str
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: Authenticator | None
+    max_body_bytes: int | None
+    raw_body: bool
+    streams: bool
+    error_statuses: tuple[int, ...]
+    tags: tuple[str, ...]
