@@ -22,7 +22,7 @@ lint: $(STAMP)
 	terraform fmt -check -recursive infra
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared functions infra bench tools
+	$(BIN)/mypy shared functions infra bench tools agent_platform_cli
 
 unit: $(STAMP)
 	$(BIN)/pytest
