@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,9 @@ import httpx
 import pytest
 
 from agent_platform_cli.main import main
-from tests.conftest import E2E_ADMIN_TOKEN, ROOT, RunningStack, StackPeers
+from tests.conftest import E2E_ADMIN_TOKEN, ROOT, SLOW_REPLY, RunningStack, StackPeers
 
 pytestmark = pytest.mark.e2e
-
-SLOW_REPLY = "천천히 흐르는 답변입니다 🌊 " * 6
 
 
 @pytest.fixture
@@ -32,18 +29,6 @@ def config_home(tmp_path: Path, local_stack: RunningStack, monkeypatch: pytest.M
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.setenv("AGENT_PLATFORM_URL", local_stack.url)
     return tmp_path
-
-
-@pytest.fixture
-def slow_model(stack_peers: StackPeers) -> Iterator[Any]:
-    """The stack's stand-in for the Messages API, answering in many slow chunks."""
-    fake = stack_peers.messages_api
-    saved = (fake.reply, fake.chunks)
-    fake.reset()
-    fake.reply, fake.chunks, fake.chunk_delay = SLOW_REPLY, 40, 0.15
-    yield fake
-    fake.reset()
-    fake.reply, fake.chunks = saved
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str = "") -> tuple[int, str, str]:

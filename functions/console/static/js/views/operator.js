@@ -164,8 +164,8 @@ async function runLoadTest(event) {
     const run = await operatorRequest("/v1/loadtests/runs", { method: "POST", body });
     bar.value = bar.max;
     label.textContent = t("loadtestDone", { id: run.runId, verdict: t(run.verdict) });
-    progress.dataset.state = "done";
     await refreshRuns();
+    progress.dataset.state = "done";
   } catch (error) {
     progress.hidden = true;
     progress.dataset.state = "failed";
