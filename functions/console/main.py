@@ -1,23 +1,22 @@
-"""The web console: one page at `/` and its static files under `/console/`.
+"""The web console: one page at `/` and its static files under `/console/`, read once at
+start and served with a strict Content Security Policy and an ETag. The page is a client
+of the public API on the same origin; this function reads no Firestore and holds no secret.
 
-The page is a client of the public API on the same origin and nothing else: this
-function reads no Firestore and holds no secret. Files are read once at start; each answer
-carries a strict Content Security Policy (no inline script or style) and an ETag.
+Nothing from `shared` is imported: its HTTP edge costs ~100 ms of imports a static page
+does not need at a cold start. The headers and JSON errors match the edge's (tested).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import functions_framework
 from flask import Request
 from werkzeug.wrappers import Response
-
-from shared import errors
-from shared.http import SECURITY_HEADERS, error_response
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_PREFIX = "/console/"
@@ -26,13 +25,20 @@ CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
-    ".png": "image/png",
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; manifest-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 PAGE_HEADERS = {
     **SECURITY_HEADERS,
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -43,8 +49,7 @@ PAGE_HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class StaticFile:
+class StaticFile(NamedTuple):
     body: bytes
     content_type: str
     etag: str
@@ -58,7 +63,7 @@ def _load(folder: Path) -> dict[str, StaticFile]:
         if not path.is_file() or content_type is None:
             continue
         body = path.read_bytes()
-        etag = hashlib.sha256(body).hexdigest()[:32]
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         files[ASSET_PREFIX + path.relative_to(folder).as_posix()] = StaticFile(
             body, content_type, etag
         )
@@ -69,12 +74,12 @@ def _load(folder: Path) -> dict[str, StaticFile]:
 FILES = _load(STATIC)
 
 
-def _refuse(error: errors.PlatformError) -> Response:
-    """The contract's JSON error, as every other function answers it."""
+def _refuse(status: int, code: str, message: str, **headers: str) -> Response:
+    """The contract's JSON error, shaped as the shared HTTP edge shapes it."""
     request_id = uuid.uuid4().hex
-    response = error_response(error, request_id)
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["X-Request-Id"] = request_id
+    body = {"error": {"code": code, "message": message, "requestId": request_id}}
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers.update({**SECURITY_HEADERS, **headers, "X-Request-Id": request_id})
     return response
 
 
@@ -82,15 +87,12 @@ def _refuse(error: errors.PlatformError) -> Response:
 def console(request: Request) -> Response:
     found = FILES.get(request.path)
     if found is None:
-        return _refuse(errors.NotFound(f"no route matches {request.path}"))
+        return _refuse(404, "not_found", f"no route matches {request.path}")
     if request.method not in ("GET", "HEAD"):
         message = f"{request.method} is not allowed on {request.path}; allowed: GET, HEAD"
-        return _refuse(errors.MethodNotAllowed(message, allowed=["GET", "HEAD"]))
-    etag = f'"{found.etag}"'
-    status = 304 if etag in request.headers.get("If-None-Match", "") else 200
-    response = Response(
-        found.body if status == 200 else b"", status=status, content_type=found.content_type
-    )
-    response.headers.update(PAGE_HEADERS)
-    response.headers["ETag"] = etag
+        return _refuse(405, "method_not_allowed", message, Allow="GET, HEAD")
+    status = 304 if found.etag in request.headers.get("If-None-Match", "") else 200
+    body = found.body if status == 200 else b""
+    response = Response(body, status=status, content_type=found.content_type)
+    response.headers.update({**PAGE_HEADERS, "ETag": found.etag})
     return response

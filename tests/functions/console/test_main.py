@@ -131,3 +131,28 @@ def test_korean_text_exists_for_every_english_message() -> None:
 
     assert keys
     assert keys == set(re.findall(r"^    (\w+):", korean, re.M))
+
+
+def test_security_headers_are_the_shared_edges_with_a_page_policy(
+    function: LoadedFunction,
+) -> None:
+    from shared.http import SECURITY_HEADERS
+
+    assert function.module.SECURITY_HEADERS == SECURITY_HEADERS
+    page = function.module.PAGE_HEADERS
+    overridden = {"Content-Security-Policy", "Cache-Control"}
+    assert {k: v for k, v in page.items() if k in SECURITY_HEADERS and k not in overridden} == {
+        k: v for k, v in SECURITY_HEADERS.items() if k not in overridden
+    }
+
+
+def test_errors_have_the_shape_of_the_shared_edges(client: Any) -> None:
+    from shared import errors
+    from shared.http import error_response
+
+    mine = client.get("/nowhere")
+    edge = error_response(errors.NotFound("no route matches /nowhere"), "r" * 32)
+
+    assert mine.get_json()["error"].keys() == edge.get_json()["error"].keys() - {"details"}
+    assert mine.get_json()["error"]["code"] == edge.get_json()["error"]["code"]
+    assert mine.headers["X-Request-Id"] == mine.get_json()["error"]["requestId"]
