@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean \
+	browser test-browser screenshot
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +24,27 @@ lint: $(STAMP)
 	terraform fmt -check -recursive infra
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared functions infra bench tools
+	$(BIN)/mypy shared functions infra bench tools agent_platform_cli
 
 unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Debian's Chromium for the console's browser tests (playwright's own browser download is
+# not used), with fonts for Korean and emoji. Needs root, as on CI.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		apt-get install -y -qq chromium fonts-nanum fonts-noto-color-emoji; }
+
+# Only the console's browser tests; they fail, rather than skip, without Chromium.
+test-browser: $(STAMP) browser
+	REQUIRE_BROWSER=1 $(BIN)/pytest tests/functions/console/test_browser.py
+
+# The console screenshot in docs/images/, taken by the browser test's journey.
+screenshot: $(STAMP) browser
+	CONSOLE_SCREENSHOT=docs/images/console.png REQUIRE_BROWSER=1 \
+		$(BIN)/pytest tests/functions/console/test_browser.py -k a_guest_creates
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

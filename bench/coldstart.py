@@ -30,6 +30,7 @@ from infra.manifest import ROOT, Entry
 
 BARE_HTTP = ROOT / "bench" / "baselines" / "bare_http.py"
 BARE_EVENT = ROOT / "bench" / "baselines" / "bare_event.py"
+BARE_PAGE = ROOT / "bench" / "baselines" / "bare_page.py"
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Probe:
     bare_target: str
     bare_check: Callable[[int], bool]
     calls_model: bool = False
+    bare_source: Path | None = None  # default: the bare HTTP or event functions
 
 
 def _status_is(
@@ -60,6 +62,11 @@ def _status_is(
     return lambda port: once(port, method, path, **kw).status in wanted
 
 
+def _serves_page(entry: Entry) -> bool:
+    """The console: static files at `/`, compared with a bare page, not a Firestore query."""
+    return entry.trigger.http is not None and "/" in entry.trigger.http.paths
+
+
 def http_probe(entry: Entry, ctx: Context) -> Probe:
     assert entry.trigger.http is not None
     prefixes = entry.trigger.http.paths
@@ -67,6 +74,9 @@ def http_probe(entry: Entry, ctx: Context) -> Probe:
     admin = {"Authorization": f"Bearer {ctx.admin_token}"}
     bare_read = _status_is(200, "GET", "/", headers=guest)
     bare_query = _status_is(200, "GET", "/")
+    if _serves_page(entry):
+        page = _status_is(200, "GET", "/")
+        return Probe("GET / (the console page) -> 200", page, "bare_page", page, False, BARE_PAGE)
     if "/v1/sessions" in prefixes:
         return Probe(
             "POST /v1/sessions -> 201",
@@ -235,7 +245,7 @@ def cold_starts(entries: list[Entry], ctx: Context, samples: int) -> list[dict[s
             probe = probes[entry.name]
             try:
                 platform[entry.name].append(_sample(entry_server(entry, ctx.env), probe.check))
-                source = BARE_HTTP if entry.is_http else BARE_EVENT
+                source = probe.bare_source or (BARE_HTTP if entry.is_http else BARE_EVENT)
                 twin = function_server(
                     f"bare-{entry.name}",
                     source,
@@ -320,6 +330,8 @@ def import_times(entries: list[Entry], env: dict[str, str], samples: int) -> lis
     rows = []
     bare_http = [import_ms(BARE_HTTP, env) for _ in range(samples)]
     bare_event = [import_ms(BARE_EVENT, env) for _ in range(samples)]
+    serves_page = any(_serves_page(entry) for entry in entries)
+    bare_page = [import_ms(BARE_PAGE, env) for _ in range(samples)] if serves_page else []
     for entry in entries:
         try:
             mine = summary([import_ms(entry.main_path, env) for _ in range(samples)], 0)
@@ -327,7 +339,10 @@ def import_times(entries: list[Entry], env: dict[str, str], samples: int) -> lis
         except subprocess.CalledProcessError as exc:
             rows.append({"entry": entry.name, "skipped": (exc.stderr or "")[-300:]})
             continue
-        floor = summary(bare_http if entry.is_http else bare_event, 0)
+        floor_samples = bare_event
+        if entry.is_http:
+            floor_samples = bare_page if _serves_page(entry) else bare_http
+        floor = summary(floor_samples, 0)
         rows.append(
             {
                 "entry": entry.name,

@@ -206,3 +206,19 @@ def local_stack(stack_peers: StackPeers) -> Iterator[RunningStack]:
     )
     yield stack
     stop_stack(stack)
+
+
+SLOW_REPLY = "천천히 흐르는 답변입니다 🌊 " * 6
+
+
+@pytest.fixture
+def slow_model(stack_peers: StackPeers) -> Iterator[Any]:
+    """The stack's stand-in for the Messages API, answering `SLOW_REPLY` in 40 chunks
+    0.15 s apart (about 6 s), so a client can be seen receiving it piece by piece."""
+    fake = stack_peers.messages_api
+    saved = (fake.reply, fake.chunks)
+    fake.reset()
+    fake.reply, fake.chunks, fake.chunk_delay = SLOW_REPLY, 40, 0.15
+    yield fake
+    fake.reset()
+    fake.reply, fake.chunks = saved

@@ -213,7 +213,8 @@ def collect(entry: Entry) -> Package:
                 package.imports.add(name)
 
     shared_root = ROOT / SHARED
-    for name in SHARED_ALWAYS:
+    # An entry that imports nothing from `shared` (the console) ships no `shared` at all.
+    for name in SHARED_ALWAYS if package.shared_modules else ():
         if (shared_root / name).is_file():
             package.files[f"{SHARED}/{name}"] = shared_root / name
     for module in package.shared_modules:

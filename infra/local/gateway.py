@@ -17,7 +17,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from shared.core.settings import get_settings
-from shared.web.api import SECURITY_HEADERS
+from shared.web.headers import SECURITY_HEADERS
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 HOP_BY_HOP = {

@@ -249,6 +249,7 @@ def main() -> int:
         raise
     print(
         f"\nAgent platform ready in {time.monotonic() - started:.1f} s at {stack.url}\n"
+        f"  Console: {stack.url}/\n"
         f"  OpenAPI: {stack.url}/v1/openapi.json\n"
         f"  Try:     curl -s -X POST {stack.url}/v1/sessions\n"
         "  Ctrl-C stops everything.\n",

@@ -54,6 +54,11 @@ class PlatformError(Exception):
         """Response headers this failure needs besides the JSON body."""
         return {}
 
+    def body(self, request_id: str | None) -> dict[str, Any]:
+        """The contract's JSON error body (`ErrorBody` in the OpenAPI documents)."""
+        error = {"code": self.code, "message": self.message, "requestId": request_id}
+        return {"error": {**error, "details": self.details}}
+
 
 class InvalidRequest(PlatformError):
     code = "invalid_request"

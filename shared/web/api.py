@@ -30,18 +30,11 @@ from werkzeug.wrappers import Request, Response
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
 from shared.web.bodies import error_response, json_response
+from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
 
 logger = log.get_logger("http")
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 _SECURITY_ITEMS = list(SECURITY_HEADERS.items())
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
 CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"

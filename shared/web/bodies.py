@@ -20,6 +20,8 @@ class ErrorDetail(ApiModel):
 
 
 class ErrorBody(ApiModel):
+    """The shape of `PlatformError.body()`, for the OpenAPI documents."""
+
     error: ErrorDetail
 
 
@@ -33,9 +35,4 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(exc: errors.PlatformError, request_id: str | None) -> Response:
     """The contract's JSON error with the status and headers the error class carries."""
-    body = ErrorBody(
-        error=ErrorDetail(
-            code=exc.code, message=exc.message, request_id=request_id, details=exc.details
-        )
-    )
-    return json_response(body, exc.status, exc.headers())
+    return json_response(exc.body(request_id), exc.status, exc.headers())

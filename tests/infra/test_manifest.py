@@ -54,9 +54,20 @@ def test_http_prefixes_are_versioned_and_served_once() -> None:
     prefixes = [
         p for e in MANIFEST.http_entries() for p in (e.trigger.http.paths if e.trigger.http else [])
     ]
+    console_paths = {"/", "/console"}
 
-    assert all(prefix.startswith("/v1/") for prefix in prefixes)
+    assert all(prefix.startswith("/v1/") for prefix in prefixes if prefix not in console_paths)
     assert len(prefixes) == len(set(prefixes))
+
+
+def test_only_the_console_serves_paths_outside_the_api() -> None:
+    outside = {
+        entry.name
+        for entry in MANIFEST.http_entries()
+        if entry.trigger.http and any(not p.startswith("/v1/") for p in entry.trigger.http.paths)
+    }
+
+    assert outside == {"console"}
 
 
 def test_every_pubsub_entry_has_a_topic_and_no_public_access() -> None:

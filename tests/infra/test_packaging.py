@@ -52,10 +52,13 @@ def test_every_manifest_entry_gets_a_zip(dist: Path) -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
-def test_zip_holds_main_requirements_and_the_shared_package(dist: Path, entry) -> None:
-    names = set(archive(dist, entry.name).namelist())
+def test_zip_holds_main_requirements_and_shared_if_it_is_imported(dist: Path, entry) -> None:
+    zip_file = archive(dist, entry.name)
+    names = set(zip_file.namelist())
+    needs_shared = bool(shared_imports_in(zip_file))
 
-    assert {"main.py", "requirements.txt", "shared/__init__.py"} <= names
+    assert {"main.py", "requirements.txt"} <= names
+    assert ("shared/__init__.py" in names) == needs_shared
     assert not any("__pycache__" in name or name.startswith("tests/") for name in names)
 
 
@@ -206,3 +209,14 @@ def test_package_module_needs_no_hand_kept_lists() -> None:
 
     assert "anthropic" not in literal_names
     assert not any(value.startswith("google-cloud-") for value in literal_names)
+
+
+def test_the_console_zip_ships_its_static_files_and_only_the_shared_code_it_imports(
+    dist: Path,
+) -> None:
+    names = set(archive(dist, "console").namelist())
+
+    assert {"static/index.html", "static/styles.css", "static/js/app.js"} <= names
+    shipped = {name for name in names if name.startswith("shared/") and name.endswith(".py")}
+    assert {"shared/core/errors.py", "shared/web/headers.py"} <= shipped
+    assert "shared/web/api.py" not in shipped

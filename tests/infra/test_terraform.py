@@ -314,12 +314,28 @@ def test_url_map_routes_every_http_prefix_of_the_manifest() -> None:
     assert "for name, entry in local.http" in backends.replace(" ,", ",")
     assert "entry.trigger.http.paths" in backends
     assert '"${prefix}/*"' in path_rules or "'${prefix}/*'" in path_rules
-    assert "^/[a-z0-9/_-]*[a-z0-9]$" in str(prefix_rule)
+    assert "^/([a-z0-9/_-]*[a-z0-9])?$" in str(prefix_rule)
     for entry in MANIFEST.http_entries():
         assert entry.trigger.http is not None
         for prefix in entry.trigger.http.paths:
-            assert re.fullmatch(r"/[a-z0-9/_-]*[a-z0-9]", prefix), prefix
+            assert re.fullmatch(r"/([a-z0-9/_-]*[a-z0-9])?", prefix), prefix
         assert len(f"agents-staging-{entry.name}") <= 63
+
+
+def test_the_root_page_is_routed_alone_so_unknown_paths_keep_the_json_404() -> None:
+    path_rules = local(INFRA / "modules" / "load_balancer", "path_rules")
+
+    assert 'prefix == "/" ? ["/"]' in path_rules.replace("'", '"')
+
+
+def test_port_80_only_redirects_to_https() -> None:
+    module = INFRA / "modules" / "load_balancer"
+    redirect = resource(module, "google_compute_url_map", "https_redirect")
+    plain = resource(module, "google_compute_global_forwarding_rule", "http_redirect")
+
+    assert one(one(redirect["default_url_redirect"])["https_redirect"]) is True
+    assert one(plain["port_range"]) == "80"
+    assert "https_redirect" in one(plain["target"])
 
 
 def test_cloud_armor_limits_session_creation_and_chat_harder_than_the_rest() -> None:

@@ -1,4 +1,7 @@
-"""Every HTTP entry point of the manifest, loaded once per test run for cross-cutting tests."""
+"""Every HTTP entry point of the JSON API, loaded once per test run for cross-cutting tests.
+
+The console is left out: it serves a page and its files, not JSON routes with an OpenAPI
+document (tests/functions/console covers its headers and errors)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from functools import cache
 from infra.manifest import Entry, load
 from tests.conftest import LoadedFunction, load_function
 
-HTTP_ENTRIES: list[Entry] = load().http_entries()
+HTTP_ENTRIES: list[Entry] = [e for e in load().http_entries() if e.name != "console"]
 
 
 @cache

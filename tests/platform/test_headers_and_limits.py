@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.web.api import SECURITY_HEADERS
+from shared.web.headers import SECURITY_HEADERS
 from tests.conftest import E2E_ADMIN_TOKEN
 from tests.platform.http_functions import HTTP_ENTRIES, loaded, operators_only
 from tests.support.guests import new_guest

@@ -3,10 +3,11 @@
 # Armor policy that rate-limits per client IP before a request reaches a function.
 
 locals {
-  # "/v1/agents" serves the collection itself and everything below it.
+  # "/v1/agents" serves the collection itself and everything below it; "/" is the root
+  # page alone, so unmatched paths still reach the default backend's JSON 404.
   path_rules = {
     for key, backend in var.backends : key => flatten([
-      for prefix in backend.paths : [prefix, "${prefix}/*"]
+      for prefix in backend.paths : prefix == "/" ? ["/"] : [prefix, "${prefix}/*"]
     ])
   }
 }
@@ -100,13 +101,40 @@ resource "google_compute_target_https_proxy" "api" {
   ssl_policy       = google_compute_ssl_policy.modern.id
 }
 
-# HTTPS only: the API has no browser pages to redirect from port 80.
+# The API and the console are served over HTTPS only; port 80 answers with a redirect.
 resource "google_compute_global_forwarding_rule" "https" {
   project               = var.project_id
   name                  = "${var.name}-https"
   target                = google_compute_target_https_proxy.api.id
   ip_address            = google_compute_global_address.api.id
   port_range            = "443"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+}
+
+# People type the console's address without a scheme: port 80 only redirects to HTTPS.
+resource "google_compute_url_map" "https_redirect" {
+  project = var.project_id
+  name    = "${var.name}-https-redirect"
+
+  default_url_redirect {
+    https_redirect         = true
+    redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
+    strip_query            = false
+  }
+}
+
+resource "google_compute_target_http_proxy" "https_redirect" {
+  project = var.project_id
+  name    = "${var.name}-https-redirect"
+  url_map = google_compute_url_map.https_redirect.id
+}
+
+resource "google_compute_global_forwarding_rule" "http_redirect" {
+  project               = var.project_id
+  name                  = "${var.name}-http"
+  target                = google_compute_target_http_proxy.https_redirect.id
+  ip_address            = google_compute_global_address.api.id
+  port_range            = "80"
   load_balancing_scheme = "EXTERNAL_MANAGED"
 }
 

@@ -36,8 +36,8 @@ variable "backends" {
   description = "HTTP entry name => its function (Cloud Run service) and the contract path prefixes it serves."
 
   validation {
-    condition     = length(var.backends) >= 1 && alltrue(flatten([for backend in values(var.backends) : [for path in backend.paths : can(regex("^/[a-z0-9/_-]*[a-z0-9]$", path))]]))
-    error_message = "backends needs at least one entry; each path is a prefix like /v1/sessions (no trailing slash)."
+    condition     = length(var.backends) >= 1 && alltrue(flatten([for backend in values(var.backends) : [for path in backend.paths : can(regex("^/([a-z0-9/_-]*[a-z0-9])?$", path))]]))
+    error_message = "backends needs at least one entry; each path is a prefix like /v1/sessions (no trailing slash), or / for the root page alone."
   }
 }
 

@@ -64,3 +64,14 @@ def test_its_own_answers_carry_cors_for_configured_origins(gateway: Client) -> N
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.test"
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_root_page_does_not_catch_other_paths() -> None:
+    routes = {"/": "http://console", "/console": "http://console", "/v1/things": "http://api"}
+    router = Gateway(routes)
+
+    assert router.backend_for("/") == "http://console"
+    assert router.backend_for("/console/js/app.js") == "http://console"
+    assert router.backend_for("/v1/things/1") == "http://api"
+    assert router.backend_for("/v1/unknown") is None
+    assert router.backend_for("/docs") is None

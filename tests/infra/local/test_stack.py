@@ -63,3 +63,14 @@ def test_sigint_stops_every_process_and_frees_the_ports() -> None:
 
     assert code == 0
     assert [port for port in [*stack.ports[:3], *function_ports] if port_open(port)] == []
+
+
+def test_the_console_is_served_at_the_root_and_announced(local_stack: RunningStack) -> None:
+    page = httpx.get(f"{local_stack.url}/", timeout=10)
+    unknown = httpx.get(f"{local_stack.url}/v1/unknown", timeout=10)
+
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    assert any(f"Console: {local_stack.url}/" in line for line in local_stack.output)
