@@ -295,3 +295,18 @@ def test_no_secret_configured_refuses_every_delivery(
     response = deliver(function.app.test_client(), "push", payload("push"))
 
     assert response.status_code == 401
+
+
+def test_deliveries_for_one_commit_build_up_one_deployment_record(
+    client: Any, firestore_db: Any
+) -> None:
+    push = deliver(client, "push", payload("push"), delivery="merge-push")
+    build = deliver(
+        client, "workflow_run", payload("workflow_run_completed"), delivery="merge-build"
+    )
+
+    assert (push.status_code, build.status_code) == (202, 202)
+    [record] = [s.to_dict() for s in firestore_db.collection(github.DEPLOYMENTS).stream()]
+    assert record["environments"]["staging"]["status"] == "requested"
+    assert record["build"]["conclusion"] == "failure"  # the recorded workflow run failed
+    assert record["lastEventType"] == deploy_events.BUILD_FINISHED

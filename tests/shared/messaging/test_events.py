@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from shared.core import trace
 from shared.core.models import ApiModel
 from shared.messaging import events
+from shared.messaging.topics.chat_events import RUN_COMPLETED, ChatRunData
 from tests.support.pubsub import pull_events, push_message, subscribe
 
 
@@ -105,3 +108,31 @@ def test_apply_once_records_nothing_when_the_effect_fails(firestore_db: Any) -> 
         events.apply_once("unit", event.id, fail)
 
     assert not events.processed_ref("unit", event.id).get().exists
+
+
+def test_a_processed_key_expires_seven_days_after_it_is_written(firestore_db: Any) -> None:
+    event = events.new_event("unit.ping", "/tests", "s", {})
+
+    events.apply_once("unit", event.id, lambda transaction: None, kind=event.type)
+
+    key = events.processed_ref("unit", event.id).get().to_dict()
+    assert key["expiresAt"] - key["at"] == timedelta(days=7)
+    assert (key["consumer"], key["type"]) == ("unit", "unit.ping")
+
+
+def test_event_data_from_a_model_is_camel_case_on_the_wire() -> None:
+    data = ChatRunData(
+        agent_id="agt_1",
+        user_id="usr_1",
+        conversation_id="cnv_1",
+        message_id="msg_1",
+        model="offline",
+        outcome="completed",
+        finished_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+
+    event = events.new_event(RUN_COMPLETED, "/tests", "s", data)
+    wire = json.loads(event.model_dump_json())
+
+    assert {"agentId", "userId", "conversationId", "messageId", "finishedAt"} <= set(wire["data"])
+    assert not any("_" in key for key in wire["data"])
