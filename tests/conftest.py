@@ -41,12 +41,20 @@ os.environ.pop("ANTHROPIC_API_KEY", None)
 
 @pytest.fixture(scope="session")
 def emulators() -> Iterator[Emulators]:
-    """Both emulators for the whole run. Fails (never skips) if they cannot start."""
-    running = Emulators(free_port(), free_port(), PROJECT)
-    try:
-        running.start()
-    except EmulatorError as exc:
-        pytest.fail(f"the emulators could not start: {exc}", pytrace=False)
+    """Both emulators for the whole run. Fails (never skips) if they cannot start.
+
+    `TEST_EMULATOR_PORTS=FIRESTORE,PUBSUB` reuses emulators already running there (the
+    mutation run starts them once for hundreds of short test runs)."""
+    reused = os.environ.get("TEST_EMULATOR_PORTS")
+    if reused:
+        firestore_port, pubsub_port = (int(port) for port in reused.split(","))
+        running = Emulators(firestore_port, pubsub_port, PROJECT)
+    else:
+        running = Emulators(free_port(), free_port(), PROJECT)
+        try:
+            running.start()
+        except EmulatorError as exc:
+            pytest.fail(f"the emulators could not start: {exc}", pytrace=False)
     os.environ.update(running.env)
 
     state.reset()
