@@ -424,9 +424,9 @@ def environment_inputs(infra: Path, environment: str) -> dict[str, Any]:
 def http_call(
     method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
 ) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
