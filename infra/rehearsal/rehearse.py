@@ -86,6 +86,8 @@ class Rehearsal:
     gateway: subprocess.Popen[bytes] | None = None
     gateway_port: int = field(default_factory=free_port)
     runtime: terraform_config.RuntimeConfig | None = None
+    # Shared between rehearsals by the drift tests; one per run otherwise.
+    venvs: Environments | None = None
 
     @property
     def api_url(self) -> str:
@@ -135,7 +137,10 @@ class Rehearsal:
 
     def start_functions(self, entries: list[Entry], log_dir: Path) -> None:
         assert self.runtime is not None and self.emulators is not None
-        venvs = Environments(runtime_python(self.manifest.defaults["runtime"]), self.work / "venvs")
+        if self.venvs is None:
+            python = runtime_python(self.manifest.defaults["runtime"])
+            self.venvs = Environments(python, self.work / "venvs")
+        venvs = self.venvs
         venvs.folder.mkdir(parents=True, exist_ok=True)
         secrets = self.secret_values()
         pending: list[Function] = []
