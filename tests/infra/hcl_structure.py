@@ -175,9 +175,7 @@ class _Scanner:
 
     def skip_heredoc(self, heredoc: re.Match[str]) -> None:
         marker = heredoc.group(1)
-        end = re.compile(rf"^[ \t]*{marker}[ \t]*$", re.MULTILINE).search(
-            self.text, heredoc.end()
-        )
+        end = re.compile(rf"^[ \t]*{marker}[ \t]*$", re.MULTILINE).search(self.text, heredoc.end())
         if end is None:
             raise HclSyntaxError(f"unclosed heredoc {marker}")
         self.pos = end.end()

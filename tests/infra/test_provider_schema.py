@@ -39,8 +39,7 @@ def test_schema_check_sees_every_kind_of_mistake() -> None:
     assert problems == [
         "main.tf: google_pubsub_subscription.misspelt_argument:6: "
         "unknown argument 'ack_deadline_second'",
-        "main.tf: google_pubsub_subscription.missing_required_argument:9: "
-        "missing required 'topic'",
+        "main.tf: google_pubsub_subscription.missing_required_argument:9: missing required 'topic'",
         "main.tf: google_pubsub_subscription.argument_written_as_block:17: "
         "labels is an argument, written as a block",
         "main.tf: google_pubsub_subscription.unknown_nested_block:push_config:29: "
@@ -113,8 +112,9 @@ def test_installed_bindings_are_the_pinned_package() -> None:
     locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
 
     assert re.fullmatch(r"\d+\.\d+\.\d+", declared["@cdktf/provider-google"])
-    assert locked["node_modules/@cdktf/provider-google"]["version"] == (
-        declared["@cdktf/provider-google"]
+    assert (
+        locked["node_modules/@cdktf/provider-google"]["version"]
+        == (declared["@cdktf/provider-google"])
     )
     assert provider_schema.package_version() == declared["@cdktf/provider-google"]
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from infra.manifest import Entry, load
+from infra.rehearsal import config as runtime_config
 from tests.infra.terraform_hcl import (
     INFRA,
     blocks,
@@ -37,6 +38,12 @@ FUNCTION_MODULE = INFRA / "modules" / "function"
 MODULES = sorted(path for path in (INFRA / "modules").iterdir() if path.is_dir())
 ROOTS = [INFRA, INFRA / "environments" / "staging", INFRA / "environments" / "prod"]
 DASHBOARDS = INFRA / "dashboards"
+RUNTIME_CONFIG = INFRA / "modules" / "runtime_config"
+# modules/runtime_config evaluated by terraform, as `make rehearse` reads it.
+RUNTIME = runtime_config.evaluate(
+    INFRA,
+    {"project_id": "demo-test", "environment": "prod", "api_url": "https://api.example.com"},
+)
 
 
 def account_id(name: str) -> str:
@@ -217,13 +224,37 @@ def test_no_project_wide_role_beyond_firestore_access() -> None:
         if type_ in {"google_project_iam_member", "google_project_iam_binding"}
     }
 
-    assert project_roles == {"roles/datastore.user"}
+    build = resource(INFRA, "google_project_iam_member", "build")
+
+    # The build account's roles, one member each (for_each over local.build_roles).
+    assert project_roles == {"roles/datastore.user", "${each.value}"}
+    assert one(build["member"]) == "${google_service_account.build.member}"
+    assert one(build["for_each"]) == "${toset(local.build_roles)}"
+
+
+def test_functions_are_built_by_a_build_account_of_their_own() -> None:
+    call = module_call(INFRA, "function")
+    build_variable = variables(FUNCTION_MODULE)["build_service_account"]
+
+    assert one(call["build_service_account"]) == "${google_service_account.build.id}"
+    assert "default" not in build_variable, "never the project's default build account"
+    assert set(local(INFRA, "build_roles")) == {
+        "roles/artifactregistry.writer",
+        "roles/logging.logWriter",
+        "roles/storage.objectAdmin",
+    }
+    assert "${google_project_iam_member.build}" in one(call["depends_on"])
 
 
 def test_root_grants_each_entry_only_its_own_secrets_topics_and_firestore() -> None:
     call = module_call(INFRA, "function")
 
-    assert one(call["secrets"]) == "${try(each.value.secrets,[])}"
+    assert one(call["secrets"]) == (
+        "${module.runtime_config.secret_environment_variables[each.key]}"
+    )
+    assert RUNTIME.secrets == {
+        entry.name: [secret.model_dump() for secret in entry.secrets] for entry in ENTRIES
+    }
     assert one(call["publishes"]) == "${try(each.value.publishes,[])}"
     assert "each.value.firestore" in one(call["firestore_access"])
 
@@ -246,7 +277,7 @@ def test_invoker_grants_follow_the_access_of_the_entry() -> None:
 
 def test_operators_functions_trust_iam_and_admit_the_group_and_scheduler_only() -> None:
     call = module_call(INFRA, "function")
-    access_env = local(INFRA, "access_env")
+    access_env = local(RUNTIME_CONFIG, "access_env")
 
     assert one(call["operator_invokers"]) == {
         "operators": "${var.operators_group}",
@@ -275,7 +306,18 @@ def test_push_subscription_has_retry_dead_letter_and_oidc() -> None:
     assert set(one(subscription["retry_policy"])) >= {"minimum_backoff", "maximum_backoff"}
     assert "dead_letter_policy" in dynamic_blocks(subscription)
     assert "service_account_email" in one(push["oidc_token"])
-    assert "/projects/${var.project_id}/topics/" in one(push["push_endpoint"])
+    assert one(push["push_endpoint"]).endswith("${var.pubsub_trigger.push_path}")
+    assert one(subscription["ack_deadline_seconds"]) == (
+        "${var.pubsub_trigger.ack_deadline_seconds}"
+    )
+    assert one(module_call(INFRA, "function")["pubsub_trigger"]).count(
+        "module.runtime_config.subscriptions[each.key]"
+    ) == 1
+    for entry in MANIFEST.pubsub_entries():
+        assert entry.trigger.pubsub is not None
+        pushed = RUNTIME.subscriptions[entry.name]
+        assert pushed.push_path == f"/projects/demo-test/topics/{entry.trigger.pubsub.topic}"
+        assert pushed.ack_deadline_seconds == min(600, max(10, entry.scaling.timeout_seconds))
 
 
 @pytest.mark.parametrize(
@@ -287,9 +329,11 @@ def test_pubsub_entry_topic_and_dead_letter_topic_are_created(entry: Entry) -> N
     base_topics = {name.removesuffix("-dead-letter") for name in MANIFEST.topics()}
     call = module_call(INFRA, "topics")
 
-    assert one(call["for_each"]) == "${local.base_topics}"
+    assert one(call["for_each"]) == "${module.runtime_config.base_topics}"
     assert topic.removesuffix("-dead-letter") in base_topics
-    assert "-dead-letter" in one(module_call(INFRA, "function")["pubsub_trigger"])
+    assert set(RUNTIME.base_topics) == base_topics | {"monitoring-incidents"}
+    expected_dead_letter = None if topic.endswith("-dead-letter") else f"{topic}-dead-letter"
+    assert RUNTIME.subscriptions[entry.name].dead_letter_topic == expected_dead_letter
 
 
 def test_topic_module_makes_a_dead_letter_topic_and_backlog_subscription() -> None:
@@ -362,13 +406,21 @@ def test_load_test_is_scheduled_with_an_oidc_token_on_an_operators_function() ->
 # --- Firestore TTL ---------------------------------------------------------------------------
 
 
-def test_ttl_policies_cover_sessions_events_and_deliveries_but_not_the_outbox() -> None:
+def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -> None:
     ttl = local(INFRA, "firestore_ttl_fields")
 
     assert ttl == {
-        "sessions": "expiresAt",
-        "processed_events": "expiresAt",
-        "webhook_deliveries": "expiresAt",
+        name: "expiresAt"
+        for name in [
+            "alert_counters",
+            "alerts",
+            "notifications",
+            "processed_events",
+            "quotas",
+            "sessions",
+            "silences",
+            "webhook_deliveries",
+        ]
     }
 
 
@@ -451,10 +503,16 @@ def test_alert_policies_notify_the_incidents_topic() -> None:
 
     assert one(channel["type"]) == "pubsub"
     assert one(module_call(INFRA, "monitoring")["incident_topic"]) == (
-        "${module.topics[local.incident_topic].topic}"
+        "${module.topics[module.runtime_config.incident_topic].topic}"
     )
-    assert local(INFRA, "incident_topic") == "monitoring-incidents"
-    assert set(policies) == {"error_ratio", "latency_p95", "dead_letters", "loadtest_failures"}
+    assert local(RUNTIME_CONFIG, "incident_topic") == "monitoring-incidents"
+    assert set(policies) == {
+        "error_ratio",
+        "latency_p95",
+        "dead_letters",
+        "loadtest_failures",
+        "scheduler_failures",
+    }
     for body in policies.values():
         assert one(body["notification_channels"]) == (
             "${google_monitoring_notification_channel.incidents.id}"
