@@ -158,8 +158,9 @@ def entry_server(entry: Entry, env: dict[str, str]) -> Server:
         entry.entry_point,
         {**env, **entry.env, "K_SERVICE": entry.name},
         signature="http" if entry.is_http else "cloudevent",
-        threads=entry.scaling.concurrency,
-        timeout_seconds=entry.scaling.timeout_seconds,
+        # The thread count production runs (Terraform sets the same THREADS).
+        threads=int(entry.server_env["THREADS"]),
+        timeout_seconds=int(entry.server_env["CLOUD_RUN_TIMEOUT_SECONDS"]),
     )
 
 

@@ -3,11 +3,17 @@
 # combine a filter with an order on another field and fails when the index is missing here.
 
 locals {
-  # Collection => the timestamp field that says when a document may be deleted.
-  # `outbox` has none on purpose: a staged event is deleted once Pub/Sub has it, never by age.
+  # Collection => the timestamp field that says when a document may be deleted: every
+  # collection the code writes with `expiresAt` (tests/infra/test_firestore_ttl.py finds
+  # them). `outbox` has none on purpose: a staged event is deleted once Pub/Sub has it.
   firestore_ttl_fields = {
-    sessions           = "expiresAt"
+    alert_counters     = "expiresAt"
+    alerts             = "expiresAt"
+    notifications      = "expiresAt"
     processed_events   = "expiresAt"
+    quotas             = "expiresAt"
+    sessions           = "expiresAt"
+    silences           = "expiresAt"
     webhook_deliveries = "expiresAt"
   }
 

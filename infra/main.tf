@@ -11,39 +11,23 @@ locals {
   region  = coalesce(var.region, local.manifest.defaults.region)
   runtime = local.manifest.defaults.runtime
   prefix  = "agents-${var.environment}"
-
-  # Every topic something publishes to or listens on. A "<topic>-dead-letter" topic is
-  # created by its base topic's module, so only base topics get a module of their own.
-  incident_topic = "monitoring-incidents"
-  referenced_topics = concat(
-    flatten([for entry in local.manifest.functions : try(entry.publishes, [])]),
-    [for entry in values(local.pubsub) : entry.trigger.pubsub.topic],
-    [local.incident_topic],
-  )
-  base_topics = toset([for topic in local.referenced_topics : trimsuffix(topic, "-dead-letter")])
+  # The load balancer's URL (modules/load_balancer output `url`), known before it exists.
+  api_url = "https://${var.domains[0]}"
 
   pubsub_service_agent     = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   monitoring_service_agent = "service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
 
-  common_env = {
-    GOOGLE_CLOUD_PROJECT = var.project_id
-    ENVIRONMENT          = var.environment == "prod" ? "production" : "staging"
-    LOG_LEVEL            = var.log_level
-    ALLOWED_ORIGINS      = join(",", var.allowed_origins)
-    # Google's load balancer appends the client and its own hop to X-Forwarded-For.
-    FORWARDED_CLIENT_HOP = "2"
-    # Cloud Run already logs every request with its httpRequest; a second line per
-    # request would cost CPU and log volume for nothing.
-    ACCESS_LOG = "false"
-  }
-  # Only functions without a public invoker may trust Cloud Run IAM for operator routes.
-  access_env = {
-    public    = {}
-    operators = { OPERATOR_AUTH = "iam" }
-    pubsub    = {}
-  }
+  # Every API a resource here needs (tests/infra/test_terraform.py maps resource types to
+  # APIs). Cloud Run functions (2nd gen) build with Cloud Build and store the image in
+  # Artifact Registry: without artifactregistry the first build fails.
+  build_roles = [
+    "roles/artifactregistry.writer",
+    "roles/logging.logWriter",
+    "roles/storage.objectAdmin",
+  ]
 
   apis = toset([
+    "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudscheduler.googleapis.com",
@@ -56,6 +40,20 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
   ])
+}
+
+# Environment variables, secrets, push subscriptions and scheduled calls, computed from the
+# manifest without a provider: `make rehearse` evaluates this same module locally.
+module "runtime_config" {
+  source = "./modules/runtime_config"
+
+  manifest        = local.manifest
+  project_id      = var.project_id
+  environment     = var.environment
+  log_level       = var.log_level
+  allowed_origins = var.allowed_origins
+  api_url         = local.api_url
+  scheduled_calls = var.scheduled_calls
 }
 
 data "google_project" "this" {
@@ -72,7 +70,7 @@ resource "google_project_service" "api" {
 
 module "topics" {
   source   = "./modules/pubsub_topic"
-  for_each = local.base_topics
+  for_each = module.runtime_config.base_topics
 
   project_id           = var.project_id
   name                 = each.value
@@ -100,6 +98,31 @@ resource "google_service_account" "pubsub_push" {
   account_id   = "pubsub-push"
   display_name = "Pub/Sub push to functions"
   description  = "Identity in the OIDC token of every push subscription; invoker of Pub/Sub entry points only."
+
+  depends_on = [google_project_service.api]
+}
+
+# Cloud Build builds every function as this account. Projects created since mid-2024 may
+# give Cloud Build a default account without the rights to build a function
+# (https://cloud.google.com/functions/docs/securing/build-custom-sa), so the build account
+# is ours, with the roles Google lists for a function's build account
+# (https://cloud.google.com/run/docs/configuring/services/build-service-account):
+# build logs, the image in Artifact Registry, the source zip in Cloud Storage.
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "function-builder"
+  display_name = "Cloud Run functions build"
+  description  = "Identity of the Cloud Build runs that turn the function zips into images."
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_project_iam_member" "build" {
+  for_each = toset(local.build_roles)
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.build.member
 }
 
 # Projects created before April 2021 need this for Pub/Sub to mint the push tokens.
@@ -115,6 +138,8 @@ resource "google_service_account" "scheduler" {
   account_id   = "scheduler-invoker"
   display_name = "Cloud Scheduler caller"
   description  = "Identity in the OIDC token of scheduled calls; invoker of operators-only functions."
+
+  depends_on = [google_project_service.api]
 }
 
 module "function" {
@@ -129,7 +154,7 @@ module "function" {
   entry_point           = each.value.entryPoint
   source_bucket         = var.source_bucket
   source_object         = "${var.source_prefix}/${each.key}.zip"
-  build_service_account = var.build_service_account
+  build_service_account = google_service_account.build.id
   labels                = { environment = var.environment }
 
   scaling = {
@@ -141,8 +166,8 @@ module "function" {
     timeout_seconds = each.value.scaling.timeoutSeconds
   }
 
-  environment_variables = merge(local.common_env, local.access_env[each.value.access], try(each.value.env, {}))
-  secrets               = try(each.value.secrets, [])
+  environment_variables = module.runtime_config.environment_variables[each.key]
+  secrets               = module.runtime_config.secret_environment_variables[each.key]
   firestore_access      = length(try(each.value.firestore, [])) > 0
   publishes             = try(each.value.publishes, [])
   access                = each.value.access
@@ -151,13 +176,15 @@ module "function" {
     scheduler = google_service_account.scheduler.member
   }
 
-  pubsub_trigger = try(each.value.trigger.pubsub, null) == null ? null : {
-    topic                = each.value.trigger.pubsub.topic
-    dead_letter_topic    = endswith(each.value.trigger.pubsub.topic, "-dead-letter") ? null : "${each.value.trigger.pubsub.topic}-dead-letter"
-    push_service_account = google_service_account.pubsub_push.email
-    pubsub_service_agent = local.pubsub_service_agent
-  }
+  pubsub_trigger = try(each.value.trigger.pubsub, null) == null ? null : merge(
+    module.runtime_config.subscriptions[each.key],
+    {
+      push_service_account = google_service_account.pubsub_push.email
+      pubsub_service_agent = local.pubsub_service_agent
+    },
+  )
 
-  # Topics must exist before a function is granted publisher on them or subscribed.
-  depends_on = [module.topics, google_project_service.api]
+  # Topics must exist before a function is granted publisher on them or subscribed, and
+  # the build account needs its roles before the first build.
+  depends_on = [module.topics, google_project_service.api, google_project_iam_member.build]
 }

@@ -70,6 +70,16 @@ class Entry(_Strict):
     def is_http(self) -> bool:
         return self.trigger.http is not None
 
+    @property
+    def server_env(self) -> dict[str, str]:
+        """How functions-framework's gunicorn serves this entry: one thread per request
+        Cloud Run may send an instance at once. `make run`, `make bench` and Terraform
+        (modules/runtime_config) all serve it this way; a test holds them together."""
+        return {
+            "THREADS": str(self.scaling.concurrency),
+            "CLOUD_RUN_TIMEOUT_SECONDS": str(self.scaling.timeout_seconds),
+        }
+
 
 class Manifest(_Strict):
     defaults: dict[str, str]

@@ -7,7 +7,7 @@ module "monitoring" {
   name                      = "agent-platform ${var.environment}"
   services                  = [for name in sort(keys(local.functions)) : module.function[name].name]
   dead_letter_subscriptions = [for topic in module.topics : topic.dead_letter_subscription]
-  incident_topic            = module.topics[local.incident_topic].topic
+  incident_topic            = module.topics[module.runtime_config.incident_topic].topic
   monitoring_service_agent  = local.monitoring_service_agent
   dashboards_dir            = "${path.module}/dashboards"
 

@@ -22,3 +22,13 @@ output "dashboards" {
   description = "Cloud Monitoring dashboard ids."
   value       = module.monitoring.dashboards
 }
+
+output "certificate" {
+  description = "The managed certificate's name; the smoke test reads its status."
+  value       = module.load_balancer.certificate
+}
+
+output "region" {
+  description = "Region of the functions."
+  value       = local.region
+}

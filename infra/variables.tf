@@ -87,16 +87,18 @@ variable "scheduled_calls" {
   type = map(object({
     path     = string
     schedule = string
+    method   = optional(string, "POST")
     body     = optional(string, "{}")
   }))
-  description = "Cloud Scheduler jobs: a POST with an OIDC token to the HTTP function whose manifest path prefix serves `path`."
+  description = "Cloud Scheduler jobs: a call with an OIDC token to the HTTP function whose manifest path prefix serves `path`, with a JSON body. `make rehearse` fires each one and expects a 2xx."
   default = {
-    loadtest = { path = "/v1/loadtests/runs", schedule = "*/30 * * * *" }
+    # The contract requires a scenario; the target is the public API (modules/runtime_config).
+    loadtest = { path = "/v1/loadtests/runs", schedule = "*/30 * * * *", body = "{\"scenario\": \"light\"}" }
   }
 
   validation {
-    condition     = alltrue([for job in values(var.scheduled_calls) : startswith(job.path, "/v1/")])
-    error_message = "Scheduled calls target contract paths under /v1/."
+    condition     = alltrue([for job in values(var.scheduled_calls) : startswith(job.path, "/v1/") && can(jsondecode(job.body))])
+    error_message = "Scheduled calls target contract paths under /v1/ with a JSON body."
   }
 }
 
@@ -137,10 +139,4 @@ variable "delete_protection" {
   type        = bool
   description = "Protect the Firestore database from deletion."
   default     = true
-}
-
-variable "build_service_account" {
-  type        = string
-  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the account Cloud Build uses to build the functions; null = the project default."
-  default     = null
 }

@@ -163,15 +163,15 @@ def _relay(upstream: httpx.Response) -> Iterator[bytes]:
         upstream.close()
 
 
-def serve(routes: dict[str, str], port: int, threads: int = 64) -> None:
-    """Serve the gateway with gunicorn's threaded worker on 127.0.0.1."""
+def serve(routes: dict[str, str], port: int, threads: int = 64, host: str = "127.0.0.1") -> None:
+    """Serve the gateway with gunicorn's threaded worker on a loopback address."""
     from gunicorn.app.base import BaseApplication
 
     gateway = Gateway(routes)
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"127.0.0.1:{port}")
+            self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 0)
@@ -186,4 +186,10 @@ def serve(routes: dict[str, str], port: int, threads: int = 64) -> None:
 if __name__ == "__main__":
     import os
 
-    serve(json.loads(os.environ["GATEWAY_ROUTES"]), int(os.environ.get("PORT", "8080")))
+    # `make rehearse` serves it on another loopback address (GATEWAY_HOST=127.0.0.2), like a
+    # load balancer whose host is not the functions' own.
+    serve(
+        json.loads(os.environ["GATEWAY_ROUTES"]),
+        int(os.environ.get("PORT", "8080")),
+        host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+    )

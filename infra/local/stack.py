@@ -116,8 +116,7 @@ class Stack:
         env = {
             **self.base_env,
             **entry.env,
-            "THREADS": str(entry.scaling.concurrency),
-            "CLOUD_RUN_TIMEOUT_SECONDS": str(entry.scaling.timeout_seconds),
+            **entry.server_env,
             "K_SERVICE": entry.name,
             "PYTHONUNBUFFERED": "1",
         }

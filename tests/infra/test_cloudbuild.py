@@ -57,12 +57,38 @@ def test_apply_uses_the_reviewed_plan() -> None:
     assert script("terraform-apply").endswith("apply tfplan")
 
 
-def test_smoke_test_creates_and_validates_a_guest_session() -> None:
+def test_smoke_test_is_the_script_the_rehearsal_runs() -> None:
     smoke = script("smoke-test")
+    rehearsal = (ROOT / "infra" / "rehearsal" / "rehearse.py").read_text()
 
-    assert '-X POST "$$url/v1/sessions"' in smoke
-    assert '"$$url/v1/sessions/current"' in smoke
-    assert "Authorization: Bearer $$token" in smoke
+    assert 'python3 infra/smoke_test.py "$$url"' in smoke
+    assert "from infra.smoke_test import run as smoke_test" in rehearsal
+
+
+def test_smoke_test_does_not_fail_a_first_deploy_on_the_certificate() -> None:
+    """A managed certificate is ACTIVE only once DNS points at the load balancer, which a
+    first deploy cannot have done: the HTTPS test waits for it, the revisions are checked."""
+    smoke = script("smoke-test")
+    outputs = script("api-url")
+
+    assert "gcloud compute ssl-certificates describe" in smoke
+    assert 'if [ "$$status" = ACTIVE ]; then' in smoke
+    assert "latestReadyRevisionName" in smoke and "latestCreatedRevisionName" in smoke
+    assert smoke.index("infra/smoke_test.py") < smoke.index("exit 0") < smoke.index("gcloud run")
+    for name in ("api_url", "api_ip", "certificate", "region", "function_urls"):
+        assert name in outputs
+
+
+def test_smoke_test_script_creates_reads_and_revokes_a_session() -> None:
+    source = (ROOT / "infra" / "smoke_test.py").read_text()
+
+    assert '"POST", f"{base_url}/v1/sessions"' in source
+    assert '"GET", f"{base_url}/v1/sessions/current"' in source
+    assert '"DELETE", f"{base_url}/v1/sessions/current"' in source
+
+
+def test_build_installs_the_node_tools_make_test_needs() -> None:
+    assert "npm" in script("install") and "node-tools" in script("install")
 
 
 def test_shell_variables_are_escaped_from_cloud_build_substitution() -> None:

@@ -78,6 +78,10 @@ def _literal(node: ast.AST | None, consts: dict[str, str]) -> str:
         return node.value
     if isinstance(node, ast.Name) and node.id in consts:
         return consts[node.id]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        qualified = f"{node.value.id}.{node.attr}"  # `stats.COLLECTION` of an imported module
+        if qualified in consts:
+            return consts[qualified]
     if isinstance(node, ast.Attribute) and node.attr in {"DESCENDING", "ASCENDING"}:
         return node.attr
     return UNKNOWN
@@ -174,12 +178,20 @@ def _module_constants(path: Path, seen: frozenset[Path] = frozenset()) -> dict[s
                     if isinstance(target, ast.Name):
                         consts[target.id] = node.value.value
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("shared"):
-            source = ROOT / Path(*node.module.split(".")).with_suffix(".py")
+            module = ROOT / Path(*node.module.split("."))
+            source = module.with_suffix(".py")
             if source.is_file() and source not in seen:
                 theirs = _module_constants(source, seen | {path})
                 for alias in node.names:
                     if alias.name in theirs:
                         consts[alias.asname or alias.name] = theirs[alias.name]
+            # `from shared.pkg import module`: its constants as `module.NAME`.
+            for alias in node.names:
+                submodule = (module / alias.name).with_suffix(".py")
+                if submodule.is_file() and submodule not in seen and submodule != path:
+                    theirs = _module_constants(submodule, seen | {path})
+                    local = alias.asname or alias.name
+                    consts.update({f"{local}.{name}": value for name, value in theirs.items()})
     return consts
 
 

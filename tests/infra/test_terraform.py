@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from infra.manifest import Entry, load
+from infra.rehearsal import config as runtime_config
 from tests.infra.terraform_hcl import (
     INFRA,
     blocks,
@@ -37,6 +38,12 @@ FUNCTION_MODULE = INFRA / "modules" / "function"
 MODULES = sorted(path for path in (INFRA / "modules").iterdir() if path.is_dir())
 ROOTS = [INFRA, INFRA / "environments" / "staging", INFRA / "environments" / "prod"]
 DASHBOARDS = INFRA / "dashboards"
+RUNTIME_CONFIG = INFRA / "modules" / "runtime_config"
+# modules/runtime_config evaluated by terraform, as `make rehearse` reads it.
+RUNTIME = runtime_config.evaluate(
+    INFRA,
+    {"project_id": "demo-test", "environment": "prod", "api_url": "https://api.example.com"},
+)
 
 
 def account_id(name: str) -> str:
@@ -217,13 +224,37 @@ def test_no_project_wide_role_beyond_firestore_access() -> None:
         if type_ in {"google_project_iam_member", "google_project_iam_binding"}
     }
 
-    assert project_roles == {"roles/datastore.user"}
+    build = resource(INFRA, "google_project_iam_member", "build")
+
+    # The build account's roles, one member each (for_each over local.build_roles).
+    assert project_roles == {"roles/datastore.user", "${each.value}"}
+    assert one(build["member"]) == "${google_service_account.build.member}"
+    assert one(build["for_each"]) == "${toset(local.build_roles)}"
+
+
+def test_functions_are_built_by_a_build_account_of_their_own() -> None:
+    call = module_call(INFRA, "function")
+    build_variable = variables(FUNCTION_MODULE)["build_service_account"]
+
+    assert one(call["build_service_account"]) == "${google_service_account.build.id}"
+    assert "default" not in build_variable, "never the project's default build account"
+    assert set(local(INFRA, "build_roles")) == {
+        "roles/artifactregistry.writer",
+        "roles/logging.logWriter",
+        "roles/storage.objectAdmin",
+    }
+    assert "${google_project_iam_member.build}" in one(call["depends_on"])
 
 
 def test_root_grants_each_entry_only_its_own_secrets_topics_and_firestore() -> None:
     call = module_call(INFRA, "function")
 
-    assert one(call["secrets"]) == "${try(each.value.secrets,[])}"
+    assert one(call["secrets"]) == (
+        "${module.runtime_config.secret_environment_variables[each.key]}"
+    )
+    assert RUNTIME.secrets == {
+        entry.name: [secret.model_dump() for secret in entry.secrets] for entry in ENTRIES
+    }
     assert one(call["publishes"]) == "${try(each.value.publishes,[])}"
     assert "each.value.firestore" in one(call["firestore_access"])
 
@@ -246,7 +277,7 @@ def test_invoker_grants_follow_the_access_of_the_entry() -> None:
 
 def test_operators_functions_trust_iam_and_admit_the_group_and_scheduler_only() -> None:
     call = module_call(INFRA, "function")
-    access_env = local(INFRA, "access_env")
+    access_env = local(RUNTIME_CONFIG, "access_env")
 
     assert one(call["operator_invokers"]) == {
         "operators": "${var.operators_group}",
@@ -275,7 +306,21 @@ def test_push_subscription_has_retry_dead_letter_and_oidc() -> None:
     assert set(one(subscription["retry_policy"])) >= {"minimum_backoff", "maximum_backoff"}
     assert "dead_letter_policy" in dynamic_blocks(subscription)
     assert "service_account_email" in one(push["oidc_token"])
-    assert "/projects/${var.project_id}/topics/" in one(push["push_endpoint"])
+    assert one(push["push_endpoint"]).endswith("${var.pubsub_trigger.push_path}")
+    assert one(subscription["ack_deadline_seconds"]) == (
+        "${var.pubsub_trigger.ack_deadline_seconds}"
+    )
+    assert (
+        one(module_call(INFRA, "function")["pubsub_trigger"]).count(
+            "module.runtime_config.subscriptions[each.key]"
+        )
+        == 1
+    )
+    for entry in MANIFEST.pubsub_entries():
+        assert entry.trigger.pubsub is not None
+        pushed = RUNTIME.subscriptions[entry.name]
+        assert pushed.push_path == f"/projects/demo-test/topics/{entry.trigger.pubsub.topic}"
+        assert pushed.ack_deadline_seconds == min(600, max(10, entry.scaling.timeout_seconds))
 
 
 @pytest.mark.parametrize(
@@ -287,9 +332,11 @@ def test_pubsub_entry_topic_and_dead_letter_topic_are_created(entry: Entry) -> N
     base_topics = {name.removesuffix("-dead-letter") for name in MANIFEST.topics()}
     call = module_call(INFRA, "topics")
 
-    assert one(call["for_each"]) == "${local.base_topics}"
+    assert one(call["for_each"]) == "${module.runtime_config.base_topics}"
     assert topic.removesuffix("-dead-letter") in base_topics
-    assert "-dead-letter" in one(module_call(INFRA, "function")["pubsub_trigger"])
+    assert set(RUNTIME.base_topics) == base_topics | {"monitoring-incidents"}
+    expected_dead_letter = None if topic.endswith("-dead-letter") else f"{topic}-dead-letter"
+    assert RUNTIME.subscriptions[entry.name].dead_letter_topic == expected_dead_letter
 
 
 def test_topic_module_makes_a_dead_letter_topic_and_backlog_subscription() -> None:
@@ -378,13 +425,21 @@ def test_load_test_is_scheduled_with_an_oidc_token_on_an_operators_function() ->
 # --- Firestore TTL ---------------------------------------------------------------------------
 
 
-def test_ttl_policies_cover_sessions_events_and_deliveries_but_not_the_outbox() -> None:
+def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -> None:
     ttl = local(INFRA, "firestore_ttl_fields")
 
     assert ttl == {
-        "sessions": "expiresAt",
-        "processed_events": "expiresAt",
-        "webhook_deliveries": "expiresAt",
+        name: "expiresAt"
+        for name in [
+            "alert_counters",
+            "alerts",
+            "notifications",
+            "processed_events",
+            "quotas",
+            "sessions",
+            "silences",
+            "webhook_deliveries",
+        ]
     }
 
 
@@ -467,10 +522,16 @@ def test_alert_policies_notify_the_incidents_topic() -> None:
 
     assert one(channel["type"]) == "pubsub"
     assert one(module_call(INFRA, "monitoring")["incident_topic"]) == (
-        "${module.topics[local.incident_topic].topic}"
+        "${module.topics[module.runtime_config.incident_topic].topic}"
     )
-    assert local(INFRA, "incident_topic") == "monitoring-incidents"
-    assert set(policies) == {"error_ratio", "latency_p95", "dead_letters", "loadtest_failures"}
+    assert local(RUNTIME_CONFIG, "incident_topic") == "monitoring-incidents"
+    assert set(policies) == {
+        "error_ratio",
+        "latency_p95",
+        "dead_letters",
+        "loadtest_failures",
+        "scheduler_failures",
+    }
     for body in policies.values():
         assert one(body["notification_channels"]) == (
             "${google_monitoring_notification_channel.incidents.id}"
@@ -513,3 +574,160 @@ def test_environment_is_a_thin_root_with_a_gcs_backend(environment: str) -> None
     assert one(call["source"]) == "../.."
     assert one(call["environment"]) == environment
     assert not blocks(folder, "resource"), "environments only configure the shared root"
+
+
+# --- a first apply on a fresh project -----------------------------------------------------
+
+# The API each resource type needs enabled (the provider reports a disabled API only when
+# apply reaches it). Cloud Run functions build with Cloud Build into Artifact Registry.
+APIS_BY_RESOURCE_PREFIX = {
+    "google_cloudfunctions2_": {
+        "cloudfunctions.googleapis.com",
+        "run.googleapis.com",
+        "cloudbuild.googleapis.com",
+        "artifactregistry.googleapis.com",
+    },
+    "google_cloud_run_": {"run.googleapis.com"},
+    "google_pubsub_": {"pubsub.googleapis.com"},
+    "google_cloud_scheduler_": {"cloudscheduler.googleapis.com"},
+    "google_compute_": {"compute.googleapis.com"},
+    "google_firestore_": {"firestore.googleapis.com"},
+    "google_service_account": {"iam.googleapis.com"},
+    "google_secret_manager_": {"secretmanager.googleapis.com"},
+    "google_logging_": {"logging.googleapis.com"},
+    "google_monitoring_": {"monitoring.googleapis.com"},
+}
+
+
+def test_every_api_a_resource_needs_is_enabled() -> None:
+    enabled = set(re.findall(r"[a-z]+\.googleapis\.com", local(INFRA, "apis")))
+    used = {type_ for path in [INFRA, *MODULES] for _, type_, _, _ in blocks(path, "resource")}
+    needed = {
+        api
+        for type_ in used
+        for prefix, apis in APIS_BY_RESOURCE_PREFIX.items()
+        if type_.startswith(prefix)
+        for api in apis
+    }
+    unmapped = {
+        type_
+        for type_ in used
+        if not any(type_.startswith(prefix) for prefix in APIS_BY_RESOURCE_PREFIX)
+        and type_ not in {"google_project_service", "google_project_iam_member"}
+    }
+
+    assert unmapped == set(), "map these resource types to the APIs they need"
+    assert needed <= enabled, needed - enabled
+
+
+def test_everything_in_the_root_waits_for_the_apis() -> None:
+    """A fresh project has the APIs off; anything created before they are on fails."""
+    waiting = {"google_project_service.api", "module.topics"}
+    late = []
+    for _, type_, name, body in blocks(INFRA, "resource"):
+        depends = str(one(body.get("depends_on", [])))
+        if type_ in {"google_project_service"}:
+            continue
+        uses_an_api_resource = any(ref in str(body) for ref in ("google_service_account.",))
+        if not any(item in depends for item in waiting) and not uses_an_api_resource:
+            late.append(f"{type_}.{name}")
+    for path in sorted(INFRA.glob("*.tf")):
+        for block in parse(path).get("module", []):
+            for name, body in block.items():
+                source = one(body["source"])
+                if "runtime_config" in source:
+                    continue  # computes values only
+                depends = str(one(body.get("depends_on", [])))
+                if "google_project_service.api" not in depends:
+                    late.append(f"module.{name}")
+
+    assert late == []
+
+
+def test_no_alert_policy_waits_on_a_log_based_metric_of_the_same_apply() -> None:
+    """Monitoring answers 404 for a user metric until it propagates (provider issue
+    11102): a threshold on one created in the same apply fails the first apply."""
+    module = INFRA / "modules" / "monitoring"
+    policies = {
+        name: body
+        for _, type_, name, body in blocks(module, "resource")
+        if type_ == "google_monitoring_alert_policy"
+    }
+    loadtest = one(one(policies["loadtest_failures"]["conditions"])["condition_matched_log"])
+
+    for name, body in policies.items():
+        assert "logging.googleapis.com/user/" not in str(body["conditions"]), name
+    assert one(loadtest["filter"]) == "${local.counter_metrics.loadtest_failures.filter}"
+    assert "notification_rate_limit" in one(policies["loadtest_failures"]["alert_strategy"])
+
+
+def test_a_failing_scheduler_job_alerts() -> None:
+    module = INFRA / "modules" / "monitoring"
+    policy = resource(module, "google_monitoring_alert_policy", "scheduler_failures")
+    condition = one(one(policy["conditions"])["condition_matched_log"])
+
+    assert one(condition["filter"]) == "${local.scheduler_failures}"
+    assert local(module, "scheduler_failures").replace('\\"', '"') == (
+        'resource.type="cloud_scheduler_job" AND severity>=ERROR'
+    )
+
+
+def test_scheduled_load_test_names_a_scenario_and_targets_the_public_api() -> None:
+    call = RUNTIME.scheduled_calls["loadtest"]
+    env = RUNTIME.environment_variables["loadtest"]
+
+    assert json.loads(call.body).get("scenario") in {"light", "medium", "heavy", "spike"}
+    assert (call.method, call.path, call.headers) == (
+        "POST",
+        "/v1/loadtests/runs",
+        {"Content-Type": "application/json"},
+    )
+    assert env["LOADTEST_TARGET_BASE_URL"] == "https://api.example.com"
+    assert env["LOADTEST_ALLOWED_TARGETS"] == "https://api.example.com"
+    assert local(INFRA, "api_url") == "https://${var.domains[0]}"
+
+
+def test_scheduler_job_sends_what_runtime_config_computes() -> None:
+    job = resource(INFRA, "google_cloud_scheduler_job", "call")
+    target = one(job["http_target"])
+
+    assert one(job["for_each"]) == "${module.runtime_config.scheduled_http_calls}"
+    assert one(target["http_method"]) == "${each.value.method}"
+    assert one(target["body"]) == "${base64encode(each.value.body)}"
+    assert one(target["headers"]) == "${each.value.headers}"
+    assert one(target["uri"]).endswith("${each.value.path}")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
+def test_production_serves_with_the_threads_bench_measures(entry: Entry) -> None:
+    env = RUNTIME.environment_variables[entry.name]
+
+    assert {key: env.get(key) for key in entry.server_env} == entry.server_env
+    assert entry.server_env["THREADS"] == str(entry.scaling.concurrency)
+    assert one(module_call(INFRA, "function")["environment_variables"]) == (
+        "${module.runtime_config.environment_variables[each.key]}"
+    )
+
+
+def test_bench_and_the_local_stack_serve_with_the_manifest_threads() -> None:
+    bench = (INFRA.parent / "bench" / "procs.py").read_text()
+    stack = (INFRA / "local" / "stack.py").read_text()
+
+    assert 'threads=int(entry.server_env["THREADS"])' in bench
+    assert "**entry.server_env" in stack
+
+
+def test_cloud_armor_runs_the_owasp_rule_sets_before_the_rate_limits() -> None:
+    module = INFRA / "modules" / "load_balancer"
+    policy = resource(module, "google_compute_security_policy", "edge")
+    waf = local(module, "waf_rules")
+    dynamic_rule = one(dynamic_blocks(policy)["rule"])
+    content = one(dynamic_rule["content"])
+    expression = one(one(one(content["match"])["expr"])["expression"])
+    limits = [one(rule["priority"]) for rule in policy["rule"] if "rate_limit_options" in rule]
+
+    assert {"sqli", "xss", "lfi", "rfi", "scannerdetection"} <= set(waf)
+    assert one(dynamic_rule["for_each"]) == "${local.waf_rules}"
+    assert one(content["action"]) == "deny(403)"
+    assert "evaluatePreconfiguredWaf('${rule.key}-v33-stable'" in expression
+    assert max(rule["priority"] for rule in waf.values()) < min(limits)

@@ -17,3 +17,13 @@ output "dashboards" {
   description = "Cloud Monitoring dashboard ids."
   value       = module.platform.dashboards
 }
+
+output "certificate" {
+  description = "The managed certificate's name; the smoke test reads its status."
+  value       = module.platform.certificate
+}
+
+output "region" {
+  description = "Region of the functions."
+  value       = module.platform.region
+}

@@ -139,13 +139,11 @@ resource "google_pubsub_subscription" "trigger" {
   topic   = var.pubsub_trigger.topic
   labels  = var.labels
 
-  # Pub/Sub waits this long for the push to answer before it counts a failure.
-  ack_deadline_seconds       = min(600, max(10, var.scaling.timeout_seconds))
+  ack_deadline_seconds       = var.pubsub_trigger.ack_deadline_seconds
   message_retention_duration = "604800s"
 
   push_config {
-    # functions-framework fills the CloudEvent source from this path.
-    push_endpoint = "${google_cloudfunctions2_function.function.service_config[0].uri}/projects/${var.project_id}/topics/${var.pubsub_trigger.topic}"
+    push_endpoint = "${google_cloudfunctions2_function.function.service_config[0].uri}${var.pubsub_trigger.push_path}"
 
     oidc_token {
       service_account_email = var.pubsub_trigger.push_service_account

@@ -52,8 +52,12 @@ variable "source_object" {
 
 variable "build_service_account" {
   type        = string
-  description = "Full resource name of the service account Cloud Build uses to build the function; null = the project default."
-  default     = null
+  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the service account Cloud Build builds the function as; never the project default, which new projects may leave without build rights."
+
+  validation {
+    condition     = can(regex("^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$", var.build_service_account))
+    error_message = "build_service_account is projects/P/serviceAccounts/EMAIL."
+  }
 }
 
 variable "scaling" {
@@ -142,18 +146,24 @@ variable "pubsub_trigger" {
   type = object({
     topic                 = string
     dead_letter_topic     = optional(string)
+    push_path             = string
+    ack_deadline_seconds  = number
+    max_delivery_attempts = number
+    minimum_backoff       = string
+    maximum_backoff       = string
     push_service_account  = string
     pubsub_service_agent  = string
-    max_delivery_attempts = optional(number, 5)
-    minimum_backoff       = optional(string, "10s")
-    maximum_backoff       = optional(string, "600s")
   })
-  description = "For access = pubsub: the topic, its dead-letter topic (null for a subscription on a dead-letter topic), the account Pub/Sub signs pushes with, and the Pub/Sub service agent that forwards dead letters."
+  description = "For access = pubsub: the push subscription as modules/runtime_config computes it (topic, dead-letter topic or null on a dead-letter topic, push path, ack deadline, retry policy), the account Pub/Sub signs pushes with, and the Pub/Sub service agent that forwards dead letters."
   default     = null
 
   validation {
     condition     = var.pubsub_trigger == null || (try(var.pubsub_trigger.max_delivery_attempts, 5) >= 5 && try(var.pubsub_trigger.max_delivery_attempts, 5) <= 100)
     error_message = "pubsub_trigger.max_delivery_attempts must be between 5 and 100 (Pub/Sub's bounds)."
+  }
+  validation {
+    condition     = var.pubsub_trigger == null || (try(var.pubsub_trigger.ack_deadline_seconds, 10) >= 10 && try(var.pubsub_trigger.ack_deadline_seconds, 10) <= 600)
+    error_message = "pubsub_trigger.ack_deadline_seconds must be between 10 and 600 (Pub/Sub's bounds)."
   }
 }
 

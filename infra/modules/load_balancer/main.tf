@@ -3,6 +3,20 @@
 # Armor policy that rate-limits per client IP before a request reaches a function.
 
 locals {
+  # Google's preconfigured WAF rule sets (OWASP ModSecurity CRS 3.3), evaluated before the
+  # rate limits: https://cloud.google.com/armor/docs/waf-rules. Sensitivity 1 keeps only
+  # the highest-confidence signatures (https://cloud.google.com/armor/docs/rule-tuning):
+  # chat messages and system prompts legitimately quote SQL, HTML and paths.
+  waf_rules = {
+    sqli             = { priority = 200, description = "SQL injection" }
+    xss              = { priority = 210, description = "Cross-site scripting" }
+    lfi              = { priority = 220, description = "Local file inclusion" }
+    rfi              = { priority = 230, description = "Remote file inclusion" }
+    scannerdetection = { priority = 240, description = "Security scanners and crawlers" }
+    protocolattack   = { priority = 250, description = "HTTP protocol attacks (request smuggling, header injection)" }
+    sessionfixation  = { priority = 260, description = "Session fixation" }
+  }
+
   # "/v1/agents" serves the collection itself and everything below it; "/" is the root
   # page alone, so unmatched paths still reach the default backend's JSON 404.
   path_rules = {
@@ -158,6 +172,21 @@ resource "google_compute_security_policy" "edge" {
     match {
       expr {
         expression = "evaluatePreconfiguredExpr('cve-canary')"
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.waf_rules
+    content {
+      description = "OWASP CRS: ${rule.value.description} (${rule.key}-v33-stable)."
+      action      = "deny(403)"
+      priority    = rule.value.priority
+      preview     = var.waf_preview
+      match {
+        expr {
+          expression = "evaluatePreconfiguredWaf('${rule.key}-v33-stable', {'sensitivity': ${var.waf_sensitivity}})"
+        }
       }
     }
   }

@@ -12,3 +12,8 @@ output "security_policy" {
   description = "Cloud Armor policy id."
   value       = google_compute_security_policy.edge.id
 }
+
+output "certificate" {
+  description = "Name of the Google-managed certificate (ACTIVE once the domains' DNS points at ip_address)."
+  value       = google_compute_managed_ssl_certificate.api.name
+}

@@ -83,3 +83,20 @@ variable "log_sample_rate" {
     error_message = "log_sample_rate is between 0 and 1."
   }
 }
+
+variable "waf_sensitivity" {
+  type        = number
+  description = "Sensitivity (OWASP paranoia level) of the preconfigured WAF rules: 1 = highest-confidence signatures only, 4 = all."
+  default     = 1
+
+  validation {
+    condition     = contains([1, 2, 3, 4], var.waf_sensitivity)
+    error_message = "waf_sensitivity is 1, 2, 3 or 4."
+  }
+}
+
+variable "waf_preview" {
+  type        = bool
+  description = "Log what the preconfigured WAF rules would block without blocking it (to tune before enforcing)."
+  default     = false
+}

@@ -2,8 +2,9 @@
 # channel on the incident topic, which the alerts function turns into Slack messages.
 
 locals {
-  run_filter = "resource.type=\"cloud_run_revision\""
-  services   = join(", ", [for service in var.services : "\"${service}\""])
+  run_filter         = "resource.type=\"cloud_run_revision\""
+  scheduler_failures = "resource.type=\"cloud_scheduler_job\" AND severity>=ERROR"
+  services           = join(", ", [for service in var.services : "\"${service}\""])
 
   # Log-based metrics read the structured fields the functions log (shared/core/log.py puts
   # `extra={"fields": ...}` at the top of jsonPayload). Each filter names the one log line
@@ -289,6 +290,12 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 }
 
+# A log-match condition, not a threshold on the loadtest_failures log-based metric: the
+# Monitoring API answers 404 for a user metric until it has propagated, so a policy on a
+# metric created in the same apply fails the first `terraform apply`
+# (hashicorp/terraform-provider-google issue 11102). Matching the log line itself needs no
+# metric (https://cloud.google.com/logging/docs/alerting/log-based-alerts); the metric
+# stays for the dashboard, which tolerates a metric that does not exist yet.
 resource "google_monitoring_alert_policy" "loadtest_failures" {
   project               = var.project_id
   display_name          = "${var.name}: scheduled load test failed"
@@ -296,21 +303,9 @@ resource "google_monitoring_alert_policy" "loadtest_failures" {
   notification_channels = [google_monitoring_notification_channel.incidents.id]
 
   conditions {
-    display_name = "Failed load-test runs"
-    condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.counter["loadtest_failures"].name}\" AND ${local.run_filter}"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_DELTA"
-        cross_series_reducer = "REDUCE_SUM"
-      }
-      trigger {
-        count = 1
-      }
+    display_name = "A load-test run's verdict was fail"
+    condition_matched_log {
+      filter = local.counter_metrics.loadtest_failures.filter
     }
   }
 
@@ -321,5 +316,41 @@ resource "google_monitoring_alert_policy" "loadtest_failures" {
 
   alert_strategy {
     auto_close = "3600s"
+    # Required for log-match conditions: at most one notification per period.
+    notification_rate_limit {
+      period = "300s"
+    }
+  }
+}
+
+# Cloud Scheduler logs each failed attempt of a job at severity ERROR (a non-2xx answer, a
+# deadline, a refused OIDC token): a job that fails on every run would otherwise go
+# unnoticed (https://cloud.google.com/scheduler/docs/monitoring-jobs).
+resource "google_monitoring_alert_policy" "scheduler_failures" {
+  project               = var.project_id
+  display_name          = "${var.name}: a Cloud Scheduler job failed"
+  combiner              = "OR"
+  notification_channels = [google_monitoring_notification_channel.incidents.id]
+
+  conditions {
+    display_name = "Failed scheduler attempts"
+    condition_matched_log {
+      filter = local.scheduler_failures
+      label_extractors = {
+        job = "EXTRACT(resource.labels.job_id)"
+      }
+    }
+  }
+
+  documentation {
+    content   = "A Cloud Scheduler job's call failed (see the job's logs for the status it got). The load-test job calls POST /v1/loadtests/runs; the outbox relay publishes on its topic. ${local.documentation}"
+    mime_type = "text/markdown"
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+    notification_rate_limit {
+      period = "1800s"
+    }
   }
 }

@@ -1,0 +1,1 @@
+"""`make rehearse`: the packaged functions, configured by Terraform, run locally (rehearse.py)."""

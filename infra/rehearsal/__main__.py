@@ -1,0 +1,5 @@
+import sys
+
+from infra.rehearsal.rehearse import main
+
+sys.exit(main())
