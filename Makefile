@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Node tools of the build (package.json, pinned by package-lock.json), never deployed.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean \
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs mutation clean \
 	browser test-browser screenshot rehearse node-tools
 
 $(STAMP): pyproject.toml
@@ -78,6 +78,11 @@ soak: $(STAMP)
 # requirements.txt derived from its imports.
 package: $(STAMP)
 	$(BIN)/python -m tools.package
+
+# Mutation testing of the critical modules (about 15 minutes); writes
+# docs/mutation-report.md. Not part of `make test`: run it before a release.
+mutation: $(STAMP)
+	$(BIN)/python -m tools.mutation
 
 # docs/configuration.md from the settings classes (a test fails when it is stale).
 docs: $(STAMP)

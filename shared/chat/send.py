@@ -56,7 +56,7 @@ def admit(user_id: str, conversation_id: str, content: str) -> Admission:
         if reads.agent.status != "active":
             raise errors.Conflict(f"agent {reads.agent.id} is paused; resume it to chat")
         batch = clients.firestore().batch()
-        question, answer = stage_exchange(batch, reads.snapshot, user_id, content, cap)
+        question, answer = stage_exchange(batch, reads, content, cap)
         if quota:
             quotas.stage_admission(batch, reads.others[0])
         batch.commit()
@@ -134,14 +134,14 @@ def _reads() -> ThreadPoolExecutor:
 
 
 def stage_exchange(
-    batch: Any, snapshot: Any, user_id: str, content: str, cap: int
+    batch: Any, reads: SendReads, content: str, cap: int
 ) -> tuple[MessageRecord, MessageRecord]:
     """Add the user's message and a pending answer to `batch`; `Conflict` past the cap.
 
     Both slots are counted at once, so an accepted message always has room for its answer.
-    The count is written only if the conversation is unchanged since `snapshot` was read.
+    The count is written only if the conversation is unchanged since it was read.
     """
-    current = conversations.owned_record(snapshot, user_id)
+    current, snapshot, user_id = reads.conversation, reads.snapshot, reads.conversation.user_id
     if current.message_count + 2 > cap:
         raise errors.Conflict(
             f"conversation holds {current.message_count} messages; the limit is {cap}"

@@ -41,3 +41,16 @@ def test_the_admin_token_is_admitted(client: Any) -> None:
     response = client.get(RUNS, headers={"Authorization": f"Bearer {ADMIN}"})
 
     assert response.status_code == 200
+
+
+def test_with_iam_operator_auth_the_function_trusts_cloud_run_iam(
+    client: Any, settings: Any
+) -> None:
+    """In production Cloud Run IAM admits only operators; no bearer token is checked."""
+    settings(OPERATOR_AUTH="iam", ADMIN_TOKEN=None)
+
+    assert client.get(RUNS).status_code == 200
+
+
+def test_with_token_operator_auth_a_request_without_a_token_is_refused(client: Any) -> None:
+    assert client.get(RUNS).status_code == 401
