@@ -140,10 +140,3 @@ def record_tokens(user_id: str, tokens: int) -> None:
         add(clients.firestore().transaction())
     except Exception as exc:  # noqa: BLE001 - the answer is stored; quota upkeep is best effort
         logger.warning("token count not recorded", extra={"fields": {"error": repr(exc)[:200]}})
-
-
-def tokens_spent_today(user_id: str) -> int:
-    record = quota_ref(user_id).get().to_dict() or {}
-    return (
-        int(record.get("dayTokens", 0)) if record.get("day") == utcnow().date().isoformat() else 0
-    )

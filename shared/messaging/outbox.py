@@ -57,14 +57,6 @@ def deliver(topic: str, event: Event, timeout: float | None = None) -> bool:
     return True
 
 
-def publish_reliably(topic: str, event: Event) -> bool:
-    """Stage then deliver, for a change that has no transaction of its own."""
-    batch = clients.firestore().batch()
-    stage(batch, topic, event)
-    batch.commit()
-    return deliver(topic, event)
-
-
 def flush(older_than: timedelta = timedelta(seconds=10), limit: int = 200) -> dict[str, int]:
     """Publish what is still staged (older than `older_than`, to skip in-flight requests)."""
     from google.cloud.firestore import FieldFilter

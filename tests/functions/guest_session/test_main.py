@@ -43,6 +43,7 @@ def test_create_returns_token_and_stores_only_its_hash(client: Any, firestore_db
     assert stored.exists
     assert body["token"] not in str(stored.to_dict())
     assert stored.to_dict()["userId"] == body["userId"]
+    assert set(stored.to_dict()) == {"sessionId", "userId", "createdAt", "expiresAt"}
 
 
 def test_expiry_is_session_ttl_hours_from_now(client: Any) -> None:

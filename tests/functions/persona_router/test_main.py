@@ -145,6 +145,18 @@ def test_chat_answers_offline_in_the_routed_persona(client: Any, guest: Guest) -
     assert body["usage"]["outputTokens"] > 0
 
 
+def test_chat_spends_the_users_daily_token_budget(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    response = client.post(
+        "/v1/personas/chat", json={"message": "How does TLS work?"}, headers=guest.headers
+    )
+
+    usage = response.get_json()["usage"]
+    quota = firestore_db.collection("quotas").document(guest.user_id).get().to_dict()
+    assert quota["dayTokens"] == usage["inputTokens"] + usage["outputTokens"]
+
+
 def test_chat_sends_the_persona_style_as_system_prompt(
     client: Any, guest: Guest, messages_server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -22,3 +24,15 @@ def test_operator_token_is_admitted() -> None:
     from tests.conftest import E2E_ADMIN_TOKEN
 
     assert authenticate_operator(request_with(f"Bearer {E2E_ADMIN_TOKEN}")).via == "token"
+
+
+def test_iam_operator_auth_admits_through_cloud_run_iam(settings: Any) -> None:
+    settings(OPERATOR_AUTH="iam", ADMIN_TOKEN=None)
+
+    assert authenticate_operator(request_with("")).via == "iam"
+
+
+def test_the_operator_token_may_follow_extra_spaces() -> None:
+    from tests.conftest import E2E_ADMIN_TOKEN
+
+    assert authenticate_operator(request_with(f"Bearer  {E2E_ADMIN_TOKEN}")).via == "token"

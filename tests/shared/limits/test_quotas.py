@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shared.core import errors, state
+from shared.core.models import utcnow
 from shared.limits import quotas
 
 
@@ -49,7 +50,12 @@ def test_a_new_minute_opens_a_new_window(limits: None, firestore_db: Any) -> Non
     quotas.admit_message("usr_a")
 
 
-def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
+def day_tokens(db: Any, user_id: str) -> tuple[str, int]:
+    record = db.collection(quotas.COLLECTION).document(user_id).get().to_dict()
+    return record["day"], record["dayTokens"]
+
+
+def test_spent_daily_tokens_refuse_until_midnight(limits: None, firestore_db: Any) -> None:
     quotas.admit_message("usr_a")
     quotas.record_tokens("usr_a", 60)
     quotas.record_tokens("usr_a", 60)
@@ -57,7 +63,7 @@ def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
     with pytest.raises(errors.RateLimited) as refused:
         quotas.admit_message("usr_a")
 
-    assert quotas.tokens_spent_today("usr_a") == 120
+    assert day_tokens(firestore_db, "usr_a") == (utcnow().date().isoformat(), 120)
     assert 1 <= refused.value.retry_after <= 24 * 3600
 
 
@@ -67,7 +73,7 @@ def test_yesterdays_tokens_do_not_count(limits: None, firestore_db: Any) -> None
 
     quotas.admit_message("usr_a")
 
-    assert quotas.tokens_spent_today("usr_a") == 0
+    assert day_tokens(firestore_db, "usr_a") == (utcnow().date().isoformat(), 0)
 
 
 def test_an_admission_decided_on_a_stale_read_is_not_committed(

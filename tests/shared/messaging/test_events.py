@@ -136,3 +136,12 @@ def test_event_data_from_a_model_is_camel_case_on_the_wire() -> None:
 
     assert {"agentId", "userId", "conversationId", "messageId", "finishedAt"} <= set(wire["data"])
     assert not any("_" in key for key in wire["data"])
+    assert event.data["finishedAt"] == "2026-12-01T00:00:00Z"  # JSON already, as it travels
+
+
+def test_a_pubsub_message_sent_as_json_text_is_read() -> None:
+    message = {"data": "e30=", "attributes": {}, "messageId": "1"}
+
+    found = events.message_of(SimpleNamespace(data=json.dumps({"message": message})))
+
+    assert found == message

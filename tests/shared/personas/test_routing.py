@@ -319,9 +319,10 @@ def test_routing_makes_no_model_call(tone_model: FakeMessagesApi) -> None:
 def test_the_model_blend_weighs_the_models_tone_against_the_rules(
     tone_model: FakeMessagesApi,
 ) -> None:
-    text = "The review is tomorrow."
+    text = "I am worried the launch will fail and everyone will blame me"
     tone_model.reply = '{"tone": "anxious", "intent": "expressive"}'
     rules = analyse(text).tone
+    assert rules.resting not in (0.0, 1.0)  # so that how the blend scales it shows
 
     blended = persona_routing.analyse_with_model(text).tone
 
@@ -361,3 +362,107 @@ def test_model_tone_on_without_a_key_keeps_the_rules_and_calls_nothing(
     assert analysis == analyse("ugh, so fed up with this")
     assert server.requests == []
     assert not caplog.records  # not even an attempt that failed over to the rules
+
+
+TWO_PERSONAS = """
+personas:
+  - name: Alpha
+    title: A
+    description: A
+    style_summary: A
+    style: A
+    tones: [curious]
+    paces: {fast: 0.8, medium: 0.4}
+    intents: {inquiry: 0.6}
+    keywords: [latency]
+    prior: 0.1
+  - name: Beta
+    title: B
+    description: B
+    style_summary: B
+    style: B
+    tones: [calm]
+    fallback: true
+"""
+
+
+def test_scores_follow_the_documented_formula() -> None:
+    """raw = prior + 1.2 tone + 0.3 pace + 0.5 intent + 2.0 (1 - 0.6^cues); softmax at 2.5."""
+    personas = persona_data.parse(TWO_PERSONAS, "test")
+    analysis = analyse("Why did the latency spike after Tuesday's deploy?")
+    tone, rhythm = analysis.tone, analysis.rhythm
+    paces, intents = {"fast": 0.8, "medium": 0.4}, {"inquiry": 0.6}
+    raw = {
+        "Alpha": 0.1
+        + 1.2 * tone.scores["curious"]
+        + 0.3 * paces.get(rhythm.pace, 0.0)
+        + 0.5 * intents.get(analysis.intent, 0.0)
+        + 2.0 * (1 - 0.6**1),
+        "Beta": 1.2 * (tone.scores["calm"] - tone.resting),
+    }
+    top = max(raw.values())
+    weights = {name: math.exp(2.5 * (value - top)) for name, value in raw.items()}
+    expected = {name: weight / sum(weights.values()) for name, weight in weights.items()}
+
+    result = persona_routing.route_analysis(analysis, personas)
+
+    assert result.scores == pytest.approx(expected, abs=1e-9)
+    assert (result.persona, result.secondary, result.cues) == ("Alpha", "Beta", ("latency",))
+
+
+def test_without_cues_the_fallback_answers_and_says_why() -> None:
+    plain = TWO_PERSONAS.replace("    prior: 0.1\n", "").replace(
+        "    paces: {fast: 0.8, medium: 0.4}\n", ""
+    )
+    personas = persona_data.parse(plain, "test")
+
+    result = persona_routing.route_analysis(analyse("ok."), personas)
+
+    assert result.persona == "Beta"
+    assert "no topic cues for any persona, so the fallback" in result.reasoning
+    assert result.reasoning.endswith(f"; next Alpha ({result.scores['Alpha']:.2f})")
+
+
+@pytest.mark.parametrize(
+    ("text", "reasoning"),
+    [
+        (
+            "I feel anxious about the deploy tomorrow, can you help?",
+            "Lua (0.59): tone anxious (one of its tones), pace fast, intent inquiry, "
+            "topic cues 'feel'; next Elro (0.33)",
+        ),
+        (
+            "hello",
+            "Nana (0.60): tone calm (not one of its tones), pace fast, intent statement, "
+            "no topic cues for any persona, so the fallback; next Lua (0.15)",
+        ),
+    ],
+)
+def test_the_reasoning_names_tone_fit_pace_intent_cues_and_runner_up(
+    text: str, reasoning: str
+) -> None:
+    assert route_message(text).reasoning == reasoning
+
+
+def test_the_tone_request_is_small_and_carries_the_message(tone_model: FakeMessagesApi) -> None:
+    tone_model.reply = 'Sure: {"tone": "anxious", "intent": "expressive"}! hope that helps'
+    text = "x" * 5000
+
+    analysis = persona_routing.analyse_with_model(text)
+
+    sent = tone_model.requests[0]
+    assert analysis.tone.source == "model"  # JSON found inside surrounding words
+    assert (sent.body["max_tokens"], sent.body["messages"][0]["content"]) == (40, "x" * 4000)
+    assert "Classify the tone and intent" in str(sent.body["system"])
+    assert "sk-test-key" in str(sent.headers)  # the key from the environment
+
+
+def test_a_single_persona_answers_everything_with_no_runner_up() -> None:
+    only = TWO_PERSONAS.split("  - name: Beta", maxsplit=1)[0].replace(
+        "    prior: 0.1\n", "    fallback: true\n"
+    )
+    personas = persona_data.parse(only, "test")
+
+    result = persona_routing.route_analysis(analyse("Why did the latency spike?"), personas)
+
+    assert (result.persona, result.secondary, result.scores) == ("Alpha", None, {"Alpha": 1.0})
