@@ -9,6 +9,7 @@ locals {
     sessions           = "expiresAt"
     processed_events   = "expiresAt"
     webhook_deliveries = "expiresAt"
+    idempotency_keys   = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__

@@ -110,6 +110,12 @@ class Conflict(PlatformError):
     summary = "Conflict"
 
 
+class PreconditionFailed(PlatformError):
+    code = "precondition_failed"
+    status = 412
+    summary = "If-Match does not match the current ETag; read the resource again"
+
+
 class PayloadTooLarge(PlatformError):
     code = "payload_too_large"
     status = 413
@@ -133,12 +139,28 @@ class RateLimited(PlatformError):
     status = 429
     summary = "Rate limited; see Retry-After"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        limit: int | None = None,
+        window_seconds: int | None = None,
+        policy: str = "default",
+    ) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+        self.limit, self.window_seconds, self.policy = limit, window_seconds, policy
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        """`Retry-After`, and the IETF `RateLimit-Policy` / `RateLimit` fields (quota `q`
+        per window `w` seconds; `r` remaining, `t` seconds until it resets)."""
+        headers = {"Retry-After": str(self.retry_after)}
+        if self.limit is not None and self.window_seconds is not None:
+            name = f'"{self.policy}"'
+            headers["RateLimit-Policy"] = f"{name};q={self.limit};w={self.window_seconds}"
+            headers["RateLimit"] = f"{name};r=0;t={self.retry_after}"
+        return headers
 
 
 class UpstreamFailed(PlatformError):

@@ -77,6 +77,9 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
         raise errors.RateLimited(
             f"daily token budget spent: {day_tokens} of {settings.chat_tokens_per_day}",
             retry_after=_seconds_to_midnight(now),
+            limit=settings.chat_tokens_per_day,
+            window_seconds=86400,
+            policy="tokens-per-day",
         )
     started = record.get("windowStart")
     count = int(record.get("windowCount", 0))
@@ -87,6 +90,9 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
         raise errors.RateLimited(
             f"at most {limit} messages per minute",
             retry_after=math.ceil((started + WINDOW - now).total_seconds()),
+            limit=limit,
+            window_seconds=int(WINDOW.total_seconds()),
+            policy="messages-per-minute",
         )
     fields = {
         "windowStart": started,

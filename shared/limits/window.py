@@ -37,6 +37,8 @@ class WindowLimiter:
                 raise errors.RateLimited(
                     f"{self.what}: at most {self.limit} per {self.window:g} s; retry later",
                     retry_after=retry_after,
+                    limit=self.limit,
+                    window_seconds=math.ceil(self.window),
                 )
             if len(self._counts) >= _MAX_KEYS:
                 self._counts.clear()

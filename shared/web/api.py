@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
+from shared.web import etags, idempotency
 from shared.web.bodies import error_response, json_response
 from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
@@ -36,8 +37,13 @@ from shared.web.route import Authenticator, Call, Handler, Reply, Route
 logger = log.get_logger("http")
 
 _SECURITY_ITEMS = list(SECURITY_HEADERS.items())
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
-CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"
+CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, X-Request-Id, traceparent, Idempotency-Key, If-Match, "
+    "Last-Event-ID"
+)
+CORS_EXPOSED_HEADERS = (
+    "X-Request-Id, Retry-After, ETag, Idempotent-Replayed, RateLimit, RateLimit-Policy"
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _JSON_TYPES = ("application/json",)
@@ -83,6 +89,7 @@ class Api:
         streams: bool = False,
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
+        idempotent: bool | None = None,
     ) -> Callable[[Handler], Handler]:
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
@@ -107,6 +114,10 @@ class Api:
                 streams=streams,
                 error_statuses=tuple(errors),
                 tags=tuple(tags),
+                # None: a POST that creates (201) takes an Idempotency-Key.
+                idempotent=idempotent
+                if idempotent is not None
+                else status == 201 and "POST" in [m.upper() for m in methods],
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -185,6 +196,24 @@ class Api:
             call.raw_body = raw
             if route.body is not None and not route.raw_body:
                 call.body = _validate_body(route.body, raw)
+        key = request.headers.get(idempotency.HEADER) if route.idempotent else None
+        if key is not None:
+            return idempotency.run(
+                call,
+                key,
+                lambda: _to_response(route.handler(call), route.status),
+                lambda location: self._replay_stream(request, location, request_id),
+            )
+        return _to_response(route.handler(call), route.status)
+
+    def _replay_stream(self, request: Request, location: str, request_id: str) -> Response:
+        """GET `location` (a stream kept by an idempotent route) for the same caller."""
+        assert self._adapter is not None
+        endpoint, params = self._adapter.match(location, "GET")
+        route = self.routes[str(endpoint)]
+        call = Call(request, dict(params), request_id, client_ip(request))
+        if route.auth is not None:
+            call.principal = route.auth(request)
         return _to_response(route.handler(call), route.status)
 
     def framework_error(self, exc: HTTPException) -> Response:
@@ -321,7 +350,12 @@ def _to_response(result: BaseModel | Reply | Response | None, status: int) -> Re
         return json_response(result.body, result.status, result.headers)
     if result is None:
         return Response(status=status)
-    return json_response(result, status)
+    response = json_response(result, status)
+    # A resource with a version (`updatedAt`) carries its ETag (see `etags`).
+    version = getattr(result, "updated_at", None)
+    if version is not None:
+        response.headers["ETag"] = etags.etag_of(version)
+    return response
 
 
 def classify(exc: Exception) -> errors.PlatformError:

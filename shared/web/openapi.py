@@ -14,6 +14,35 @@ from shared.web.bodies import ErrorBody
 from shared.web.route import Route
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+_ETAG = {
+    "description": "The resource's entity tag; send it back in `If-Match` to change it safely.",
+    "schema": {"type": "string"},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A unique key per intended request: a retry with the same key and body replays the "
+        "first answer (`Idempotent-Replayed: true`) for 24 h and runs nothing again; another "
+        "body with the key is 422, a retry while the first runs is 409."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Change only if the resource's ETag is still this one (412 otherwise).",
+    "schema": {"type": "string"},
+}
+_LAST_EVENT_ID = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "required": False,
+    "description": "The `id` of the last event received: the stream resumes after it.",
+    "schema": {"type": "string"},
+}
 
 
 def _camel(name: str) -> str:
@@ -71,8 +100,17 @@ def build_document(
             success["content"] = {
                 "application/json": {"schema": ref(route.response, "serialization")}
             }
-            if route.streams:
-                success["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+            if "updated_at" in route.response.model_fields:
+                success["headers"] = {"ETag": _ETAG}
+        if route.streams:
+            success.setdefault("content", {})["text/event-stream"] = {"schema": {"type": "string"}}
+        if route.idempotent:
+            parameters = [*parameters, _IDEMPOTENCY_KEY]
+            statuses |= {409, 422}
+        if 412 in statuses:
+            parameters = [*parameters, _IF_MATCH]
+        if route.streams and route.response is None:
+            parameters = [*parameters, _LAST_EVENT_ID]
         responses[str(route.status)] = success
         for status in sorted(statuses):
             responses[str(status)] = {

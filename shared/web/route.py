@@ -54,3 +54,4 @@ class Route:
     streams: bool
     error_statuses: tuple[int, ...]
     tags: tuple[str, ...]
+    idempotent: bool = False

@@ -295,6 +295,9 @@ def test_messages_per_minute_are_limited_with_retry_after(
 
     assert statuses == [200, 200, 429]
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["RateLimit-Policy"] == '"messages-per-minute";q=2;w=60'
+    retry_after = refused.headers["Retry-After"]
+    assert refused.headers["RateLimit"] == f'"messages-per-minute";r=0;t={retry_after}'
     assert len(stored_messages(firestore_db, conversation["id"])) == 4
 
 
@@ -478,6 +481,8 @@ def test_openapi_lists_the_chat_routes(client: Any) -> None:
         "/v1/conversations",
         "/v1/conversations/{conversationId}",
         "/v1/conversations/{conversationId}/messages",
+        "/v1/conversations/{conversationId}/messages/{messageId}/events",
     }
     post = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
     assert "text/event-stream" in post["responses"]["200"]["content"]
+    assert "Idempotency-Key" in [p["name"] for p in post["parameters"] if p["in"] == "header"]
