@@ -4,15 +4,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Node tools of the build (package.json, pinned by package-lock.json), never deployed.
+NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean \
-	browser test-browser screenshot
+	browser test-browser screenshot node-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(NODE_STAMP)
+
+node-tools: $(NODE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m infra.local.stack
@@ -26,7 +34,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions infra bench tools agent_platform_cli
 
-unit: $(STAMP)
+# The OpenAPI linter (tests/platform/test_openapi_contract.py) comes from node-tools.
+unit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -75,4 +84,4 @@ docs: $(STAMP)
 	$(BIN)/python -m tools.settings_doc
 
 clean:
-	rm -rf $(VENV) dist .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist node_modules .mypy_cache .ruff_cache

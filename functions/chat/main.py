@@ -73,7 +73,7 @@ def list_messages(call: Call) -> models.MessagePage:
     methods=["POST"],
     body=models.MessageCreate,
     response=models.MessageExchange,
-    streams=True,
+    streams=models.STREAM_EVENTS,
     errors=[404, 409, 429, 502, 503],
     idempotent=True,
 )
@@ -85,7 +85,7 @@ def send_message(call: Call) -> models.MessageExchange | Response:
     return run.exchange()
 
 
-@api.route(MESSAGES + "/<message_id>/events", streams=True, errors=[400, 404])
+@api.route(MESSAGES + "/<message_id>/events", streams=models.STREAM_EVENTS, errors=[400, 404])
 def message_events(call: Call) -> Response:
     """An answer's SSE events after `Last-Event-ID`: live while pending, else stored."""
     after = streams.parse_last_event_id(call.request.headers.get("Last-Event-ID"))

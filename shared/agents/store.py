@@ -190,10 +190,10 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
         created_at, agent_id = datetime.fromisoformat(raw["t"]), str(raw["id"])
         if created_at.tzinfo is None or not ids.is_id("agt", agent_id):
             raise ValueError("unexpected cursor content")
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+    except (binascii.Error, ValueError, TypeError, KeyError):
         raise errors.InvalidRequest(
             "pageToken is not a token this API issued; pass nextPageToken as it was returned",
-            details=[{"field": "pageToken", "issue": type(exc).__name__}],
+            details=[{"field": "pageToken", "issue": "not a token this API issued"}],
         ) from None
     return created_at, agent_id
 

@@ -10,6 +10,7 @@ nothing accepted is lost from here on), picks the persona and prepares the model
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -197,7 +198,9 @@ class ChatRun:
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
-        logger.info(
+        # A failed run is the platform's trouble (alerts watch it); the rest is routine.
+        logger.log(
+            logging.WARNING if outcome == "failed" else logging.INFO,
             "chat run finished",
             extra={
                 "fields": {

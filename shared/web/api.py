@@ -13,11 +13,12 @@ of sessions or operators.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -86,11 +87,18 @@ class Api:
         summary: str = "",
         max_body_bytes: int | None = None,
         raw_body: bool = False,
-        streams: bool = False,
+        streams: bool | Iterable[type[BaseModel]] = False,
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
         idempotent: bool | None = None,
+        headers: Iterable[tuple[str, str, bool]] = (),
+        also: Iterable[tuple[int, str]] = (),
     ) -> Callable[[Handler], Handler]:
+        """Register a handler. `streams` is True or the models of the SSE events' data;
+        `headers` documents request headers the handler reads (name, description,
+        required), `also` other success statuses (status, meaning); `idempotent` (default:
+        a POST that answers 201) takes an `Idempotency-Key`."""
+        stream_events = () if isinstance(streams, bool) else tuple(streams)
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
         if authenticator is None and not public:
@@ -111,13 +119,16 @@ class Api:
                 auth=authenticator,
                 max_body_bytes=max_body_bytes,
                 raw_body=raw_body,
-                streams=streams,
+                streams=bool(streams),
                 error_statuses=tuple(errors),
                 tags=tuple(tags),
                 # None: a POST that creates (201) takes an Idempotency-Key.
                 idempotent=idempotent
                 if idempotent is not None
                 else status == 201 and "POST" in [m.upper() for m in methods],
+                stream_events=stream_events,
+                header_params=tuple(headers),
+                other_statuses=tuple(also),
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -161,7 +172,12 @@ class Api:
                 response = error_response(classify(exc), request_id)
             self._finish(request, response, request_id)
             if get_settings().access_log:
-                _access_log(request, response, started)
+                if response.is_streamed:
+                    # A stream's line is written when it ends, with its real duration.
+                    body, context = response.response, contextvars.copy_context()
+                    response.response = _logged_when_done(body, context, request, response, started)
+                else:
+                    _access_log(request, response, started)
             return response
         finally:
             log.unbind_request_id(id_token)
@@ -365,6 +381,23 @@ def classify(exc: Exception) -> errors.PlatformError:
         return errors.DependencyUnavailable("a backing service is unavailable; retry shortly")
     logger.exception("unhandled error")
     return errors.PlatformError("internal error; the request id identifies it in the logs")
+
+
+def _logged_when_done(
+    body: Iterable[Any],
+    context: contextvars.Context,
+    request: Request,
+    response: Response,
+    started: float,
+) -> Iterator[Any]:
+    """The streamed body, then its access-log line in the request's context (trace, id)."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        context.run(_access_log, request, response, started)
 
 
 def _access_log(request: Request, response: Response, started: float) -> None:

@@ -70,9 +70,13 @@ def stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Run a response generator inside the request's context (trace and request id).
 
     The WSGI server iterates the body after the edge has returned and unbound the
-    context; without this, logs written while streaming would lose their trace.
+    context; without this, logs written while streaming would lose their trace. The
+    context is taken now, while the request's is bound, not at the first chunk.
     """
-    context = contextvars.copy_context()
+    return _in_context(chunks, contextvars.copy_context())
+
+
+def _in_context(chunks: Iterator[bytes], context: contextvars.Context) -> Iterator[bytes]:
     try:
         while True:
             try:

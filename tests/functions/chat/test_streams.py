@@ -7,12 +7,14 @@ what it serves comes from Firestore, not from the memory of the instance that ge
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from shared.core import log
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.chat.conftest import (
     Configure,
@@ -200,3 +202,55 @@ def test_deleting_a_conversation_with_a_stale_if_match_is_412_and_keeps_it(
     assert firestore_db.collection("conversations").document(conversation["id"]).get().exists
     assert fresh_etag != etag
     assert client.delete(url, headers={**owner.headers, "If-Match": fresh_etag}).status_code == 204
+
+
+class Entries(logging.Handler):
+    """The Cloud Logging entries written while attached (formatted when emitted, in the
+    context of the code that logs, as the real handler does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[dict[str, Any]] = []
+        self.setFormatter(log.CloudLoggingFormatter("demo", "chat"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.entries.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def entries() -> Iterator[Entries]:
+    handler = Entries()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+def test_a_streamed_run_logs_its_trace_request_id_and_real_duration(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, entries: Entries
+) -> None:
+    fake_api.chunks, fake_api.chunk_delay = 6, 0.06
+    conversation = start_conversation(client, owner)
+
+    response = post_message(client, owner, conversation["id"], "k", sse=True)
+    response.get_data()
+
+    request_id = response.headers["X-Request-Id"]
+    [run] = [e for e in entries.entries if e["message"] == "chat run finished"]
+    [access] = [e for e in entries.entries if e["message"].startswith("POST /v1/conversations/")]
+    assert run["requestId"] == access["requestId"] == request_id
+    assert run["logging.googleapis.com/trace"] == access["logging.googleapis.com/trace"]
+    assert run["severity"] == "INFO"
+    assert float(access["httpRequest"]["latency"].rstrip("s")) >= 5 * 0.06
+
+
+def test_a_failed_run_is_logged_as_a_warning(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, entries: Entries
+) -> None:
+    fake_api.fail = 500
+    conversation = start_conversation(client, owner)
+
+    response = post_message(client, owner, conversation["id"], "k", sse=True)
+    response.get_data()
+
+    [run] = [e for e in entries.entries if e["message"] == "chat run finished"]
+    assert run["severity"] == "WARNING" and run["outcome"] == "failed"
