@@ -157,10 +157,22 @@ class RateLimited(PlatformError):
         per window `w` seconds; `r` remaining, `t` seconds until it resets)."""
         headers = {"Retry-After": str(self.retry_after)}
         if self.limit is not None and self.window_seconds is not None:
-            name = f'"{self.policy}"'
-            headers["RateLimit-Policy"] = f"{name};q={self.limit};w={self.window_seconds}"
-            headers["RateLimit"] = f"{name};r=0;t={self.retry_after}"
+            headers |= rate_limit_fields(
+                self.policy, self.limit, self.window_seconds, 0, self.retry_after
+            )
         return headers
+
+
+def rate_limit_fields(
+    policy: str, limit: int, window_seconds: int, remaining: int, reset_seconds: int
+) -> dict[str, str]:
+    """The IETF `RateLimit-Policy` and `RateLimit` fields of one limit (the one place they
+    are written: on 429s by `RateLimited`, on admitted requests by the limiters)."""
+    name = f'"{policy}"'
+    return {
+        "RateLimit-Policy": f"{name};q={limit};w={window_seconds}",
+        "RateLimit": f"{name};r={max(0, remaining)};t={max(0, reset_seconds)}",
+    }
 
 
 class UpstreamFailed(PlatformError):

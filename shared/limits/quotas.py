@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.core import errors, log, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
+from shared.web import response_headers
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -94,6 +95,13 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
             window_seconds=int(WINDOW.total_seconds()),
             policy="messages-per-minute",
         )
+    if limit:
+        reset = math.ceil((started + WINDOW - now).total_seconds())
+        window = int(WINDOW.total_seconds())
+        fields_of_limit = errors.rate_limit_fields(
+            "messages-per-minute", limit, window, limit - count - 1, reset
+        )
+        response_headers.add(fields_of_limit)
     fields = {
         "windowStart": started,
         "windowCount": count + 1,

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
-from shared.web import etags, idempotency
+from shared.web import etags, idempotency, response_headers
 from shared.web.bodies import error_response, json_response
 from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
@@ -163,6 +163,7 @@ class Api:
         request_id = incoming_id if _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
         trace_token = trace.bind(trace.from_headers(request.headers))
         id_token = log.bind_request_id(request_id)
+        headers_token = response_headers.bind()
         try:
             try:
                 response = self._dispatch(request, request_id)
@@ -180,6 +181,7 @@ class Api:
                     _access_log(request, response, started)
             return response
         finally:
+            response_headers.unbind(headers_token)
             log.unbind_request_id(id_token)
             trace.unbind(trace_token)
 
@@ -268,6 +270,8 @@ class Api:
         # nothing upstream sets these, and this runs on every response.
         response.headers.extend(_SECURITY_ITEMS)
         response.headers.add("X-Request-Id", request_id)
+        for name, value in response_headers.pending().items():
+            response.headers.setdefault(name, value)
         origin = request.headers.get("Origin")
         if get_settings().allowed_origins:
             response.vary.add("Origin")

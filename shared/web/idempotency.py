@@ -7,13 +7,16 @@ id = SHA-256 of principal, method, path and key), runs, and stores its answer fo
 marked `Idempotent-Replayed: true`, and nothing runs twice. The same key with another
 body is 422; a duplicate while the first is still running is 409.
 
-Only successes are kept: an error answer (4xx, 5xx) releases the key, so a retry after a
-429 or a 503 runs anew. A streamed answer is kept as the place it can be read again
-(`Content-Location`, e.g. a chat answer's event stream), and a replay reads it from there.
+Stored answers are masked with a keystream derived from the (unstored) key, so the
+collection never holds a session token or an answer in clear. Only successes are kept:
+an error answer (4xx, 5xx) releases the key, so a retry after a 429 or a 503 runs anew.
+A streamed answer is kept as the place it can be read again (`Content-Location`, e.g. a
+chat answer's event stream), and a replay reads it from there.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -73,7 +76,7 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     print_ = fingerprint(call)
     stored = firestore.optimistic(lambda: _claim(ref, print_))
     if stored is not None:
-        return _replay(stored, replay)
+        return _replay(stored, replay, scope)
     try:
         response = produce()
     except BaseException:
@@ -82,7 +85,7 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     if not 200 <= response.status_code < 300:
         ref.delete()
         return response
-    _keep(ref, print_, response)
+    _keep(ref, response, scope)
     return response
 
 
@@ -129,7 +132,21 @@ def _claim(ref: Any, print_: str) -> dict[str, Any] | None:
     return data
 
 
-def _keep(ref: Any, print_: str, response: Response) -> None:
+def _seal(scope: str, data: bytes) -> str:
+    """`data` masked with a keystream derived from the key's scope (key included), which is
+    never stored: a stored answer (a session's token, say) is unreadable without the
+    client's `Idempotency-Key`. The same call unmasks."""
+    stream = hashlib.shake_256(b"idempotency-body\0" + scope.encode()).digest(len(data))
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, stream, strict=True))).decode()
+
+
+def _unseal(scope: str, sealed: str) -> bytes:
+    data = base64.b64decode(sealed)
+    stream = hashlib.shake_256(b"idempotency-body\0" + scope.encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+
+
+def _keep(ref: Any, response: Response, scope: str) -> None:
     headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
     record: dict[str, Any] = {"state": "done", "status": response.status_code, "headers": headers}
     if response.is_streamed:
@@ -140,17 +157,17 @@ def _keep(ref: Any, print_: str, response: Response) -> None:
             return
         record["stream"] = location
     else:
-        record["body"] = response.get_data(as_text=True)
+        record["body"] = _seal(scope, response.get_data())
         record["contentType"] = response.mimetype
     ref.update(record)
 
 
-def _replay(stored: dict[str, Any], replay: Replayer) -> Response:
+def _replay(stored: dict[str, Any], replay: Replayer, scope: str) -> Response:
     if stored.get("stream"):
         response = replay(str(stored["stream"]))
     else:
         response = Response(
-            stored.get("body") or "",
+            _unseal(scope, stored.get("body") or ""),
             status=int(stored["status"]),
             mimetype=stored.get("contentType") or "application/json",
         )

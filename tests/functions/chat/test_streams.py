@@ -254,3 +254,18 @@ def test_a_failed_run_is_logged_as_a_warning(
 
     [run] = [e for e in entries.entries if e["message"] == "chat run finished"]
     assert run["severity"] == "WARNING" and run["outcome"] == "failed"
+
+
+def test_a_silent_stream_sends_keep_alive_comments(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, configure: Configure
+) -> None:
+    configure(SSE_KEEPALIVE_SECONDS="0.05")
+    fake_api.first_chunk_delay = 0.5
+    conversation = start_conversation(client, owner)
+
+    body = post_message(client, owner, conversation["id"], "k", sse=True).get_data(as_text=True)
+
+    assert ": keep-alive\n\n" in body
+    first_delta = body.index("event: message.delta")
+    assert body.index(": keep-alive") < first_delta
+    assert text_of(parse_sse(body)) == fake_api.reply
