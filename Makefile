@@ -34,7 +34,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions infra bench tools agent_platform_cli
 
-# The google provider's schema (tests/infra/test_provider_schema.py) comes from node-tools.
+# The google provider's schema (tests/infra/test_provider_schema.py) and the OpenAPI
+# linter (tests/platform/test_openapi_contract.py) come from node-tools.
 unit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 

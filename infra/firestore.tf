@@ -15,6 +15,7 @@ locals {
     sessions           = "expiresAt"
     silences           = "expiresAt"
     webhook_deliveries = "expiresAt"
+    idempotency_keys   = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__

@@ -210,6 +210,8 @@ def local_stack(stack_peers: StackPeers) -> Iterator[RunningStack]:
             "ANTHROPIC_BASE_URL": stack_peers.messages_api.url,
             "OFFLINE_CHUNK_DELAY_MS": "0",
             "ALERT_GROUP_WAIT_SECONDS": "0",
+            # The journeys read the Cloud Logging lines; `make run` itself defaults to text.
+            "LOG_FORMAT": "json",
         }
     )
     yield stack

@@ -18,17 +18,21 @@ from pydantic_settings import BaseSettings
 
 from shared.alerts.slack import SlackSettings
 from shared.alerts.state import AlertSettings
+from shared.chat.streams import StreamSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
 from shared.personas.data import PersonaSettings
+from shared.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "configuration.md"
 AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Core: every function", Settings),
+    ("HTTP conventions: idempotent retries, SSE keep-alives", WebSettings),
+    ("Chat streams: resumable answers", StreamSettings),
     ("Model (chat, persona router)", ModelSettings),
     ("Chat quotas", QuotaSettings),
     ("Personas", PersonaSettings),

@@ -44,17 +44,23 @@ def get_agent(call: Call) -> models.AgentPublic:
     return store.with_stats([record])[0]
 
 
-@api.route(AGENT, methods=["PATCH"], body=models.AgentUpdate, response=models.AgentPublic)
+@api.route(
+    AGENT, methods=["PATCH"], body=models.AgentUpdate, response=models.AgentPublic, errors=[412]
+)
 def update_agent(call: Call) -> models.AgentPublic:
     """Change the fields present in the body; the others keep their values."""
-    record = store.update_agent(call.principal.user_id, call.params["agent_id"], call.body)
+    if_match = call.request.headers.get("If-Match")
+    record = store.update_agent(
+        call.principal.user_id, call.params["agent_id"], call.body, if_match
+    )
     return store.with_stats([record])[0]
 
 
-@api.route(AGENT, methods=["DELETE"], status=204)
+@api.route(AGENT, methods=["DELETE"], status=204, errors=[412])
 def delete_agent(call: Call) -> None:
     """Delete the agent for good; its conversations answer 404 from now on."""
-    store.delete_agent(call.principal.user_id, call.params["agent_id"])
+    if_match = call.request.headers.get("If-Match")
+    store.delete_agent(call.principal.user_id, call.params["agent_id"], if_match)
 
 
 @api.route("/v1/dashboard/stats", response=models.DashboardStats)

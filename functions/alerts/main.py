@@ -38,10 +38,10 @@ def list_silences(call: Call) -> SilenceList:
     return SilenceList(silences=silences.list_all())
 
 
-@api.route(SILENCES + "/<silence_id>", methods=["DELETE"], status=204, errors=[404])
+@api.route(SILENCES + "/<silence_id>", methods=["DELETE"], status=204, errors=[404, 412])
 def expire_silence(call: Call) -> None:
     """End a silence now (it stays on record)."""
-    silences.expire(call.params["silence_id"])
+    silences.expire(call.params["silence_id"], call.request.headers.get("If-Match"))
 
 
 @api.route("/v1/alerts/<alert_id>", response=records.AlertPublic, errors=[404])

@@ -6,7 +6,7 @@ import functions_framework
 from flask import Request
 from werkzeug.wrappers import Response
 
-from shared.chat import conversations, models, runs
+from shared.chat import conversations, models, runs, streams
 from shared.core import log
 from shared.identity.auth import authenticate
 from shared.llm import model
@@ -30,8 +30,7 @@ MESSAGES = CONVERSATION + "/messages"
 )
 def create_conversation(call: Call) -> models.ConversationPublic:
     """Start a conversation with one of your agents."""
-    body: models.ConversationCreate = call.body
-    owner = call.principal.user_id
+    body, owner = call.body, call.principal.user_id
     return conversations.create_conversation(owner, body.agent_id, body.title).public()
 
 
@@ -43,10 +42,8 @@ def create_conversation(call: Call) -> models.ConversationPublic:
 )
 def list_conversations(call: Call) -> models.ConversationPage:
     """Your conversations with an agent, most recently active first."""
-    query: models.ConversationListQuery = call.query
-    return conversations.list_conversations(
-        call.principal.user_id, query.agent_id, query.limit, query.page_token
-    )
+    query, owner = call.query, call.principal.user_id
+    return conversations.list_conversations(owner, query.agent_id, query.limit, query.page_token)
 
 
 @api.route(CONVERSATION, response=models.ConversationPublic, errors=[404])
@@ -56,20 +53,19 @@ def get_conversation(call: Call) -> models.ConversationPublic:
     return conversations.get_owned_conversation(call.principal.user_id, conversation_id).public()
 
 
-@api.route(CONVERSATION, methods=["DELETE"], status=204, errors=[404])
+@api.route(CONVERSATION, methods=["DELETE"], status=204, errors=[404, 412])
 def delete_conversation(call: Call) -> None:
     """Delete a conversation and its messages."""
-    conversations.delete_conversation(call.principal.user_id, call.params["conversation_id"])
+    owner, if_match = call.principal.user_id, call.request.headers.get("If-Match")
+    conversations.delete_conversation(owner, call.params["conversation_id"], if_match)
 
 
 @api.route(MESSAGES, query=models.MessageListQuery, response=models.MessagePage, errors=[400, 404])
 def list_messages(call: Call) -> models.MessagePage:
     """Messages of a conversation, a page at a time, newest page first."""
     query: models.MessageListQuery = call.query
-    conversation_id = call.params["conversation_id"]
-    return conversations.list_messages(
-        call.principal.user_id, conversation_id, query.limit, query.before
-    )
+    owner, conversation_id = call.principal.user_id, call.params["conversation_id"]
+    return conversations.list_messages(owner, conversation_id, query.limit, query.before)
 
 
 @api.route(
@@ -77,17 +73,24 @@ def list_messages(call: Call) -> models.MessagePage:
     methods=["POST"],
     body=models.MessageCreate,
     response=models.MessageExchange,
-    streams=True,
+    streams=models.STREAM_EVENTS,
     errors=[404, 409, 429, 502, 503],
+    idempotent=True,
 )
 def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""
-    body: models.MessageCreate = call.body
-    run = runs.start(call.principal.user_id, call.params["conversation_id"], body.content)
+    run = runs.start(call.principal.user_id, call.params["conversation_id"], call.body.content)
     if "text/event-stream" in call.request.headers.get("Accept", ""):
-        frames = sse.stream(run.sse())
-        return Response(frames, mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})
+        return sse.response(run.sse(), location=run.events_path)
     return run.exchange()
+
+
+@api.route(MESSAGES + "/<message_id>/events", streams=models.STREAM_EVENTS, errors=[400, 404])
+def message_events(call: Call) -> Response:
+    """An answer's SSE events after `Last-Event-ID`: live while pending, else stored."""
+    after = streams.parse_last_event_id(call.request.headers.get("Last-Event-ID"))
+    ids = call.principal.user_id, call.params["conversation_id"], call.params["message_id"]
+    return sse.response(streams.resume(*ids, after))
 
 
 @functions_framework.http

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from shared.core import log
 from shared.github import deliveries
-from shared.github.models import DeliveryAccepted
+from shared.github.models import DELIVERY_HEADERS, DeliveryAccepted, GitHubDelivery
 from shared.web.api import Api, Call, Reply
 
 log.configure("webhook")
@@ -21,9 +21,12 @@ api = Api("webhook").serve_framework_errors()
     methods=["POST"],
     public=True,  # GitHub signs the body instead (X-Hub-Signature-256)
     raw_body=True,
+    body=GitHubDelivery,
+    headers=DELIVERY_HEADERS,
     max_body_bytes=settings.github_webhook_max_bytes,
     response=DeliveryAccepted,
     status=202,
+    also=[(200, "A ping, or a delivery already received (nothing is done again)")],
     errors=[400, 401, 413, 415],
 )
 def github_delivery(call: Call) -> Reply:

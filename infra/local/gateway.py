@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core.settings import get_settings
 from shared.web.headers import SECURITY_HEADERS
+from shared.web.openapi import merge_documents
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 HOP_BY_HOP = {
@@ -135,18 +136,11 @@ class Gateway:
         with self._lock:
             if self._openapi is not None:
                 return self._openapi
-        merged: dict[str, Any] = {
-            "openapi": "3.1.0",
-            "info": {"title": "Agent platform", "version": "1.0.0"},
-            "paths": {},
-            "components": {"schemas": {}, "securitySchemes": {}},
-        }
-        for backend in sorted({url for _, url in self.routes}):
-            document = self.client.get(backend + "/openapi.json", timeout=5).json()
-            merged["paths"].update(document.get("paths", {}))
-            components = document.get("components", {})
-            merged["components"]["schemas"].update(components.get("schemas", {}))
-            merged["components"]["securitySchemes"].update(components.get("securitySchemes", {}))
+        documents = [
+            self.client.get(backend + "/openapi.json", timeout=5).json()
+            for backend in sorted({url for _, url in self.routes})
+        ]
+        merged = merge_documents(documents)
         with self._lock:
             self._openapi = merged
         return merged

@@ -221,6 +221,16 @@ def from_environment(manifest: Manifest | None = None) -> Stack:
     )
 
 
+def banner_of_functions(stack: Stack) -> str:
+    """Which function listens where (the gateway routes its prefixes to them)."""
+    lines = ["  Functions (LOG_FORMAT=json for Cloud Logging lines):"]
+    for entry in stack.manifest.functions:
+        http, pubsub = entry.trigger.http, entry.trigger.pubsub
+        where = ", ".join(http.paths) if http else f"push from {pubsub.topic if pubsub else '?'}"
+        lines.append(f"    {entry.name:<24} 127.0.0.1:{stack.ports[entry.name]:<6} {where}")
+    return "\n".join(lines) + "\n"
+
+
 def _print_log(name: str, line: str) -> None:
     sys.stdout.write(f"{name:>16} | {line}\n")
     sys.stdout.flush()
@@ -254,6 +264,7 @@ def main() -> int:
         "  Ctrl-C stops everything.\n",
         flush=True,
     )
+    print(banner_of_functions(stack), flush=True)
     while not stopping.wait(0.5):
         for name, process in stack.processes.items():
             if process.poll() is not None:

@@ -15,7 +15,7 @@ logger = log.get_logger("agents")
 def count_run(event: Event, attributes: dict[str, str]) -> None:
     """Validate a decoded chat event and count it; what cannot count is logged and acked."""
     if event.type not in (RUN_COMPLETED, RUN_FAILED):
-        logger.info("event type ignored", extra={"fields": _about(event)})
+        logger.debug("event type ignored", extra={"fields": _about(event)})
         return
     try:
         run = event.data_as(ChatRunData)

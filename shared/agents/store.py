@@ -30,6 +30,7 @@ from shared.agents.stats import AgentStats
 from shared.core import errors, ids
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.web import etags
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -56,6 +57,10 @@ class AgentRecord:
     updated_at: datetime = field(default_factory=utcnow)
     # Written by the stats consumer, never by the API: which stat shards hold counts.
     stat_shards: list[int] = field(default_factory=list)
+
+    @property
+    def etag(self) -> str:
+        return etags.etag_of(self.updated_at)
 
     @property
     def active(self) -> bool:
@@ -120,8 +125,11 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
     return record
 
 
-def update_agent(user_id: str, agent_id: str, update: AgentUpdate) -> AgentRecord:
-    """Apply the fields present in `update`; a transaction, so a concurrent delete wins."""
+def update_agent(
+    user_id: str, agent_id: str, update: AgentUpdate, if_match: str | None = None
+) -> AgentRecord:
+    """Apply the fields present in `update`; a transaction, so a concurrent delete wins.
+    `if_match` (an ETag) must match the stored agent's, else 412 and nothing changes."""
     from google.cloud import firestore
 
     ref = _checked_ref(agent_id)
@@ -131,6 +139,7 @@ def update_agent(user_id: str, agent_id: str, update: AgentUpdate) -> AgentRecor
     def run(transaction: Transaction) -> AgentRecord:
         snapshot = ref.get(transaction=transaction)
         current = _owned(snapshot, user_id)
+        etags.check_if_match(if_match, current.etag)
         if not changes:
             return current
         written = {**changes, "updatedAt": utcnow()}
@@ -141,15 +150,17 @@ def update_agent(user_id: str, agent_id: str, update: AgentUpdate) -> AgentRecor
     return result
 
 
-def delete_agent(user_id: str, agent_id: str) -> None:
-    """Hard-delete the agent and its stat shards (chat then answers 404 for it)."""
+def delete_agent(user_id: str, agent_id: str, if_match: str | None = None) -> None:
+    """Hard-delete the agent and its stat shards (chat then answers 404 for it); 412 when
+    `if_match` is not the agent's ETag."""
     from google.cloud import firestore
 
     ref = _checked_ref(agent_id)
 
     @firestore.transactional
     def run(transaction: Transaction) -> None:
-        _owned(ref.get(transaction=transaction), user_id)
+        current = _owned(ref.get(transaction=transaction), user_id)
+        etags.check_if_match(if_match, current.etag)
         agent_stats.delete_shards(transaction, ref)
         transaction.delete(ref)
 
@@ -179,10 +190,10 @@ def decode_page_token(token: str) -> tuple[datetime, str]:
         created_at, agent_id = datetime.fromisoformat(raw["t"]), str(raw["id"])
         if created_at.tzinfo is None or not ids.is_id("agt", agent_id):
             raise ValueError("unexpected cursor content")
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+    except (binascii.Error, ValueError, TypeError, KeyError):
         raise errors.InvalidRequest(
             "pageToken is not a token this API issued; pass nextPageToken as it was returned",
-            details=[{"field": "pageToken", "issue": type(exc).__name__}],
+            details=[{"field": "pageToken", "issue": "not a token this API issued"}],
         ) from None
     return created_at, agent_id
 

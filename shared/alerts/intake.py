@@ -47,7 +47,7 @@ def from_envelope(cloud_event: Any, to_signal: Source) -> None:
             logger.error("poison event dropped", extra={"fields": {**about, "problems": problems}})
             return
         if signal is None:
-            logger.info("event not alerted on", extra={"fields": about})
+            logger.debug("event not alerted on", extra={"fields": about})
             return
         delivery.process(signal)
 

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from shared.core import errors, ids
 from shared.core.models import ApiModel, RequestModel, Text, utcnow
 from shared.gcp import clients
+from shared.web import etags
 
 COLLECTION = "silences"
 LABEL_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -65,6 +66,7 @@ class SilencePublic(ApiModel):
     created_by: str
     created_at: datetime
     status: Literal["pending", "active", "expired"]
+    updated_at: datetime = Field(description="When it was created or last expired (its ETag).")
 
 
 class SilenceList(ApiModel):
@@ -87,6 +89,7 @@ def _public(silence_id: str, record: dict[str, Any], now: datetime) -> SilencePu
         created_by=record.get("createdBy", ""),
         created_at=record["createdAt"],
         status=status,
+        updated_at=record.get("expiredAt") or record["createdAt"],
     )
 
 
@@ -113,8 +116,9 @@ def list_all(limit: int = 100) -> list[SilencePublic]:
     return [_public(s.id, s.to_dict() or {}, now) for s in query.limit(limit).stream()]
 
 
-def expire(silence_id: str) -> None:
-    """End a silence now (kept on record, like Alertmanager's expire)."""
+def expire(silence_id: str, if_match: str | None = None) -> None:
+    """End a silence now (kept on record, like Alertmanager's expire); 412 when `if_match`
+    is not its ETag (checked against the version the guarded update writes over)."""
     # Check the shape first: Firestore refuses some ids (`__x__`) with an error, not a miss.
     if not ids.is_id("sil", silence_id):
         raise errors.NotFound(f"no silence {silence_id[:40]}")
@@ -122,9 +126,22 @@ def expire(silence_id: str) -> None:
     snapshot = ref.get()
     if not snapshot.exists:
         raise errors.NotFound(f"no silence {silence_id}")
+    record = snapshot.to_dict() or {}
+    etags.check_if_match(if_match, etags.etag_of(record.get("expiredAt") or record["createdAt"]))
     now = utcnow()
-    if (snapshot.to_dict() or {})["endsAt"] > now:
-        ref.update({"endsAt": now, "expiredAt": now})
+    if record["endsAt"] > now:
+        if if_match is None:
+            ref.update({"endsAt": now, "expiredAt": now})
+            return
+        from google.api_core.exceptions import FailedPrecondition
+
+        unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+        try:
+            ref.update({"endsAt": now, "expiredAt": now}, option=unchanged)
+        except FailedPrecondition:
+            raise errors.PreconditionFailed(
+                "the silence changed meanwhile; read it again"
+            ) from None
 
 
 def matching(labels: dict[str, str], now: datetime) -> list[str]:

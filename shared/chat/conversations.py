@@ -20,6 +20,7 @@ from shared.chat.models import ConversationPage, ConversationPublic, MessagePage
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.web import etags
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -197,9 +198,11 @@ def list_conversations(
     )
 
 
-def delete_conversation(user_id: str, conversation_id: str) -> None:
-    """Delete the messages, then the conversation (at most 1,000 messages: 2 batches)."""
+def delete_conversation(user_id: str, conversation_id: str, if_match: str | None = None) -> None:
+    """Delete the messages, then the conversation (at most 1,000 messages: 2 batches);
+    412 when `if_match` is not the conversation's ETag."""
     record = get_owned_conversation(user_id, conversation_id)
+    etags.check_if_match(if_match, etags.etag_of(record.updated_at))
     db = clients.firestore()
     messages = conversation_ref(record.id).collection(MESSAGES)
     while True:

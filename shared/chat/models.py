@@ -74,3 +74,53 @@ class MessagePage(ApiModel):
 class MessageExchange(ApiModel):
     user_message: MessagePublic
     assistant_message: MessagePublic
+
+
+# The `data` of each SSE event of an answer (`Accept: text/event-stream`), in order:
+# message.created, message.delta..., then message.completed or error, then done.
+class MessageCreatedEvent(ApiModel):
+    """`event: message.created`: the stored question and the pending answer."""
+
+    user_message: MessagePublic | None
+    assistant_message: MessagePublic
+
+
+class MessageDeltaEvent(ApiModel):
+    """`event: message.delta`: the next piece of the answer's text."""
+
+    message_id: str
+    text: str
+
+
+class Usage(ApiModel):
+    input_tokens: int
+    output_tokens: int
+
+
+class MessageCompletedEvent(ApiModel):
+    """`event: message.completed`: the final answer and its token usage."""
+
+    message: MessagePublic
+    usage: Usage
+
+
+class StreamErrorEvent(ApiModel):
+    """`event: error`: the answer failed (or stopped); `code` says why."""
+
+    code: str
+    message: str
+    retry_after: int | None = None
+    message_id: str | None = None
+
+
+class StreamDoneEvent(ApiModel):
+    """`event: done`: the stream ends (its data is `{}`)."""
+
+
+STREAM_EVENTS = (
+    MessageCreatedEvent,
+    MessageDeltaEvent,
+    MessageCompletedEvent,
+    StreamErrorEvent,
+    StreamDoneEvent,
+)

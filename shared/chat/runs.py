@@ -10,11 +10,12 @@ nothing accepted is lost from here on), picks the persona and prepares the model
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.chat import conversations, send
+from shared.chat import conversations, send, streams
 from shared.chat.conversations import ConversationRecord, MessageRecord
 from shared.chat.models import MessageExchange
 from shared.core import log
@@ -62,6 +63,7 @@ def check_settings() -> None:
     """Read every setting a run uses, so a bad value stops the function at start."""
     model.get_model_settings()
     quotas.get_quota_settings()
+    streams.get_stream_settings()
 
 
 def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
@@ -105,8 +107,12 @@ class ChatRun:
                     "assistantMessage": message_public(self.answer),
                 },
             )
+            partial = streams.PartialText(self.conversation.id, self.answer.id)
             for chunk in reply:
+                if not chunk:
+                    continue
                 yield "message.delta", {"messageId": self.answer.id, "text": chunk}
+                partial.offer(reply.text)
         except model.ModelError as exc:
             self.error = exc
             self._finish(reply, "failed", exc.error_code)
@@ -192,7 +198,9 @@ class ChatRun:
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
         quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
-        logger.info(
+        # A failed run is the platform's trouble (alerts watch it); the rest is routine.
+        logger.log(
+            logging.WARNING if outcome == "failed" else logging.INFO,
             "chat run finished",
             extra={
                 "fields": {
@@ -226,12 +234,24 @@ class ChatRun:
             user_message=self.question.public(), assistant_message=self.answer.public()
         )
 
+    @property
+    def events_path(self) -> str:
+        """Where the answer's events can be read again, from any instance."""
+        return streams.events_path(self.conversation.id, self.answer.id)
+
     def sse(self) -> Iterator[bytes]:
-        """The run as SSE frames; always ends well-formed (`error` then `done` on a failure)."""
+        """The run as SSE frames with resumable ids (see `streams`); always ends
+        well-formed (`error` then `done` on a failure)."""
         run_events = self.events()
+        offset = 0
         try:
             for name, data in run_events:
-                yield sse.frame(name, data)
+                if name == "message.delta":
+                    offset += len(data["text"])
+                    event_id = offset
+                else:
+                    event_id = {"message.created": 0, "done": offset + 2}.get(name, offset + 1)
+                yield sse.frame(name, data, event_id)
         except Exception:  # end the stream well-formed; the log has the cause
             logger.exception("chat stream failed")
             failure = {"code": "internal", "message": "the answer could not be finished"}

@@ -110,6 +110,12 @@ class Conflict(PlatformError):
     summary = "Conflict"
 
 
+class PreconditionFailed(PlatformError):
+    code = "precondition_failed"
+    status = 412
+    summary = "If-Match does not match the current ETag; read the resource again"
+
+
 class PayloadTooLarge(PlatformError):
     code = "payload_too_large"
     status = 413
@@ -133,12 +139,40 @@ class RateLimited(PlatformError):
     status = 429
     summary = "Rate limited; see Retry-After"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        limit: int | None = None,
+        window_seconds: int | None = None,
+        policy: str = "default",
+    ) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+        self.limit, self.window_seconds, self.policy = limit, window_seconds, policy
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        """`Retry-After`, and the IETF `RateLimit-Policy` / `RateLimit` fields (quota `q`
+        per window `w` seconds; `r` remaining, `t` seconds until it resets)."""
+        headers = {"Retry-After": str(self.retry_after)}
+        if self.limit is not None and self.window_seconds is not None:
+            headers |= rate_limit_fields(
+                self.policy, self.limit, self.window_seconds, 0, self.retry_after
+            )
+        return headers
+
+
+def rate_limit_fields(
+    policy: str, limit: int, window_seconds: int, remaining: int, reset_seconds: int
+) -> dict[str, str]:
+    """The IETF `RateLimit-Policy` and `RateLimit` fields of one limit (the one place they
+    are written: on 429s by `RateLimited`, on admitted requests by the limiters)."""
+    name = f'"{policy}"'
+    return {
+        "RateLimit-Policy": f"{name};q={limit};w={window_seconds}",
+        "RateLimit": f"{name};r={max(0, remaining)};t={max(0, reset_seconds)}",
+    }
 
 
 class UpstreamFailed(PlatformError):

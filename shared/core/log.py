@@ -1,4 +1,5 @@
-"""One logger that writes Cloud Logging structured JSON to stdout.
+"""One logger that writes Cloud Logging structured JSON to stdout (or, at `make run`,
+compact text lines: `LOG_FORMAT`).
 
 Each line carries `severity`, `message`, `time`, the trace and span of the current request
 or event (`logging.googleapis.com/trace`), the request id, and any `fields` passed in
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -67,6 +69,44 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+_COLOURS = {"DEBUG": "2", "INFO": "36", "WARNING": "33", "ERROR": "31", "CRITICAL": "1;31"}
+
+
+class TextFormatter(logging.Formatter):
+    """One compact line per entry, for people at a terminal (`make run`):
+    `12:04:05 INFO  chat  POST /v1/... 200 12.3ms  outcome=completed  req=1a2b3c4d trace=9f8e7d6c`.
+    """
+
+    def __init__(self, component: str, colour: bool) -> None:
+        super().__init__()
+        self.component = component
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
+        level = f"{record.levelname:<5}"
+        if self.colour:
+            level = f"\x1b[{_COLOURS.get(record.levelname, '0')}m{level}\x1b[0m"
+        parts = [moment, level, record.getMessage()]
+        http_request = getattr(record, "httpRequest", None)
+        if isinstance(http_request, dict) and "latency" in http_request:
+            seconds = float(str(http_request["latency"]).rstrip("s") or 0)
+            parts.append(f"{seconds * 1000:.1f}ms")
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            parts.extend(f"{k}={v}" for k, v in fields.items() if v is not None and v != "")
+        request_id = _request_id.get()
+        if request_id:
+            parts.append(f"req={request_id[:8]}")
+        context = trace.current()
+        if context is not None:
+            parts.append(f"trace={context.trace_id[:8]}")
+        line = "  ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 _configured = False
 
 
@@ -79,7 +119,7 @@ def configure(component: str) -> None:
 
     settings = get_settings()
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(CloudLoggingFormatter(settings.google_cloud_project, component))
+    handler.setFormatter(formatter(component))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -87,6 +127,17 @@ def configure(component: str) -> None:
     for noisy in ("google", "urllib3", "httpx", "httpcore", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured = True
+
+
+def formatter(component: str) -> logging.Formatter:
+    """`LOG_FORMAT`'s formatter: text for people at `make run`, JSON for Cloud Logging."""
+    from shared.core.settings import get_settings
+
+    settings = get_settings()
+    chosen = settings.log_format or ("text" if settings.environment == "local" else "json")
+    if chosen == "text":
+        return TextFormatter(component, colour="NO_COLOR" not in os.environ)
+    return CloudLoggingFormatter(settings.google_cloud_project, component)
 
 
 def get_logger(name: str) -> logging.Logger:

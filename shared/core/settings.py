@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
         description="Lowest severity written to the log.",
     )
+    log_format: Literal["json", "text"] | None = Field(
+        None,
+        description=(
+            "`json` (Cloud Logging) or `text` (compact coloured lines; `NO_COLOR` turns the "
+            "colours off). Unset: `text` when ENVIRONMENT is `local` (`make run`), else `json`."
+        ),
+    )
     access_log: bool = Field(
         True, description="One log line per request; off on Cloud Run, which logs requests."
     )

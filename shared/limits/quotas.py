@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.core import errors, log, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
+from shared.web import response_headers
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Transaction
@@ -77,6 +78,9 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
         raise errors.RateLimited(
             f"daily token budget spent: {day_tokens} of {settings.chat_tokens_per_day}",
             retry_after=_seconds_to_midnight(now),
+            limit=settings.chat_tokens_per_day,
+            window_seconds=86400,
+            policy="tokens-per-day",
         )
     started = record.get("windowStart")
     count = int(record.get("windowCount", 0))
@@ -87,7 +91,17 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
         raise errors.RateLimited(
             f"at most {limit} messages per minute",
             retry_after=math.ceil((started + WINDOW - now).total_seconds()),
+            limit=limit,
+            window_seconds=int(WINDOW.total_seconds()),
+            policy="messages-per-minute",
         )
+    if limit:
+        reset = math.ceil((started + WINDOW - now).total_seconds())
+        window = int(WINDOW.total_seconds())
+        fields_of_limit = errors.rate_limit_fields(
+            "messages-per-minute", limit, window, limit - count - 1, reset
+        )
+        response_headers.add(fields_of_limit)
     fields = {
         "windowStart": started,
         "windowCount": count + 1,

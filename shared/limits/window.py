@@ -11,6 +11,7 @@ import threading
 import time
 
 from shared.core import errors
+from shared.web import response_headers
 
 _MAX_KEYS = 50_000
 
@@ -37,10 +38,18 @@ class WindowLimiter:
                 raise errors.RateLimited(
                     f"{self.what}: at most {self.limit} per {self.window:g} s; retry later",
                     retry_after=retry_after,
+                    limit=self.limit,
+                    window_seconds=math.ceil(self.window),
                 )
             if len(self._counts) >= _MAX_KEYS:
                 self._counts.clear()
             self._counts[key] = (started, count + 1)
+        reset = math.ceil(self.window - (now - started))
+        response_headers.add(
+            errors.rate_limit_fields(
+                "default", self.limit, math.ceil(self.window), self.limit - count - 1, reset
+            )
+        )
 
     def reset(self) -> None:
         with self._lock:

@@ -13,11 +13,12 @@ of sessions or operators.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -29,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
+from shared.web import etags, idempotency, response_headers
 from shared.web.bodies import error_response, json_response
 from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
@@ -36,8 +38,13 @@ from shared.web.route import Authenticator, Call, Handler, Reply, Route
 logger = log.get_logger("http")
 
 _SECURITY_ITEMS = list(SECURITY_HEADERS.items())
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id, traceparent"
-CORS_EXPOSED_HEADERS = "X-Request-Id, Retry-After"
+CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, X-Request-Id, traceparent, Idempotency-Key, If-Match, "
+    "Last-Event-ID"
+)
+CORS_EXPOSED_HEADERS = (
+    "X-Request-Id, Retry-After, ETag, Idempotent-Replayed, RateLimit, RateLimit-Policy"
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _JSON_TYPES = ("application/json",)
@@ -80,10 +87,18 @@ class Api:
         summary: str = "",
         max_body_bytes: int | None = None,
         raw_body: bool = False,
-        streams: bool = False,
+        streams: bool | Iterable[type[BaseModel]] = False,
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
+        idempotent: bool | None = None,
+        headers: Iterable[tuple[str, str, bool]] = (),
+        also: Iterable[tuple[int, str]] = (),
     ) -> Callable[[Handler], Handler]:
+        """Register a handler. `streams` is True or the models of the SSE events' data;
+        `headers` documents request headers the handler reads (name, description,
+        required), `also` other success statuses (status, meaning); `idempotent` (default:
+        a POST that answers 201) takes an `Idempotency-Key`."""
+        stream_events = () if isinstance(streams, bool) else tuple(streams)
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
         if authenticator is None and not public:
@@ -104,9 +119,16 @@ class Api:
                 auth=authenticator,
                 max_body_bytes=max_body_bytes,
                 raw_body=raw_body,
-                streams=streams,
+                streams=bool(streams),
                 error_statuses=tuple(errors),
                 tags=tuple(tags),
+                # None: a POST that creates (201) takes an Idempotency-Key.
+                idempotent=idempotent
+                if idempotent is not None
+                else status == 201 and "POST" in [m.upper() for m in methods],
+                stream_events=stream_events,
+                header_params=tuple(headers),
+                other_statuses=tuple(also),
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -141,6 +163,7 @@ class Api:
         request_id = incoming_id if _REQUEST_ID.match(incoming_id) else uuid.uuid4().hex
         trace_token = trace.bind(trace.from_headers(request.headers))
         id_token = log.bind_request_id(request_id)
+        headers_token = response_headers.bind()
         try:
             try:
                 response = self._dispatch(request, request_id)
@@ -150,9 +173,15 @@ class Api:
                 response = error_response(classify(exc), request_id)
             self._finish(request, response, request_id)
             if get_settings().access_log:
-                _access_log(request, response, started)
+                if response.is_streamed:
+                    # A stream's line is written when it ends, with its real duration.
+                    body, context = response.response, contextvars.copy_context()
+                    response.response = _logged_when_done(body, context, request, response, started)
+                else:
+                    _access_log(request, response, started)
             return response
         finally:
+            response_headers.unbind(headers_token)
             log.unbind_request_id(id_token)
             trace.unbind(trace_token)
 
@@ -185,6 +214,24 @@ class Api:
             call.raw_body = raw
             if route.body is not None and not route.raw_body:
                 call.body = _validate_body(route.body, raw)
+        key = request.headers.get(idempotency.HEADER) if route.idempotent else None
+        if key is not None:
+            return idempotency.run(
+                call,
+                key,
+                lambda: _to_response(route.handler(call), route.status),
+                lambda location: self._replay_stream(request, location, request_id),
+            )
+        return _to_response(route.handler(call), route.status)
+
+    def _replay_stream(self, request: Request, location: str, request_id: str) -> Response:
+        """GET `location` (a stream kept by an idempotent route) for the same caller."""
+        assert self._adapter is not None
+        endpoint, params = self._adapter.match(location, "GET")
+        route = self.routes[str(endpoint)]
+        call = Call(request, dict(params), request_id, client_ip(request))
+        if route.auth is not None:
+            call.principal = route.auth(request)
         return _to_response(route.handler(call), route.status)
 
     def framework_error(self, exc: HTTPException) -> Response:
@@ -223,6 +270,8 @@ class Api:
         # nothing upstream sets these, and this runs on every response.
         response.headers.extend(_SECURITY_ITEMS)
         response.headers.add("X-Request-Id", request_id)
+        for name, value in response_headers.pending().items():
+            response.headers.setdefault(name, value)
         origin = request.headers.get("Origin")
         if get_settings().allowed_origins:
             response.vary.add("Origin")
@@ -321,7 +370,12 @@ def _to_response(result: BaseModel | Reply | Response | None, status: int) -> Re
         return json_response(result.body, result.status, result.headers)
     if result is None:
         return Response(status=status)
-    return json_response(result, status)
+    response = json_response(result, status)
+    # A resource with a version (`updatedAt`) carries its ETag (see `etags`).
+    version = getattr(result, "updated_at", None)
+    if version is not None:
+        response.headers["ETag"] = etags.etag_of(version)
+    return response
 
 
 def classify(exc: Exception) -> errors.PlatformError:
@@ -331,6 +385,23 @@ def classify(exc: Exception) -> errors.PlatformError:
         return errors.DependencyUnavailable("a backing service is unavailable; retry shortly")
     logger.exception("unhandled error")
     return errors.PlatformError("internal error; the request id identifies it in the logs")
+
+
+def _logged_when_done(
+    body: Iterable[Any],
+    context: contextvars.Context,
+    request: Request,
+    response: Response,
+    started: float,
+) -> Iterator[Any]:
+    """The streamed body, then its access-log line in the request's context (trace, id)."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        context.run(_access_log, request, response, started)
 
 
 def _access_log(request: Request, response: Response, started: float) -> None:

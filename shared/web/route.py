@@ -54,3 +54,10 @@ class Route:
     streams: bool
     error_statuses: tuple[int, ...]
     tags: tuple[str, ...]
+    idempotent: bool = False
+    # Schemas of the SSE events' `data` (one model per event), for the OpenAPI document.
+    stream_events: tuple[type[BaseModel], ...] = ()
+    # Request headers the route reads: (name, description, required).
+    header_params: tuple[tuple[str, str, bool], ...] = ()
+    # Other success statuses the route answers, with what they mean.
+    other_statuses: tuple[tuple[int, str], ...] = ()

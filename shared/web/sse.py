@@ -3,24 +3,80 @@ context (trace, request id) while the WSGI server iterates it."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
+KEEPALIVE = b": keep-alive\n\n"
+_END = object()
 
-def frame(name: str, data: dict[str, Any]) -> bytes:
-    """One SSE event: `event:` then one `data:` line of compact JSON."""
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+def frame(name: str, data: dict[str, Any], event_id: str | int | None = None) -> bytes:
+    """One SSE event: `id:` (when given), `event:`, then one `data:` line of compact JSON."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def with_keepalive(chunks: Iterator[bytes], every: float) -> Iterator[bytes]:
+    """`chunks`, with a comment whenever none came for `every` seconds (proxies cut idle
+    streams). The producer runs in a thread in this context; closing this iterator closes
+    the producer there, after the chunk it is waiting for."""
+    context = contextvars.copy_context()
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                handoff.put(chunk)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - passed on to the consumer
+            handoff.put(exc)
+            return
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        handoff.put(_END)
+
+    worker = threading.Thread(target=context.run, args=(produce,), daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = handoff.get(timeout=every)
+            except queue.Empty:
+                yield KEEPALIVE
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to hand over its last chunk
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.05)
 
 
 def stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Run a response generator inside the request's context (trace and request id).
 
     The WSGI server iterates the body after the edge has returned and unbound the
-    context; without this, logs written while streaming would lose their trace.
+    context; without this, logs written while streaming would lose their trace. The
+    context is taken now, while the request's is bound, not at the first chunk.
     """
-    context = contextvars.copy_context()
+    return _in_context(chunks, contextvars.copy_context())
+
+
+def _in_context(chunks: Iterator[bytes], context: contextvars.Context) -> Iterator[bytes]:
     try:
         while True:
             try:
@@ -34,3 +90,16 @@ def stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
         close = getattr(chunks, "close", None)
         if close is not None:
             context.run(close)
+
+
+def response(chunks: Iterator[bytes], *, location: str | None = None) -> Any:
+    """A `text/event-stream` answer of `chunks`, in the request's context, with keep-alives;
+    `location` says where the stream can be read again (`Content-Location`)."""
+    from werkzeug.wrappers import Response
+
+    from shared.web.settings import get_web_settings
+
+    every = get_web_settings().sse_keepalive_seconds
+    headers = {"X-Accel-Buffering": "no", **({"Content-Location": location} if location else {})}
+    body = stream(with_keepalive(chunks, every))
+    return Response(body, mimetype="text/event-stream", headers=headers)

@@ -433,6 +433,7 @@ def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -
         for name in [
             "alert_counters",
             "alerts",
+            "idempotency_keys",
             "notifications",
             "processed_events",
             "quotas",

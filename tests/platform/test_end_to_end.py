@@ -189,6 +189,36 @@ def test_incident_fires_then_resolves(
     assert resolved[0]["id"] == firing[0]["id"]
 
 
+def test_retries_with_a_key_replay_and_a_stream_resumes_through_the_gateway(
+    http: httpx.Client, stack_peers: StackPeers
+) -> None:
+    auth = new_session(http)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    agents = [http.post("/v1/agents", json={"name": "Once"}, headers={**auth, **key}) for _ in "ab"]
+    conversation = http.post(
+        "/v1/conversations", json={"agentId": agents[0].json()["id"]}, headers=auth
+    ).json()
+    url = f"/v1/conversations/{conversation['id']}/messages"
+    send = {**auth, "Accept": "text/event-stream", "Idempotency-Key": uuid.uuid4().hex}
+    calls_before = len(stack_peers.messages_api.requests)
+
+    first = http.post(url, json={"content": "hello"}, headers=send)
+    replay = http.post(url, json={"content": "hello"}, headers=send)
+    events = sse_events(first)
+    created_id = first.text.split("\n", 1)[0]  # `id: 0` of message.created
+    resumed = http.get(first.headers["content-location"], headers={**auth, "Last-Event-ID": "0"})
+    listed = http.get("/v1/agents", headers=auth).json()["agents"]
+
+    assert agents[0].json() == agents[1].json() and len(listed) == 1
+    assert agents[1].headers["idempotent-replayed"] == "true"
+    assert len(stack_peers.messages_api.requests) == calls_before + 1
+    assert replay.headers["idempotent-replayed"] == "true"
+    text = "".join(d["text"] for name, d in events if name == "message.delta")
+    assert created_id == "id: 0" and text
+    assert "".join(d["text"] for n, d in sse_events(resumed) if n == "message.delta") == text
+    assert "".join(d["text"] for n, d in sse_events(replay) if n == "message.delta") == text
+
+
 def test_no_secret_or_token_reaches_the_logs(
     local_stack: RunningStack, stack_peers: StackPeers
 ) -> None:

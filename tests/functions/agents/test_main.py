@@ -333,3 +333,45 @@ def test_openapi_lists_every_agents_route(client: Any) -> None:
     assert set(document["paths"]["/v1/agents/{agentId}"]) == {"get", "patch", "delete"}
     public = document["components"]["schemas"]["AgentPublic"]["properties"]
     assert {"systemPrompt", "createdAt", "stats"} <= set(public)
+
+
+def test_the_same_idempotency_key_twice_creates_one_agent(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    headers = {**guest.headers, "Idempotency-Key": "create-helper-1"}
+
+    first = client.post("/v1/agents", json={"name": "Helper"}, headers=headers)
+    again = client.post("/v1/agents", json={"name": "Helper"}, headers=headers)
+    changed = client.post("/v1/agents", json={"name": "Other"}, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 422
+    stored = [s.id for s in firestore_db.collection("agents").stream()]
+    assert stored == [first.get_json()["id"]]
+
+
+def test_a_stale_if_match_is_412_and_changes_nothing(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    agent = create(client, guest)
+    url = f"/v1/agents/{agent['id']}"
+    etag = client.get(url, headers=guest.headers).headers["ETag"]
+    renamed = client.patch(
+        url, json={"name": "Renamed"}, headers={**guest.headers, "If-Match": etag}
+    )
+
+    stale_patch = client.patch(
+        url, json={"name": "Lost update"}, headers={**guest.headers, "If-Match": etag}
+    )
+    stale_delete = client.delete(url, headers={**guest.headers, "If-Match": etag})
+    bogus = client.patch(url, json={"name": "x"}, headers={**guest.headers, "If-Match": '"bogus"'})
+
+    assert renamed.status_code == 200 and renamed.headers["ETag"] != etag
+    assert stale_patch.status_code == stale_delete.status_code == bogus.status_code == 412
+    assert stale_patch.get_json()["error"]["code"] == "precondition_failed"
+    stored = firestore_db.collection("agents").document(agent["id"]).get().to_dict()
+    assert stored["name"] == "Renamed"
+    current = {**guest.headers, "If-Match": renamed.headers["ETag"]}
+    assert client.delete(url, headers=current).status_code == 204

@@ -341,6 +341,31 @@ def test_silence_lifecycle_through_the_routes(slack_server: SlackServer, http: A
     assert after[0]["status"] == "expired"
 
 
+def test_a_silence_is_expired_only_with_its_current_etag(http: Any) -> None:
+    body = {
+        "matchers": [{"name": "alertname", "value": "x"}],
+        "endsAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "comment": "maintenance",
+    }
+    created = http.post(
+        "/v1/alerts/silences", headers={**OPERATOR, "Idempotency-Key": "s1"}, json=body
+    )
+    again = http.post(
+        "/v1/alerts/silences", headers={**OPERATOR, "Idempotency-Key": "s1"}, json=body
+    )
+    url = f"/v1/alerts/silences/{created.get_json()['id']}"
+
+    stale = http.delete(url, headers={**OPERATOR, "If-Match": '"stale"'})
+    still = http.get("/v1/alerts/silences", headers=OPERATOR).get_json()["silences"]
+    current = http.delete(url, headers={**OPERATOR, "If-Match": created.headers["ETag"]})
+    late = http.delete(url, headers={**OPERATOR, "If-Match": created.headers["ETag"]})
+
+    assert again.get_json() == created.get_json() and len(still) == 1
+    assert stale.status_code == 412 and still[0]["status"] == "active"
+    assert current.status_code == 204
+    assert late.status_code == 412  # expired since: another version
+
+
 @pytest.mark.parametrize(
     "body",
     [

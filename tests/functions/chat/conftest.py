@@ -105,9 +105,10 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
     """`(event, data)` pairs of an SSE body."""
     events: list[tuple[str, dict[str, Any]]] = []
     for frame in text.split("\n\n"):
-        if not frame.strip():
+        lines = [line for line in frame.splitlines() if not line.startswith(":")]  # comments
+        if not lines:
             continue
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
+        fields = dict(line.split(": ", 1) for line in lines)
         events.append((fields["event"], json.loads(fields["data"])))
     return events
 

@@ -290,11 +290,18 @@ def test_messages_per_minute_are_limited_with_retry_after(
     configure(CHAT_MESSAGES_PER_MINUTE="2")
     conversation = start_conversation(client, owner)
 
-    statuses = [send(client, owner, conversation["id"], f"m{n}").status_code for n in range(3)]
+    answers = [send(client, owner, conversation["id"], f"m{n}") for n in range(3)]
+    statuses = [answer.status_code for answer in answers]
     refused = send(client, owner, conversation["id"], "again")
 
     assert statuses == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Policy"] == '"messages-per-minute";q=2;w=60'
+    assert answers[0].headers["RateLimit"].startswith('"messages-per-minute";r=1;t=')
+    assert answers[1].headers["RateLimit"].startswith('"messages-per-minute";r=0;t=')
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["RateLimit-Policy"] == '"messages-per-minute";q=2;w=60'
+    retry_after = refused.headers["Retry-After"]
+    assert refused.headers["RateLimit"] == f'"messages-per-minute";r=0;t={retry_after}'
     assert len(stored_messages(firestore_db, conversation["id"])) == 4
 
 
@@ -478,6 +485,8 @@ def test_openapi_lists_the_chat_routes(client: Any) -> None:
         "/v1/conversations",
         "/v1/conversations/{conversationId}",
         "/v1/conversations/{conversationId}/messages",
+        "/v1/conversations/{conversationId}/messages/{messageId}/events",
     }
     post = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
     assert "text/event-stream" in post["responses"]["200"]["content"]
+    assert "Idempotency-Key" in [p["name"] for p in post["parameters"] if p["in"] == "header"]

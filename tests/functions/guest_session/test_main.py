@@ -122,6 +122,22 @@ def test_creation_is_limited_per_client_address(client: Any, function: LoadedFun
     assert [first.status_code, second.status_code, third.status_code] == [201, 201, 429]
     assert int(third.headers["Retry-After"]) >= 1
     assert other.status_code == 201
+    assert first.headers["RateLimit-Policy"] == third.headers["RateLimit-Policy"]
+    assert first.headers["RateLimit-Policy"] == '"default";q=2;w=60'
+    assert first.headers["RateLimit"].startswith('"default";r=1;t=')
+    assert second.headers["RateLimit"].startswith('"default";r=0;t=')
+    assert third.headers["RateLimit"] == f'"default";r=0;t={third.headers["Retry-After"]}'
+
+
+def test_the_same_idempotency_key_gives_the_same_session(client: Any, firestore_db: Any) -> None:
+    headers = {"Idempotency-Key": "first-visit", "X-Forwarded-For": "203.0.113.9"}
+
+    first = client.post("/v1/sessions", headers=headers)
+    again = client.post("/v1/sessions", headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["sessionId"] == first.get_json()["sessionId"]
+    assert len(list(firestore_db.collection("sessions").stream())) == 1
 
 
 def test_malformed_json_is_a_json_400_and_creates_nothing(client: Any, firestore_db: Any) -> None:
@@ -198,3 +214,12 @@ def test_paths_the_framework_refuses_still_get_a_json_404(client: Any) -> None:
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_replayable_session_answer_is_not_stored_in_clear(client: Any, firestore_db: Any) -> None:
+    token = client.post("/v1/sessions", headers={"Idempotency-Key": "k-1"}).get_json()["token"]
+
+    [stored] = [s.to_dict() for s in firestore_db.collection("idempotency_keys").stream()]
+
+    assert token not in str(stored)
+    assert "k-1" not in str(stored)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -58,8 +60,20 @@ def test_function_logs_are_streamed_with_their_names(local_stack: RunningStack) 
 def test_sigint_stops_every_process_and_frees_the_ports() -> None:
     stack = start_stack()
     function_ports = range(stack.ports[3], stack.ports[3] + len(load().functions))
+    # `make run` defaults to readable lines and names each function's port.
+    httpx.post(f"{stack.url}/v1/sessions", timeout=10)
+    access = [""]
+    for _ in range(100):
+        access = [line for line in stack.output if "POST /v1/sessions 201" in line]
+        if access:
+            break
+        time.sleep(0.1)
+    banner = [line for line in stack.output if f"127.0.0.1:{stack.ports[3]}" in line]
 
     code = stop_stack(stack)
+
+    assert access and "{" not in access[0] and "ms" in access[0] and "req=" in access[0]
+    assert banner and "/v1/" in "\n".join(stack.output[stack.output.index(banner[0]) :])
 
     assert code == 0
     assert [port for port in [*stack.ports[:3], *function_ports] if port_open(port)] == []

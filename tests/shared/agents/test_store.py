@@ -100,12 +100,16 @@ def test_page_token_round_trips_createdat_and_id() -> None:
         base64.urlsafe_b64encode(
             b'{"t": "2026-11-22T00:00:00+00:00", "id": "../sessions/x"}'
         ).decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe not utf-8").decode(),
     ],
-    ids=["not-base64", "not-an-object", "bad-time", "naive-time", "bad-id"],
+    ids=["not-base64", "not-an-object", "bad-time", "naive-time", "bad-id", "not-utf-8"],
 )
 def test_foreign_page_tokens_are_invalid_requests(token: str) -> None:
-    with pytest.raises(errors.InvalidRequest, match="pageToken"):
+    with pytest.raises(errors.InvalidRequest, match="pageToken") as raised:
         agents.decode_page_token(token)
+
+    # The contract names what is wrong, never the implementation's exception.
+    assert raised.value.details == [{"field": "pageToken", "issue": "not a token this API issued"}]
 
 
 def test_get_owned_agent_is_not_found_for_missing_and_foreign_agents(firestore_db: Any) -> None:

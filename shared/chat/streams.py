@@ -1,0 +1,189 @@
+"""Resumable answer streams: event ids, the partial answer in Firestore, and the resume.
+
+Every SSE event of an answer has an `id:` that says how far into the answer it is, in
+characters: `message.created` is 0, a `message.delta` is the answer's length once that
+delta is added, the closing `message.completed` or `error` is the full length + 1, and
+`done` + 2. The instance generating an answer stores its text so far on the message every
+`CHAT_STREAM_PERSIST_SECONDS`, so any instance can serve
+`GET /v1/conversations/{id}/messages/{messageId}/events` with `Last-Event-ID`: the events
+after that id, polled from Firestore while the answer is pending, or read from the stored
+answer once it is final. Nothing of a stream lives only in one instance's memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.chat import conversations
+from shared.chat.conversations import MessageRecord
+from shared.core import errors, log, state
+from shared.web import sse
+from shared.web.settings import get_web_settings
+
+logger = log.get_logger("chat")
+
+
+class StreamSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    chat_stream_persist_seconds: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description=(
+            "How often a streaming answer's text so far is stored on its message, for "
+            "resumes on any instance (Firestore takes ~1 write/s per document sustained)."
+        ),
+    )
+    chat_resume_poll_seconds: float = Field(
+        0.25, gt=0, le=5, description="How often a resumed stream reads a pending answer."
+    )
+    chat_resume_max_seconds: float = Field(
+        600.0,
+        gt=0,
+        le=3600,
+        description="Longest a resumed stream waits for a pending answer before it ends.",
+    )
+
+
+@state.once
+def get_stream_settings() -> StreamSettings:
+    return StreamSettings()
+
+
+def events_path(conversation_id: str, message_id: str) -> str:
+    """Where an answer's events can be read again (the stream's `Content-Location`)."""
+    return f"/v1/conversations/{conversation_id}/messages/{message_id}/events"
+
+
+def parse_last_event_id(value: str | None) -> int:
+    """-1 for none (start from `message.created`); 400 for an id this API did not send."""
+    if value is None or not value.strip():
+        return -1
+    try:
+        last = int(value.strip())
+    except ValueError:
+        last = -1
+    if last < 0:
+        raise errors.InvalidRequest(
+            "Last-Event-ID must be the id of an event of this stream (a whole number >= 0)",
+            details=[{"field": "Last-Event-ID", "issue": "not an event id of this stream"}],
+        )
+    return last
+
+
+def closing_events(message: MessageRecord) -> list[tuple[str, dict[str, Any]]]:
+    """The events after the last delta of a final answer (`done` included)."""
+    if message.status == "completed":
+        usage = {"inputTokens": message.input_tokens, "outputTokens": message.output_tokens}
+        public = message.public().model_dump(mode="json", by_alias=True)
+        return [("message.completed", {"message": public, "usage": usage}), ("done", {})]
+    code = message.error_code or message.status
+    text = (
+        "the answer stopped before it was finished" if code == "incomplete" else "the answer failed"
+    )
+    failure = {"code": code, "message": text, "retryAfter": None, "messageId": message.id}
+    return [("error", failure), ("done", {})]
+
+
+def resume(user_id: str, conversation_id: str, message_id: str, after: int) -> Iterator[bytes]:
+    """SSE frames of the answer `message_id` after event id `after` (-1: from the start).
+
+    404 unless it is an answer in one of the caller's conversations; checked before the
+    first byte, so the status is right.
+    """
+    conversations.get_owned_conversation(user_id, conversation_id)
+    first = _read_answer(conversation_id, message_id)
+    return _frames(conversation_id, first, after)
+
+
+def _read_answer(conversation_id: str, message_id: str) -> MessageRecord:
+    if not message_id.startswith("msg_") or len(message_id) > 64:
+        raise errors.NotFound(f"message {message_id[:40]!r} does not exist")
+    snapshot = conversations.message_ref(conversation_id, message_id).get()
+    data = snapshot.to_dict() if snapshot.exists else None
+    if data is None or data.get("role") != "assistant":
+        raise errors.NotFound(f"answer {message_id} does not exist in this conversation")
+    return MessageRecord.from_document(message_id, conversation_id, data)
+
+
+def _frames(conversation_id: str, answer: MessageRecord, after: int) -> Iterator[bytes]:
+    settings = get_stream_settings()
+    keepalive = get_web_settings().sse_keepalive_seconds
+    if after < 0:
+        question = _question_of(answer)
+        created = {
+            "userMessage": question.public().model_dump(mode="json", by_alias=True)
+            if question
+            else None,
+            "assistantMessage": answer.public().model_dump(mode="json", by_alias=True),
+        }
+        yield sse.frame("message.created", created, 0)
+        after = 0
+    deadline = time.monotonic() + settings.chat_resume_max_seconds
+    quiet_since = time.monotonic()
+    while True:
+        text = answer.content or ""
+        if len(text) > after:
+            yield sse.frame(
+                "message.delta", {"messageId": answer.id, "text": text[after:]}, len(text)
+            )
+            after, quiet_since = len(text), time.monotonic()
+        if answer.status != "pending":
+            for offset, (name, data) in enumerate(closing_events(answer), start=1):
+                if len(text) + offset > after:
+                    yield sse.frame(name, data, len(text) + offset)
+            return
+        if time.monotonic() > deadline:
+            failure = {"code": "timeout", "message": "the answer is still being generated"}
+            yield sse.frame("error", failure)
+            yield sse.frame("done", {})
+            return
+        if time.monotonic() - quiet_since >= keepalive:
+            yield sse.KEEPALIVE
+            quiet_since = time.monotonic()
+        time.sleep(settings.chat_resume_poll_seconds)
+        answer = _read_answer(conversation_id, answer.id)
+
+
+def _question_of(answer: MessageRecord) -> MessageRecord | None:
+    """The user's message the answer replies to (the one just before it)."""
+    from google.cloud.firestore import FieldFilter
+
+    query = (
+        conversations.conversation_ref(answer.conversation_id)
+        .collection(conversations.MESSAGES)
+        .where(filter=FieldFilter("seq", "==", answer.seq - 1))
+        .limit(1)
+    )
+    for snapshot in query.stream():
+        return MessageRecord.from_document(
+            snapshot.id, answer.conversation_id, snapshot.to_dict() or {}
+        )
+    return None
+
+
+class PartialText:
+    """Stores a streaming answer's text so far, at most every `CHAT_STREAM_PERSIST_SECONDS`."""
+
+    def __init__(self, conversation_id: str, message_id: str) -> None:
+        self.ref = conversations.message_ref(conversation_id, message_id)
+        self.every = get_stream_settings().chat_stream_persist_seconds
+        self.stored_at = time.monotonic()
+
+    def offer(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.stored_at < self.every:
+            return
+        self.stored_at = now
+        try:
+            self.ref.update({"content": text})
+        except Exception as exc:  # noqa: BLE001 - a resume lags; the answer goes on
+            logger.warning(
+                "partial answer not stored", extra={"fields": {"error": repr(exc)[:200]}}
+            )

@@ -1,0 +1,176 @@
+"""Safe retries of POSTs that create or spend (`Idempotency-Key`, AIP-155 / Stripe manner).
+
+A route registered with `Api.route(..., idempotent=True)` accepts an `Idempotency-Key`
+header. The first request with a key claims it in Firestore (`idempotency_keys`, document
+id = SHA-256 of principal, method, path and key), runs, and stores its answer for
+`IDEMPOTENCY_TTL_HOURS`; a retry with the same key and body gets that answer again,
+marked `Idempotent-Replayed: true`, and nothing runs twice. The same key with another
+body is 422; a duplicate while the first is still running is 409.
+
+Stored answers are masked with a keystream derived from the (unstored) key, so the
+collection never holds a session token or an answer in clear. Only successes are kept:
+an error answer (4xx, 5xx) releases the key, so a retry after a 429 or a 503 runs anew.
+A streamed answer is kept as the place it can be read again (`Content-Location`, e.g. a
+chat answer's event stream), and a replay reads it from there.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from shared.core import errors
+from shared.core.models import utcnow
+from shared.gcp import clients, firestore
+from shared.web.route import Call
+from shared.web.settings import get_web_settings
+
+COLLECTION = "idempotency_keys"
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Headers of a first answer that a replay repeats (the rest are per request).
+_KEPT_HEADERS = ("Content-Location", "ETag", "Location", "RateLimit", "RateLimit-Policy")
+
+Replayer = Callable[[str], Response]
+
+
+def principal_key(call: Call) -> str:
+    """Whose key it is: the user, the operator, or (public routes) the client address."""
+    principal = call.principal
+    if principal is None:
+        return f"ip:{call.client_ip}"
+    user_id = getattr(principal, "user_id", None)
+    return f"user:{user_id}" if user_id else f"{type(principal).__name__}"
+
+
+def fingerprint(call: Call) -> str:
+    """The request as the key promises it: the body's JSON (key order ignored) and query."""
+    raw = call.raw_body
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True).encode() if raw.strip() else b""
+    except ValueError:
+        canonical = raw
+    query = call.request.query_string
+    return hashlib.sha256(canonical + b"\0" + query).hexdigest()
+
+
+def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer) -> Response:
+    """Answer `call` once per key: claim it, produce the answer and keep it, or replay it."""
+    if not _KEY.match(key):
+        raise errors.InvalidRequest(
+            f"{HEADER} must be 1-255 visible ASCII characters",
+            details=[{"field": HEADER, "issue": "malformed"}],
+        )
+    request = call.request
+    scope = "\0".join((principal_key(call), request.method, request.path, key))
+    doc_id = hashlib.sha256(scope.encode()).hexdigest()
+    ref = clients.firestore().collection(COLLECTION).document(doc_id)
+    print_ = fingerprint(call)
+    stored = firestore.optimistic(lambda: _claim(ref, print_))
+    if stored is not None:
+        return _replay(stored, replay, scope)
+    try:
+        response = produce()
+    except BaseException:
+        ref.delete()
+        raise
+    if not 200 <= response.status_code < 300:
+        ref.delete()
+        return response
+    _keep(ref, response, scope)
+    return response
+
+
+def _claim(ref: Any, print_: str) -> dict[str, Any] | None:
+    """Claim the key (None), or the stored record of an earlier request with it."""
+    from google.api_core.exceptions import AlreadyExists
+
+    settings = get_web_settings()
+    now = utcnow()
+    claim = {
+        "state": "running",
+        "fingerprint": print_,
+        "createdAt": now,
+        "leaseUntil": now + timedelta(seconds=settings.idempotency_lease_seconds),
+        "expiresAt": now + timedelta(hours=settings.idempotency_ttl_hours),
+    }
+    try:
+        ref.create(claim)
+        return None
+    except AlreadyExists:
+        pass
+    snapshot = ref.get()
+    data = snapshot.to_dict() if snapshot.exists else None
+    if data is None:  # released in between: claim again (`optimistic` retries on NotFound)
+        from google.api_core.exceptions import NotFound
+
+        raise NotFound("released")
+    running = data.get("state") == "running"
+    if data["expiresAt"] <= now or (running and data["leaseUntil"] <= now):
+        # Expired (TTL deletion lags by up to a day) or abandoned: take it over, unless
+        # someone else did first (the precondition fails and `optimistic` reads again).
+        unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+        stale: dict[str, Any] = {"status": None, "body": None, "headers": {}, "stream": None}
+        ref.update({**claim, **stale}, option=unchanged)
+        return None
+    if data.get("fingerprint") != print_:
+        raise errors.Unprocessable(
+            f"this {HEADER} was used with another request body; use a new key for a new request"
+        )
+    if running:
+        raise errors.Conflict(
+            f"a request with this {HEADER} is still being processed; retry when it has finished"
+        )
+    return data
+
+
+def _seal(scope: str, data: bytes) -> str:
+    """`data` masked with a keystream derived from the key's scope (key included), which is
+    never stored: a stored answer (a session's token, say) is unreadable without the
+    client's `Idempotency-Key`. The same call unmasks."""
+    stream = hashlib.shake_256(b"idempotency-body\0" + scope.encode()).digest(len(data))
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, stream, strict=True))).decode()
+
+
+def _unseal(scope: str, sealed: str) -> bytes:
+    data = base64.b64decode(sealed)
+    stream = hashlib.shake_256(b"idempotency-body\0" + scope.encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+
+
+def _keep(ref: Any, response: Response, scope: str) -> None:
+    headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    record: dict[str, Any] = {"state": "done", "status": response.status_code, "headers": headers}
+    if response.is_streamed:
+        # A stream is kept as where it can be read again; one without such a place is not kept.
+        location = response.headers.get("Content-Location")
+        if not location:
+            ref.delete()
+            return
+        record["stream"] = location
+    else:
+        record["body"] = _seal(scope, response.get_data())
+        record["contentType"] = response.mimetype
+    ref.update(record)
+
+
+def _replay(stored: dict[str, Any], replay: Replayer, scope: str) -> Response:
+    if stored.get("stream"):
+        response = replay(str(stored["stream"]))
+    else:
+        response = Response(
+            _unseal(scope, stored.get("body") or ""),
+            status=int(stored["status"]),
+            mimetype=stored.get("contentType") or "application/json",
+        )
+    response.headers.update(stored.get("headers") or {})
+    response.headers[REPLAYED] = "true"
+    return response
