@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from shared.agents.stats import AgentStats
-from shared.core.models import ApiModel, RequestModel, Text
+from shared.core.models import ApiModel, RequestModel, not_blank
 
 AUTO_PERSONA = "auto"  # route every message to the persona that fits it best
 DEFAULT_COLOR = "#6366F1"
@@ -50,10 +50,10 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Name = Annotated[Text, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(not_blank)]
 Description = Annotated[str, Field(max_length=2000)]
 Tags = Annotated[
-    list[Annotated[Text, Field(min_length=1, max_length=40)]],
+    list[Annotated[str, Field(min_length=1, max_length=40), AfterValidator(not_blank)]],
     Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
     AfterValidator(_unique),
 ]

@@ -25,7 +25,8 @@ class RequestModel(ApiModel):
     )
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
+    """Trim surrounding whitespace; refuse what is only whitespace."""
     stripped = value.strip()
     if not stripped:
         raise ValueError("must not be blank")
@@ -34,7 +35,9 @@ def _not_blank(value: str) -> str:
 
 # Free text that must say something. Length limits apply to the text as sent (so the
 # OpenAPI schema tells the truth); surrounding whitespace is dropped afterwards.
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(not_blank)]
+# Inside another Annotated, a length limit would apply after the trim: bounded text is
+# written `Annotated[str, Field(max_length=...), AfterValidator(not_blank)]` instead.
 
 
 class EmptyBody(RequestModel):

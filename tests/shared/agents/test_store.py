@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,3 +121,14 @@ def test_get_owned_agent_is_not_found_for_missing_and_foreign_agents(firestore_d
     with pytest.raises(errors.NotFound):
         agents.get_owned_agent("usr_owner", "agt_" + "0" * 24)
     assert agents.get_owned_agent("usr_owner", mine.id) == mine
+
+
+@pytest.mark.parametrize("field", ["name", "tags"])
+def test_length_limits_apply_to_the_text_as_sent_before_trimming(field: str) -> None:
+    """Whitespace Python trims (\\x1e too) still counts towards maxLength, as the schema says."""
+    limit = 100 if field == "name" else 40
+    value = "\x1e" + "a" * limit
+    body = {"name": value} if field == "name" else {"name": "ok", "tags": [value]}
+
+    with pytest.raises(ValidationError):
+        AgentCreate.model_validate_json(json.dumps(body), strict=True)
