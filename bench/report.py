@@ -159,6 +159,64 @@ def over_lines(agents: dict[str, Any], sessions: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ops(per: dict[str, Any]) -> str:
+    return (
+        f"{per['reads']:.2f} | {per['writes']:.2f} | {per['deletes']:.2f} | "
+        f"{per['published']:.2f} | {per.get('delivered', 0):.2f} | {per['cpuSeconds'] * 1000:.2f}"
+    )
+
+
+def cost_lines(cost: dict[str, Any]) -> list[str]:
+    """Operations per request, counted in the servers, and $ per million requests."""
+    if "skipped" in cost:
+        return [f"Cost per route: skipped ({cost['skipped']})"]
+    header = (
+        "| {first} | reads | writes | deletes | published | delivered | CPU ms "
+        "| Cloud Run $ | Firestore $ | Pub/Sub $ | **$ per 1 M** |"
+    )
+    rule = "|---|---|---|---|---|---|---|---|---|---|---|"
+    lines = [
+        f"Per request, counted inside the servers over {cost['requests']} requests "
+        "(session cache off; FastAPI peer on the line below ours); $ per 1 M requests at "
+        f"list prices of {cost['pricesAsOf']} ({', '.join(cost['priceSources'])}).",
+        "",
+        header.format(first="route"),
+        rule,
+    ]
+    for row in cost["rows"]:
+        dollars = row["dollarsPerMillion"]
+        lines.append(
+            f"| {row['route']} | {_ops(row['perRequest'])} | {dollars['cloudRun']:.2f} | "
+            f"{dollars['firestore']:.2f} | {dollars['pubsub']:.2f} | **{dollars['total']:.2f}** |"
+        )
+        if "peer" in row:
+            peer = row["peer"]
+            lines.append(
+                f"| (FastAPI peer) | {_ops(peer['perRequest'])} | "
+                f"{peer['dollarsPerMillion']['cloudRun']:.2f} | "
+                f"{peer['dollarsPerMillion']['firestore']:.2f} | "
+                f"{peer['dollarsPerMillion']['pubsub']:.2f} | "
+                f"{peer['dollarsPerMillion']['total']:.2f} |"
+            )
+    if cost.get("growth"):
+        lines += [
+            "",
+            "**Growth**: the same figures with N documents per guest (agents for the agents "
+            "routes, messages in the conversation for the chat routes)",
+            "",
+            header.format(first="route | N").replace("| reads", "| reads", 1),
+            rule + "---|",
+        ]
+        for row in cost["growth"]:
+            dollars = row["dollarsPerMillion"]
+            lines.append(
+                f"| {row['route']} | {row['documents']} | {_ops(row['perRequest'])} | "
+                f"{dollars['cloudRun']:.2f} | {dollars['firestore']:.2f} | "
+                f"{dollars['pubsub']:.2f} | **{dollars['total']:.2f}** |"
+            )
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     out = [
@@ -185,6 +243,10 @@ def markdown(results: dict[str, Any]) -> str:
         *chat_lines(results["chat"]),
         "",
         *over_lines(results["agentsOverQuery"], results["sessionsOverCreate"]),
+        "",
+        "**Cost per route**",
+        "",
+        *cost_lines(results.get("cost") or {"skipped": "not run"}),
     ]
     if results.get("notes"):
         out += ["", "Notes:", *[f"- {note}" for note in results["notes"]]]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, overhead, report, warm
+from bench import coldstart, cost, overhead, report, warm
 from bench.procs import (
     Client,
     Server,
@@ -159,27 +159,93 @@ def _chat_section(
         fake.stop()
 
 
+def _cost_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    """Operations, CPU and dollars per request, counted inside each server, and their growth."""
+    import tempfile
+
+    needed = ("guest-session", "agents")
+    if any(name not in entries for name in needed):
+        results["cost"] = {"skipped": "needs the guest-session and agents functions"}
+        return
+    fake = None
+    if (ROOT / "tests" / "support" / "messages_api.py").exists() and "chat" in entries:
+        from tests.support.messages_api import FakeMessagesApi
+
+        fake = FakeMessagesApi(first_chunk_delay=0).start()
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="bench-opcount-") as scratch:
+        directories: dict[str, Path] = {}
+
+        def counted(name: str, start: Any) -> Server:
+            directories[name] = Path(scratch) / name
+            server: Server = start(cost.counted_env(env, directories[name]))
+            servers.append(server)
+            return server
+
+        try:
+            sessions_server = counted(
+                "guest-session", lambda e: entry_server(entries["guest-session"], e)
+            )
+            agents_server = counted("agents", lambda e: entry_server(entries["agents"], e))
+            chat_server = None
+            if fake is not None:
+                model_env = {"ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.url}
+                chat_server = counted(
+                    "chat", lambda e: entry_server(entries["chat"], {**e, **model_env})
+                )
+            peer = counted(
+                "fastapi-peer",
+                lambda e: uvicorn_server("fastapi-peer", "bench.peers.fastapi_app:app", e),
+            )
+            for server in servers:
+                _ready(server)
+            sizes = tuple(int(size) for size in args.growth_sizes.split(",") if size)
+            results["cost"] = cost.measure(
+                cost.Servers(sessions_server, agents_server, chat_server, peer, directories),
+                load(),
+                args.cost_requests,
+                args.growth_requests,
+                sizes,
+            )
+        except (OSError, RuntimeError) as exc:
+            results["cost"] = {"skipped": f"{type(exc).__name__}: {exc}"[:400]}
+        finally:
+            for server in servers:
+                server.stop()
+            if fake is not None:
+                fake.stop()
+
+
 def _selected(entries: list[Entry], names: str) -> list[Entry]:
     """The entries that exist, limited to `names` (a comma list) when given."""
     wanted = {name for name in names.split(",") if name}
     return [e for e in entries if e.main_path.exists() and (not wanted or e.name in wanted)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmarks, side by side in one run.")
     parser.add_argument("--cold-samples", type=int, default=5)
     parser.add_argument("--import-samples", type=int, default=5)
     parser.add_argument("--warm-samples", type=int, default=50)
     parser.add_argument("--chat-samples", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput window per cell")
-    parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat")
+    parser.add_argument("--cost-requests", type=int, default=50, help="requests per cost row")
+    parser.add_argument("--growth-requests", type=int, default=10, help="per growth row")
+    parser.add_argument("--growth-sizes", default=",".join(map(str, cost.GROWTH_SIZES)))
+    parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat,cost")
     parser.add_argument("--entries", default="", help="comma list of manifest entry names")
-    args = parser.parse_args(argv)
-    sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat"}
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat", "cost"}
     began = time.perf_counter()
     emulators = Emulators(free_port(), free_port(), PROJECT).start()
     results: dict[str, Any] = {"notes": [], "importTime": [], "coldStart": [], "warm": []}
-    for section in ("chat", "agentsOverQuery", "sessionsOverCreate"):
+    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost"):
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
@@ -226,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         if "chat" in sections:
             print("chat ...", file=sys.stderr, flush=True)
             _chat_section(named, env, args, results)
+        if "cost" in sections:
+            print("cost per route ...", file=sys.stderr, flush=True)
+            _cost_section(named, env, args, results)
     finally:
         emulators.stop()
     results["notes"] += [
