@@ -11,6 +11,7 @@ source before quoting a figure.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,13 +109,43 @@ class Probe:
 def per_request(probe: Probe, requests: int) -> dict[str, float]:
     """The counters' change over `requests` requests, divided by them."""
     before = opcount.settled(probe.directory)
+    started = time.perf_counter()
     for _ in range(requests):
         probe.send()
+    elapsed = time.perf_counter() - started
     after = opcount.settled(probe.directory)
     names = set(before) | set(after)
-    return {
+    counted = {
         name: round((after.get(name, 0) - before.get(name, 0)) / requests, 6)
         for name in sorted(names)
+    }
+    counted["seconds:client"] = round(elapsed / requests, 6)
+    return counted
+
+
+def phases(per: dict[str, float]) -> dict[str, float]:
+    """Where a request's time goes, ms (means): the client's wall time split into the HTTP
+    server and framework (everything outside the `Api` edge), Firestore, request validation,
+    the JSON answer and the rest of the edge (handler code, auth, headers). For a server
+    without the `Api` edge (the peer) everything but Firestore is `framework`."""
+    ms = {
+        name.removeprefix("seconds:"): value * 1000
+        for name, value in per.items()
+        if name.startswith("seconds:")
+    }
+    client = ms.get("client", 0.0)
+    firestore = ms.get("firestore", 0.0)
+    edge = ms.get("edge")
+    if edge is None:
+        return {"client": client, "framework": client - firestore, "firestore": firestore}
+    validation, json_ms = ms.get("validation", 0.0), ms.get("json", 0.0)
+    return {
+        "client": client,
+        "framework": client - edge,
+        "firestore": firestore,
+        "validation": validation,
+        "json": json_ms,
+        "other": edge - firestore - validation - json_ms,
     }
 
 
@@ -142,6 +173,7 @@ def row(
         "server": probe.server.name,
         "requests": requests,
         "perRequest": counted,
+        "phasesMs": {name: round(value, 3) for name, value in phases(counted).items()},
         "dollarsPerMillion": dollars_per_million(counted, entry),
     }
 
@@ -197,6 +229,7 @@ def counted_env(env: dict[str, str], directory: Path) -> dict[str, str]:
         "BENCH_OPCOUNT_DIR": str(directory),
         "PYTHONPATH": f"{COUNTED_SITE}:{env.get('PYTHONPATH', '')}",
         "SESSION_CACHE_SECONDS": "0",
+        "BENCH_PHASES": "1",
     }
 
 

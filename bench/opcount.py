@@ -26,11 +26,11 @@ FIELDS = ("reads", "writes", "deletes", "published", "publishedBytes", "rpcs")
 FLUSH_SECONDS = 0.1
 
 _lock = threading.Lock()
-_counts: dict[str, int] = dict.fromkeys(FIELDS, 0)
-_originals: list[tuple[type, str, Any]] = []
+_counts: dict[str, float] = dict.fromkeys(FIELDS, 0)
+_originals: list[tuple[Any, str, Any]] = []
 
 
-def add(**amounts: int) -> None:
+def add(**amounts: float) -> None:
     with _lock:
         for name, amount in amounts.items():
             _counts[name] = _counts.get(name, 0) + amount
@@ -44,8 +44,11 @@ def snapshot() -> dict[str, float]:
     return counted
 
 
-def _counting(stream: Iterable[Any], is_document: Callable[[Any], bool]) -> Iterator[Any]:
-    """Yields a server stream unchanged, counting its documents (at least one read)."""
+def _counting(
+    stream: Iterable[Any], is_document: Callable[[Any], bool], started: float
+) -> Iterator[Any]:
+    """Yields a server stream unchanged, counting its documents (at least one read) and
+    the time from the call to the stream's end (the Firestore phase of a request)."""
     documents = 0
     try:
         for response in stream:
@@ -53,7 +56,20 @@ def _counting(stream: Iterable[Any], is_document: Callable[[Any], bool]) -> Iter
                 documents += 1
             yield response
     finally:
-        add(reads=max(documents, 1), rpcs=1)
+        add(reads=max(documents, 1), rpcs=1, **{"seconds:firestore": time.perf_counter() - started})
+
+
+def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    key = f"seconds:{name}"
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            add(**{key: time.perf_counter() - started})
+
+    return timed
 
 
 def _commit_counts(request: Any) -> dict[str, int]:
@@ -79,26 +95,28 @@ def install() -> None:
     publish = PublisherClient.publish
 
     def counted_batch_get(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return _counting(batch_get(self, *args, **kwargs), lambda r: bool(r._pb.HasField("found")))
+        started = time.perf_counter()
+        found = batch_get(self, *args, **kwargs)
+        return _counting(found, lambda r: bool(r._pb.HasField("found")), started)
 
     def counted_run_query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return _counting(
-            run_query(self, *args, **kwargs), lambda r: bool(r._pb.HasField("document"))
-        )
+        started = time.perf_counter()
+        found = run_query(self, *args, **kwargs)
+        return _counting(found, lambda r: bool(r._pb.HasField("document")), started)
 
     def counted_aggregation(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return _counting(
-            run_aggregation(self, *args, **kwargs), lambda r: bool(r._pb.HasField("result"))
-        )
+        started = time.perf_counter()
+        found = run_aggregation(self, *args, **kwargs)
+        return _counting(found, lambda r: bool(r._pb.HasField("result")), started)
 
     def counted_get_document(self: Any, *args: Any, **kwargs: Any) -> Any:
         add(reads=1, rpcs=1)
-        return get_document(self, *args, **kwargs)
+        return _timed("firestore", get_document)(self, *args, **kwargs)
 
     def counted_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
         request = kwargs.get("request", args[0] if args else None)
         add(**_commit_counts(request))
-        return commit(self, *args, **kwargs)
+        return _timed("firestore", commit)(self, *args, **kwargs)
 
     def counted_publish(self: Any, topic: str, data: bytes, *args: Any, **attrs: Any) -> Any:
         size = len(data) + sum(len(k) + len(str(v)) for k, v in attrs.items())
@@ -126,6 +144,22 @@ def uninstall() -> None:
         setattr(owner, name, original)
 
 
+def install_phases() -> None:
+    """Times the platform's HTTP edge and its phases (bench only): the whole `Api` call,
+    request validation and the JSON answer; Firestore is timed by `install`."""
+    from shared.web import api
+
+    wrapped: list[tuple[Any, str, Any]] = [
+        (api.Api, "__call__", _timed("edge", api.Api.__call__)),
+        (api, "_validate", _timed("validation", api._validate)),
+        (api, "_validate_body", _timed("validation", api._validate_body)),
+        (api, "_to_response", _timed("json", api._to_response)),
+    ]
+    for owner, name, wrapper in wrapped:
+        _originals.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, wrapper)
+
+
 def _flush_forever(directory: Path) -> None:
     last: dict[str, float] = {}
     while True:
@@ -151,6 +185,8 @@ def install_from_env() -> None:
     directory = Path(target)
     directory.mkdir(parents=True, exist_ok=True)
     install()
+    if os.environ.get("BENCH_PHASES"):
+        install_phases()
     _start_flusher(directory)
     # gunicorn forks its worker after the imports: threads do not survive a fork.
     os.register_at_fork(after_in_child=lambda: _start_flusher(directory))
