@@ -234,6 +234,29 @@ def cost_lines(cost: dict[str, Any]) -> list[str]:
     return lines
 
 
+def capacity_lines(found: dict[str, Any]) -> list[str]:
+    if "skipped" in found:
+        return [f"Chat capacity: skipped ({found['skipped']})"]
+    lines = [
+        f"One chat instance (THREADS = concurrency {found['threads']}, memory {found['memory']}) "
+        f"against a model that waits {found['firstTokenDelayMs']:.0f} ms for its first token "
+        f"and then streams for about {found['answerSeconds']:g} s; idle RSS "
+        f"{found['idleRssMiB']:.0f} MiB. First token = time to the first `message.delta` "
+        "minus the model's wait.",
+        "",
+        "| open streams | completed | failed | first token added p50 ms | p95 ms "
+        "| longest stream s | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in found["levels"]:
+        lines.append(
+            f"| {row['streams']} | {row['completed']} | {row['failures']} | "
+            f"{row['firstTokenAddedMsP50']} | {row['firstTokenAddedMsP95']} | "
+            f"{row['streamSecondsMax']} | {row['peakRssMiB']:.0f} |"
+        )
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     out = [
@@ -273,6 +296,10 @@ def markdown(results: dict[str, Any]) -> str:
         "**Cost per route**",
         "",
         *cost_lines(results.get("cost") or {"skipped": "not run"}),
+        "",
+        "**Chat capacity** of one instance",
+        "",
+        *capacity_lines(results.get("capacity") or {"skipped": "not run"}),
     ]
     if results.get("notes"):
         out += ["", "Notes:", *[f"- {note}" for note in results["notes"]]]

@@ -12,13 +12,14 @@ import contextlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, overhead, report, warm
+from bench import capacity, coldstart, cost, overhead, report, warm
 from bench.procs import (
     Client,
     Server,
@@ -33,6 +34,7 @@ from infra.manifest import ROOT, Entry, load
 from shared.core import state
 
 RESULTS = ROOT / "bench" / "results"
+SECTIONS = ("import", "cold", "warm", "chat", "cost", "capacity")
 PROJECT = "demo-bench"
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a local, throwaway operator token
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105
@@ -253,6 +255,52 @@ def _cost_section(
                 fake.stop()
 
 
+def _capacity_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    """Concurrent streamed answers on one chat instance served as the manifest says."""
+    from shared.identity import sessions
+
+    chat, agents = entries.get("chat"), entries.get("agents")
+    if not (ROOT / "tests" / "support" / "messages_api.py").exists() or not chat or not agents:
+        results["capacity"] = {"skipped": "needs chat, agents and the fake Messages API"}
+        return
+    fake = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.fake_model",
+            str(capacity.FIRST_TOKEN_DELAY),
+            str(capacity.CHUNKS),
+            str(capacity.CHUNK_DELAY),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake.stdout is not None and fake.stdin is not None
+    model_url = fake.stdout.readline().strip()
+    model_env = {**env, "ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": model_url}
+    servers = [entry_server(chat, model_env), entry_server(agents, env)]
+    try:
+        for server in servers:
+            _ready(server)
+        token, _ = sessions.create_session()
+        levels = tuple(int(n) for n in args.capacity_levels.split(",") if n)
+        results["capacity"] = capacity.measure(
+            servers[0], servers[1], token, levels, scaling=chat.scaling
+        )
+    except (OSError, RuntimeError) as exc:
+        results["capacity"] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    finally:
+        for server in servers:
+            server.stop()
+        fake.stdin.close()
+        fake.wait(timeout=10)
+
+
 def _selected(entries: list[Entry], names: str) -> list[Entry]:
     """The entries that exist, limited to `names` (a comma list) when given."""
     wanted = {name for name in names.split(",") if name}
@@ -269,14 +317,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cost-requests", type=int, default=50, help="requests per cost row")
     parser.add_argument("--growth-requests", type=int, default=10, help="per growth row")
     parser.add_argument("--growth-sizes", default=",".join(map(str, cost.GROWTH_SIZES)))
-    parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat,cost")
+    parser.add_argument("--capacity-levels", default=",".join(map(str, capacity.LEVELS)))
+    parser.add_argument(
+        "--only", default="", help="comma list: import,cold,warm,chat,cost,capacity"
+    )
     parser.add_argument("--entries", default="", help="comma list of manifest entry names")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat", "cost"}
+    sections = set(filter(None, args.only.split(","))) or set(SECTIONS)
     began = time.perf_counter()
     emulators = Emulators(free_port(), free_port(), PROJECT).start()
     results: dict[str, Any] = {
@@ -286,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": [],
         "warmDeployed": [],
     }
-    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost"):
+    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost", "capacity"):
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
@@ -336,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         if "cost" in sections:
             print("cost per route ...", file=sys.stderr, flush=True)
             _cost_section(named, env, args, results)
+        if "capacity" in sections:
+            print("chat capacity ...", file=sys.stderr, flush=True)
+            _capacity_section(named, env, args, results)
     finally:
         emulators.stop()
     results["notes"] += [
