@@ -41,6 +41,29 @@ PRICE_SOURCES = (
     "https://cloud.google.com/pubsub/pricing",
 )
 GROWTH_SIZES = (10, 100, 1000, 10000)
+# A day of a small deployment: 100 guests, 2,000 chat messages.
+CONVERSATION_CAP = 1000
+DAILY_MIX = {
+    "POST /v1/sessions": 100,
+    "GET /v1/sessions/current": 1000,
+    "GET /v1/agents": 1000,
+    "POST /v1/agents": 200,
+    "GET /v1/dashboard/stats": 500,
+    "GET .../messages (history)": 1000,
+    "POST .../messages (chat message)": 2000,
+}
+
+
+def daily(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """DAILY_MIX priced with the measured rows: $ per day by route and in all."""
+    by_route = {row["route"]: row["dollarsPerMillion"]["total"] for row in rows}
+    lines = {
+        route: round(count * by_route[route] / 1_000_000, 6)
+        for route, count in DAILY_MIX.items()
+        if route in by_route
+    }
+    total = round(sum(lines.values()), 4)
+    return {"mix": DAILY_MIX, "dollarsByRoute": lines, "dollarsPerDay": total}
 
 
 def gib(memory: str) -> float:
@@ -352,6 +375,7 @@ def measure(
         },
         "requests": requests,
         "rows": rows,
+        "daily": daily(rows),
         "growth": growth,
     }
 
@@ -387,8 +411,11 @@ def _chat_rows(
     conversation_id = _conversation(servers, token, str(agent.json()["id"]))
     path = f"/v1/conversations/{conversation_id}/messages"
     sender(chat, "POST", path, 200, token, body={"content": "Say hello."})()
-    if size > 2:
-        seed_messages(conversation_id, _messages(conversation_id), size - 2)
+    # A conversation holds at most CHAT_MAX_MESSAGES_PER_CONVERSATION (1,000) messages; the
+    # measured requests add two each.
+    held = min(size, CONVERSATION_CAP - 2 * (requests + 2))
+    if held > 2:
+        seed_messages(conversation_id, _messages(conversation_id), held - 2)
     probes = [
         servers.probe("GET .../messages (history)", chat, sender(chat, "GET", path, 200, token)),
         servers.probe(
@@ -433,4 +460,6 @@ def _growth_rows(
         rows += _chat_rows(servers, token, requests, entries, fan_out, size=size)
     for measured in rows:
         measured["documents"] = size
+        if "messages" in measured["route"]:
+            measured["documents"] = min(size, CONVERSATION_CAP - 2 * (requests + 2))
     return rows

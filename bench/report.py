@@ -193,6 +193,19 @@ def cost_lines(cost: dict[str, Any]) -> list[str]:
                 f"{peer['dollarsPerMillion']['pubsub']:.2f} | "
                 f"{peer['dollarsPerMillion']['total']:.2f} |"
             )
+    if cost.get("daily"):
+        day = cost["daily"]
+        parts = ", ".join(
+            f"{day['mix'][route]:,} {route} ${dollars:.4f}"
+            for route, dollars in day["dollarsByRoute"].items()
+        )
+        lines += [
+            "",
+            f"**A day** of 100 guests and 2,000 chat messages: **${day['dollarsPerDay']:.4f} "
+            f"a day** ({parts}). Not included: the free tiers (which cover all of it), the "
+            "always-on minimum instances (chat keeps one), the model's tokens, storage and "
+            "egress.",
+        ]
     lines += [
         "",
         "Where the time goes, ms per request (means over the same requests, one client): "
@@ -301,6 +314,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *capacity_lines(results.get("capacity") or {"skipped": "not run"}),
     ]
+    if results.get("plots"):
+        out += ["", "Plots: " + ", ".join(f"[{name}]({name})" for name in results["plots"])]
     if results.get("notes"):
         out += ["", "Notes:", *[f"- {note}" for note in results["notes"]]]
     return "\n".join(out) + "\n"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, coldstart, cost, overhead, report, warm
+from bench import capacity, coldstart, cost, overhead, plots, report, warm
 from bench.procs import (
     Client,
     Server,
@@ -420,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(results: dict[str, Any], finished: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    results["plots"] = plots.write(results, RESULTS)
     document = json.dumps(results, indent=2, default=str)
     stamp = finished.replace(":", "").replace("-", "")
     (RESULTS / f"bench-{stamp}.json").write_text(document)
