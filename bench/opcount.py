@@ -7,9 +7,9 @@ are what the process really sent, not an estimate. A benchmarked server gets it 
 every process then writes its counters and its CPU time to `<dir>/<pid>.json` a few times
 a second, and the harness reads the difference over a known number of requests.
 
-Counted as Firestore bills them: a document returned by a get or a query is one read, a
-query that returns nothing still one, an aggregation one per response; each write in a
-commit is one write, or one delete.
+Counted as Firestore bills them: each document asked for by a get (found or missing) or
+returned by a query is one read, a query that returns nothing still one, an aggregation
+one per response; each write in a commit is one write, or one delete.
 """
 
 from __future__ import annotations
@@ -97,7 +97,10 @@ def install() -> None:
     def counted_batch_get(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         found = batch_get(self, *args, **kwargs)
-        return _counting(found, lambda r: bool(r._pb.HasField("found")), started)
+        # Each requested document is billed, found or missing.
+        return _counting(
+            found, lambda r: r._pb.HasField("found") or r._pb.HasField("missing"), started
+        )
 
     def counted_run_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
