@@ -56,8 +56,9 @@ screenshot: $(STAMP) browser
 	CONSOLE_SCREENSHOT=docs/images/console.png REQUIRE_BROWSER=1 \
 		$(BIN)/pytest tests/functions/console/test_browser.py -k a_guest_creates
 
+# BENCH_ARGS, e.g. "--only cost --growth-sizes 10,100" (options: docs/benchmarks.md).
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 eval-personas: $(STAMP)
 	$(BIN)/python -m tools.eval_personas

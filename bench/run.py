@@ -12,12 +12,14 @@ import contextlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, overhead, report, warm
+from bench import capacity, coldstart, cost, overhead, plots, report, warm
 from bench.procs import (
     Client,
     Server,
@@ -32,6 +34,7 @@ from infra.manifest import ROOT, Entry, load
 from shared.core import state
 
 RESULTS = ROOT / "bench" / "results"
+SECTIONS = ("import", "cold", "warm", "chat", "cost", "capacity")
 PROJECT = "demo-bench"
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a local, throwaway operator token
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105
@@ -64,63 +67,97 @@ def _ready(server: Server, path: str = "/openapi.json") -> None:
     wait_for_answer(server, lambda: Client(server.port, 5).request("GET", path).status < 500)
 
 
+# Equal work: the platform's 5 s session cache off, so it reads the session on every
+# request as the bare function and the peer do; then on, as deployed.
+WARM_CONFIGURATIONS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("warm", "equal work (SESSION_CACHE_SECONDS=0)", {"SESSION_CACHE_SECONDS": "0"}),
+    ("warmDeployed", "deployed (session cache on, 5 s)", {}),
+)
+
+
+def _platform_servers(
+    entries: dict[str, Entry], env: dict[str, str]
+) -> tuple[dict[str, Server], list[Server]]:
+    by_prefix: dict[str, Server] = {}
+    servers: list[Server] = []
+    for entry in entries.values():
+        prefixes = entry.trigger.http.paths if entry.trigger.http else []
+        wanted = {route.prefix for route in warm.ROUTES} | {"/v1/conversations"}
+        if wanted & set(prefixes):
+            server = entry_server(entry, env)
+            servers.append(server)
+            for prefix in prefixes:
+                by_prefix[prefix] = server
+    return by_prefix, servers
+
+
 def _warm_section(
     entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
 ) -> None:
     from shared.identity import sessions
 
-    by_prefix: dict[str, Server] = {}
     servers: list[Server] = []
     try:
-        for entry in entries.values():
-            prefixes = entry.trigger.http.paths if entry.trigger.http else []
-            wanted = {route.prefix for route in warm.ROUTES} | {"/v1/conversations"}
-            if wanted & set(prefixes):
-                server = entry_server(entry, env)
-                servers.append(server)
-                for prefix in prefixes:
-                    by_prefix[prefix] = server
         bare = function_server("bare-routes", coldstart.BARE_HTTP, "bare_routes", env, threads=80)
         peer = uvicorn_server("fastapi-peer", "bench.peers.fastapi_app:app", env)
         servers += [bare, peer]
-        for server in servers:
-            _ready(server)
-        users = [sessions.create_session() for _ in range(warm.CLIENTS + 1)]
-        tokens = [token for token, _ in users]
-        seed_with = by_prefix.get("/v1/agents", bare)
-        for token in tokens:  # ten agents per user, so every list returns the same page
-            for index in range(10):
-                body = {**warm.AGENT_BODY, "name": f"seed {index}"}
-                Client(seed_with.port).request(
-                    "POST", "/v1/agents", body, {"Authorization": f"Bearer {token}"}
+        for index, (key, label, overrides) in enumerate(WARM_CONFIGURATIONS):
+            by_prefix, platform = _platform_servers(entries, {**env, **overrides})
+            servers += platform
+            for server in servers:
+                _ready(server)
+            # Fresh users each time: the POST rows add agents of other shapes to theirs.
+            users = [sessions.create_session() for _ in range(warm.CLIENTS + 1)]
+            tokens = [token for token, _ in users]
+            _seed_warm(by_prefix.get("/v1/agents", bare), tokens)
+            if index == 0:
+                agents = by_prefix.get("/v1/agents")
+                # Before the warm POST /v1/agents rows add agents to the first user.
+                results["agentsOverQuery"] = (
+                    overhead.agents_over_query(
+                        agents, tokens[0], users[0][1].user_id, args.warm_samples
+                    )
+                    if agents
+                    else {"skipped": "no agents function yet"}
                 )
-        agents = by_prefix.get("/v1/agents")
-        # Before the warm POST /v1/agents rows: bare and FastAPI write agents of their own shape.
-        results["agentsOverQuery"] = (
-            overhead.agents_over_query(agents, tokens[0], users[0][1].user_id, args.warm_samples)
-            if agents
-            else {"skipped": "no agents function yet"}
-        )
-        sessions_server = by_prefix.get("/v1/sessions")
-        results["sessionsOverCreate"] = (
-            overhead.sessions_over_create(sessions_server, args.warm_samples)
-            if sessions_server
-            else {"skipped": "no guest_session function"}
-        )
-        results["warm"] = warm.compare(
-            {
-                "platform": lambda route: by_prefix.get(route.prefix),
-                "bare": lambda route: bare,
-                "fastapi": lambda route: peer,
-            },
-            warm.ROUTES,
-            tokens,
-            args.warm_samples,
-            args.seconds,
-        )
+                sessions_server = by_prefix.get("/v1/sessions")
+                results["sessionsOverCreate"] = (
+                    overhead.sessions_over_create(sessions_server, args.warm_samples)
+                    if sessions_server
+                    else {"skipped": "no guest_session function"}
+                )
+            print(f"warm routes, {label} ...", file=sys.stderr, flush=True)
+            results[key] = warm.compare(
+                {
+                    "platform": _serving(by_prefix),
+                    "bare": lambda route: bare,
+                    "fastapi": lambda route: peer,
+                },
+                warm.ROUTES,
+                tokens,
+                args.warm_samples,
+                args.seconds,
+            )
+            for server in platform:
+                server.stop()
+                servers.remove(server)
     finally:
         for server in servers:
             server.stop()
+
+
+def _serving(by_prefix: dict[str, Server]) -> Callable[[warm.RouteSpec], Server | None]:
+    return lambda route: by_prefix.get(route.prefix)
+
+
+def _seed_warm(server: Server, tokens: list[str]) -> None:
+    """Ten agents per user, made by the platform, so every list returns the same page."""
+    for token in tokens:
+        for index in range(10):
+            body = {**warm.AGENT_BODY, "name": f"seed {index}"}
+            Client(server.port).request(
+                "POST", "/v1/agents", body, {"Authorization": f"Bearer {token}"}
+            )
 
 
 def _chat_section(
@@ -159,27 +196,148 @@ def _chat_section(
         fake.stop()
 
 
+def _cost_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    """Operations, CPU and dollars per request, counted inside each server, and their growth."""
+    import tempfile
+
+    needed = ("guest-session", "agents")
+    if any(name not in entries for name in needed):
+        results["cost"] = {"skipped": "needs the guest-session and agents functions"}
+        return
+    fake = None
+    if (ROOT / "tests" / "support" / "messages_api.py").exists() and "chat" in entries:
+        from tests.support.messages_api import FakeMessagesApi
+
+        fake = FakeMessagesApi(first_chunk_delay=0).start()
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="bench-opcount-") as scratch:
+        directories: dict[str, Path] = {}
+
+        def counted(name: str, start: Any) -> Server:
+            directories[name] = Path(scratch) / name
+            server: Server = start(cost.counted_env(env, directories[name]))
+            servers.append(server)
+            return server
+
+        try:
+            sessions_server = counted(
+                "guest-session", lambda e: entry_server(entries["guest-session"], e)
+            )
+            agents_server = counted("agents", lambda e: entry_server(entries["agents"], e))
+            chat_server = None
+            if fake is not None:
+                model_env = {"ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake.url}
+                chat_server = counted(
+                    "chat", lambda e: entry_server(entries["chat"], {**e, **model_env})
+                )
+            peer = counted(
+                "fastapi-peer",
+                lambda e: uvicorn_server("fastapi-peer", "bench.peers.fastapi_app:app", e),
+            )
+            for server in servers:
+                _ready(server)
+            sizes = tuple(int(size) for size in args.growth_sizes.split(",") if size)
+            results["cost"] = cost.measure(
+                cost.Servers(sessions_server, agents_server, chat_server, peer, directories),
+                load(),
+                args.cost_requests,
+                args.growth_requests,
+                sizes,
+            )
+        except (OSError, RuntimeError) as exc:
+            results["cost"] = {"skipped": f"{type(exc).__name__}: {exc}"[:400]}
+        finally:
+            for server in servers:
+                server.stop()
+            if fake is not None:
+                fake.stop()
+
+
+def _capacity_section(
+    entries: dict[str, Entry], env: dict[str, str], args: argparse.Namespace, results: dict
+) -> None:
+    """Concurrent streamed answers on one chat instance served as the manifest says."""
+    from shared.identity import sessions
+
+    chat, agents = entries.get("chat"), entries.get("agents")
+    if not (ROOT / "tests" / "support" / "messages_api.py").exists() or not chat or not agents:
+        results["capacity"] = {"skipped": "needs chat, agents and the fake Messages API"}
+        return
+    fake = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.fake_model",
+            str(capacity.FIRST_TOKEN_DELAY),
+            str(capacity.CHUNKS),
+            str(capacity.CHUNK_DELAY),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake.stdout is not None and fake.stdin is not None
+    model_url = fake.stdout.readline().strip()
+    model_env = {**env, "ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": model_url}
+    servers = [entry_server(chat, model_env), entry_server(agents, env)]
+    try:
+        for server in servers:
+            _ready(server)
+        token, _ = sessions.create_session()
+        levels = tuple(int(n) for n in args.capacity_levels.split(",") if n)
+        results["capacity"] = capacity.measure(
+            servers[0], servers[1], token, levels, scaling=chat.scaling
+        )
+    except (OSError, RuntimeError) as exc:
+        results["capacity"] = {"skipped": f"{type(exc).__name__}: {exc}"}
+    finally:
+        for server in servers:
+            server.stop()
+        fake.stdin.close()
+        fake.wait(timeout=10)
+
+
 def _selected(entries: list[Entry], names: str) -> list[Entry]:
     """The entries that exist, limited to `names` (a comma list) when given."""
     wanted = {name for name in names.split(",") if name}
     return [e for e in entries if e.main_path.exists() and (not wanted or e.name in wanted)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmarks, side by side in one run.")
     parser.add_argument("--cold-samples", type=int, default=5)
     parser.add_argument("--import-samples", type=int, default=5)
     parser.add_argument("--warm-samples", type=int, default=50)
     parser.add_argument("--chat-samples", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput window per cell")
-    parser.add_argument("--only", default="", help="comma list: import,cold,warm,chat")
+    parser.add_argument("--cost-requests", type=int, default=50, help="requests per cost row")
+    parser.add_argument("--growth-requests", type=int, default=10, help="per growth row")
+    parser.add_argument("--growth-sizes", default=",".join(map(str, cost.GROWTH_SIZES)))
+    parser.add_argument("--capacity-levels", default=",".join(map(str, capacity.LEVELS)))
+    parser.add_argument(
+        "--only", default="", help="comma list: import,cold,warm,chat,cost,capacity"
+    )
     parser.add_argument("--entries", default="", help="comma list of manifest entry names")
-    args = parser.parse_args(argv)
-    sections = set(filter(None, args.only.split(","))) or {"import", "cold", "warm", "chat"}
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    sections = set(filter(None, args.only.split(","))) or set(SECTIONS)
     began = time.perf_counter()
     emulators = Emulators(free_port(), free_port(), PROJECT).start()
-    results: dict[str, Any] = {"notes": [], "importTime": [], "coldStart": [], "warm": []}
-    for section in ("chat", "agentsOverQuery", "sessionsOverCreate"):
+    results: dict[str, Any] = {
+        "notes": [],
+        "importTime": [],
+        "coldStart": [],
+        "warm": [],
+        "warmDeployed": [],
+    }
+    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost", "capacity"):
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, "SESSION_CREATE_PER_MINUTE": "0"})
@@ -226,11 +384,18 @@ def main(argv: list[str] | None = None) -> int:
         if "chat" in sections:
             print("chat ...", file=sys.stderr, flush=True)
             _chat_section(named, env, args, results)
+        if "cost" in sections:
+            print("cost per route ...", file=sys.stderr, flush=True)
+            _cost_section(named, env, args, results)
+        if "capacity" in sections:
+            print("chat capacity ...", file=sys.stderr, flush=True)
+            _capacity_section(named, env, args, results)
     finally:
         emulators.stop()
     results["notes"] += [
-        "The platform caches a verified session for SESSION_CACHE_SECONDS (5 s); the bare "
-        "function and the FastAPI peer read the session document on every request.",
+        "Equal work: the first warm tables run the platform with SESSION_CACHE_SECONDS=0, so "
+        "it reads the session document on every request as the bare function and the FastAPI "
+        "peer do; the deployed tables keep its 5 s cache of a verified session.",
         "ALERT_GROUP_WAIT_SECONDS=0 (the 5 s group wait is a feature, not a start cost); "
         "ACCESS_LOG=false, as deployed (Cloud Run logs each request itself). "
         "Quotas off for the run: SESSION_CREATE_PER_MINUTE, CHAT_MESSAGES_PER_MINUTE, "
@@ -255,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _write(results: dict[str, Any], finished: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    results["plots"] = plots.write(results, RESULTS)
     document = json.dumps(results, indent=2, default=str)
     stamp = finished.replace(":", "").replace("-", "")
     (RESULTS / f"bench-{stamp}.json").write_text(document)

@@ -1,16 +1,22 @@
 """The same routes as a typical FastAPI service: pydantic models, a `Depends` for the
 current user, the synchronous Firestore client in `def` endpoints (FastAPI runs them in
 its thread pool), served by uvicorn. Run: uvicorn bench.peers.fastapi_app:app
+
+Equal work with the platform: the same documents (an agent as shared/agents/store.py
+stores it), the same query (userId, createdAt desc, __name__ desc, limit + 1), the stats
+shards each agent lists read in one batch, the same page token and the same JSON fields.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from google.cloud import firestore
 from pydantic import BaseModel, Field
 
@@ -33,21 +39,40 @@ class SessionOut(BaseModel):
 
 class AgentIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    description: str = ""
-    systemPrompt: str = ""
-    model: str = "offline"
+    description: str = Field("", max_length=500)
     tags: list[str] = Field(default_factory=list, max_length=20)
+    color: str = Field("#6366f1", pattern=r"^#[0-9a-fA-F]{6}$")
+    icon: str = Field("bot", max_length=40)
+    systemPrompt: str = Field("", max_length=20000)
+    model: str = "offline"
+    persona: str | None = None
+    status: str = "active"
+
+
+class StatsOut(BaseModel):
+    totalRuns: int = 0
+    successfulRuns: int = 0
+    failedRuns: int = 0
+    lastRunAt: datetime | None = None
+    inputTokens: int = 0
+    outputTokens: int = 0
+    avgLatencyMs: float = 0.0
 
 
 class AgentOut(BaseModel):
     id: str
     name: str
     description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    color: str = "#6366f1"
+    icon: str = ""
     systemPrompt: str = ""
     model: str
+    persona: str | None = None
     status: str
     createdAt: datetime
     updatedAt: datetime
+    stats: StatsOut = Field(default_factory=StatsOut)
 
 
 class AgentPage(BaseModel):
@@ -101,14 +126,28 @@ def read_session(user: CurrentUser) -> SessionOut:
 def create_agent(body: AgentIn, user: CurrentUser) -> AgentOut:
     now = datetime.now(UTC)
     agent_id = "agt_" + secrets.token_hex(12)
-    record = {**body.model_dump(), "userId": user.userId, "status": "active"}
-    record |= {"createdAt": now, "updatedAt": now}
+    record = {"userId": user.userId, **body.model_dump(), "createdAt": now, "updatedAt": now}
     db.collection("agents").document(agent_id).create(record)
     return AgentOut(id=agent_id, **record)
 
 
+def _stats(shards: list[dict]) -> StatsOut:
+    runs = sum(int(s.get("totalRuns") or 0) for s in shards)
+    latency = sum(float(s.get("latencyMsTotal") or 0.0) for s in shards)
+    micros = [s["lastRunAtMicros"] for s in shards if isinstance(s.get("lastRunAtMicros"), int)]
+    return StatsOut(
+        totalRuns=runs,
+        successfulRuns=sum(int(s.get("successfulRuns") or 0) for s in shards),
+        failedRuns=sum(int(s.get("failedRuns") or 0) for s in shards),
+        lastRunAt=datetime.fromtimestamp(max(micros) / 1e6, UTC) if micros else None,
+        inputTokens=sum(int(s.get("inputTokens") or 0) for s in shards),
+        outputTokens=sum(int(s.get("outputTokens") or 0) for s in shards),
+        avgLatencyMs=round(latency / runs, 3) if runs else 0.0,
+    )
+
+
 @app.get("/v1/agents", response_model=AgentPage)
-def list_agents(user: CurrentUser, limit: int = 20) -> AgentPage:
+def list_agents(user: CurrentUser, limit: int = Query(20, ge=1, le=100)) -> AgentPage:
     query = (
         db.collection("agents")
         .where(filter=firestore.FieldFilter("userId", "==", user.userId))
@@ -117,8 +156,25 @@ def list_agents(user: CurrentUser, limit: int = 20) -> AgentPage:
         .limit(limit + 1)
     )
     docs = list(query.stream())
-    agents = [AgentOut(id=d.id, **(d.to_dict() or {})) for d in docs[:limit]]
-    return AgentPage(agents=agents, nextPageToken=docs[limit].id if len(docs) > limit else None)
+    page = [(d.reference, d.to_dict() or {}) for d in docs[:limit]]
+    shard_refs = [
+        ref.collection("statShards").document(str(k))
+        for ref, data in page
+        for k in data.get("statShards") or []
+    ]
+    shards: dict[str, list[dict]] = {}
+    for snapshot in db.get_all(shard_refs) if shard_refs else []:
+        if snapshot.exists and snapshot.reference.parent.parent is not None:
+            shards.setdefault(snapshot.reference.parent.parent.id, []).append(snapshot.to_dict())
+    agents = [
+        AgentOut(id=ref.id, **data, stats=_stats(shards.get(ref.id, []))) for ref, data in page
+    ]
+    next_token = None
+    if len(docs) > limit:
+        last = agents[-1]
+        cursor = json.dumps({"t": last.createdAt.isoformat(), "id": last.id}).encode()
+        next_token = base64.urlsafe_b64encode(cursor).decode().rstrip("=")
+    return AgentPage(agents=agents, nextPageToken=next_token)
 
 
 @app.post("/v1/personas/route", response_model=RouteOut)
