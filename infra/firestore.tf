@@ -9,6 +9,9 @@ locals {
     sessions           = "expiresAt"
     processed_events   = "expiresAt"
     webhook_deliveries = "expiresAt"
+    # Spend meters (shared/limits/spend.py): a window's document a day after it closes.
+    limits = "expiresAt"
+    quotas = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__

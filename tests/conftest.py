@@ -34,6 +34,11 @@ os.environ.update(
         "LOG_LEVEL": "INFO",
         "ALLOWED_ORIGINS": "https://app.example.test",
         "ADMIN_TOKEN": E2E_ADMIN_TOKEN,
+        # Every test client comes from 127.0.0.1: the per-address bounds are tested on
+        # their own (tests/shared/limits, tests/platform/test_spend_bounds.py).
+        "SESSION_CREATE_PER_MINUTE": "0",
+        "CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE": "0",
+        "CHAT_TOKENS_PER_ADDRESS_PER_DAY": "0",
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)

@@ -21,6 +21,7 @@ from shared.alerts.state import AlertSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
+from shared.limits.spend import SpendSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
 from shared.personas.data import PersonaSettings
@@ -31,6 +32,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Core: every function", Settings),
     ("Model (chat, persona router)", ModelSettings),
     ("Chat quotas", QuotaSettings),
+    ("Spend bounds (per client address, per guest, per deployment)", SpendSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),

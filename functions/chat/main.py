@@ -83,7 +83,8 @@ def list_messages(call: Call) -> models.MessagePage:
 def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""
     body: models.MessageCreate = call.body
-    run = runs.start(call.principal.user_id, call.params["conversation_id"], body.content)
+    user, conversation = call.principal.user_id, call.params["conversation_id"]
+    run = runs.start(user, conversation, body.content, call.client_ip)
     if "text/event-stream" in call.request.headers.get("Accept", ""):
         frames = sse.stream(run.sse())
         return Response(frames, mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"})

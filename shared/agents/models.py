@@ -46,6 +46,18 @@ def _document_default_model(schema: dict[str, Any]) -> None:
     schema["default"] = _default_model()
 
 
+def _allowed_model(name: str) -> str:
+    from shared.llm.settings import get_model_settings
+
+    settings = get_model_settings()
+    if not settings.allows(name):
+        allowed = ", ".join(
+            dict.fromkeys(["offline", settings.chat_default_model, *settings.chat_allowed_models])
+        )
+        raise ValueError(f"model {name!r} is not allowed here; expected one of {allowed}")
+    return name
+
+
 def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
@@ -68,8 +80,12 @@ ModelName = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",
-        description="A Claude model id, or `offline` for the built-in deterministic model.",
+        description=(
+            "A model of the deployment's allowlist (CHAT_ALLOWED_MODELS), or `offline` for the "
+            "built-in deterministic model; any other name is refused with 400."
+        ),
     ),
+    AfterValidator(_allowed_model),
 ]
 Persona = Annotated[
     str | None,

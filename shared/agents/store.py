@@ -30,6 +30,7 @@ from shared.agents.stats import AgentStats
 from shared.core import errors, ids
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.limits import spend
 
 if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
@@ -116,7 +117,12 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
         updated_at=now,
         **body.model_dump(),
     )
-    agent_ref(record.id).create(record.to_document())
+    hold = spend.take([spend.guest_count(user_id, "agents")])  # 429 past the cap
+    try:
+        agent_ref(record.id).create(record.to_document())
+    except Exception:
+        hold.release()
+        raise
     return record
 
 
@@ -152,6 +158,7 @@ def delete_agent(user_id: str, agent_id: str) -> None:
         _owned(ref.get(transaction=transaction), user_id)
         agent_stats.delete_shards(transaction, ref)
         transaction.delete(ref)
+        spend.stage_add(transaction, spend.guest_count(user_id, "agents", -1))
 
     run(clients.firestore().transaction())
 

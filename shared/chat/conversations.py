@@ -10,6 +10,7 @@ message (one read, one guarded commit, cached history) lives in `shared.chat.sen
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from shared.chat.models import ConversationPage, ConversationPublic, MessagePage
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.limits import spend
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -113,18 +115,27 @@ def create_conversation(user_id: str, agent_id: str, title: str) -> Conversation
         created_at=now,
         updated_at=now,
     )
+    hold = spend.take([spend.guest_count(user_id, "conversations")])  # 429 past the cap
+    try:
+        _create(record)
+    except Exception:
+        hold.release()
+        raise
+    remember(record)
+    return record
+
+
+def _create(record: ConversationRecord) -> None:
     conversation_ref(record.id).create(
         {
-            "userId": user_id,
+            "userId": record.user_id,
             "agentId": record.agent_id,
             "title": record.title,
             "messageCount": 0,
-            "createdAt": now,
-            "updatedAt": now,
+            "createdAt": record.created_at,
+            "updatedAt": record.updated_at,
         }
     )
-    remember(record)
-    return record
 
 
 def owned_record(snapshot: Any, user_id: str) -> ConversationRecord:
@@ -210,7 +221,14 @@ def delete_conversation(user_id: str, conversation_id: str) -> None:
         for ref in refs:
             batch.delete(ref)
         batch.commit()
-    conversation_ref(record.id).delete()
+    # Counted down once: a concurrent delete finds the document gone and changes nothing.
+    from google.api_core.exceptions import FailedPrecondition, NotFound
+
+    batch = db.batch()
+    batch.delete(conversation_ref(record.id), option=db.write_option(exists=True))
+    spend.stage_add(batch, spend.guest_count(user_id, "conversations", -1))
+    with contextlib.suppress(NotFound, FailedPrecondition):
+        batch.commit()
 
 
 def list_messages(

@@ -20,7 +20,7 @@ from shared.chat.models import MessageExchange
 from shared.core import log
 from shared.core.models import utcnow
 from shared.gcp import clients
-from shared.limits import quotas
+from shared.limits import quotas, spend
 from shared.llm import model
 from shared.messaging import events, outbox
 from shared.messaging.topics import chat_events
@@ -62,14 +62,15 @@ def check_settings() -> None:
     """Read every setting a run uses, so a bad value stops the function at start."""
     model.get_model_settings()
     quotas.get_quota_settings()
+    spend.get_spend_settings()
 
 
-def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
+def start(user_id: str, conversation_id: str, content: str, address: str = "") -> ChatRun:
     """Admit the message (see `send.admit`), pick the persona, and prepare the model call.
 
     Nothing is sent to the model before the run's first event.
     """
-    admission = send.admit(user_id, conversation_id, content)
+    admission = send.admit(user_id, conversation_id, content, address)
     agent, answer = admission.agent, admission.answer
     persona = choose_persona(agent, content)
     answer.persona, answer.confidence = persona.name, persona.confidence
@@ -81,7 +82,9 @@ def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
         agent.model or settings.chat_default_model,
         settings.chat_max_output_tokens,
     )
-    return ChatRun(admission.conversation, agent, admission.question, answer, reply)
+    run = ChatRun(admission.conversation, agent, admission.question, answer, reply)
+    run.hold = admission.hold
+    return run
 
 
 @dataclass
@@ -93,6 +96,7 @@ class ChatRun:
     reply: model.ModelStream  # nothing is sent to the model before the first event
     error: model.ModelError | None = None
     finished: bool = False
+    hold: spend.Hold | None = None  # reserved spend, settled when the run finishes
 
     def events(self) -> Iterator[RunEvent]:
         """The run as events; closing the iterator stops the model (answer: incomplete)."""
@@ -191,7 +195,11 @@ class ChatRun:
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
-        quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
+        used = reply.input_tokens + reply.output_tokens
+        if self.hold is not None:
+            self.hold.settle(used)
+        else:
+            quotas.record_tokens(self.conversation.user_id, used)
         logger.info(
             "chat run finished",
             extra={

@@ -65,7 +65,13 @@ class Settings(BaseSettings):
         ),
     )
     session_create_per_minute: int = Field(
-        60, ge=0, description="Guest sessions one client IP may create per minute; 0 = off."
+        10,
+        ge=0,
+        description=(
+            "Guest sessions one client address may create per minute, across all instances "
+            "(counted in Firestore); 0 = off. Terraform gives Cloud Armor's session throttle "
+            "the same number."
+        ),
     )
 
     admin_token: SecretStr | None = Field(

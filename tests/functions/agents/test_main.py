@@ -333,3 +333,47 @@ def test_openapi_lists_every_agents_route(client: Any) -> None:
     assert set(document["paths"]["/v1/agents/{agentId}"]) == {"get", "patch", "delete"}
     public = document["components"]["schemas"]["AgentPublic"]["properties"]
     assert {"systemPrompt", "createdAt", "stats"} <= set(public)
+
+
+# -- spend bounds -----------------------------------------------------------------------
+
+
+def test_a_model_outside_the_allowlist_is_refused_with_400(
+    client: Any, guest: Guest, settings: Any, firestore_db: Any
+) -> None:
+    settings(CHAT_ALLOWED_MODELS="claude-haiku-4-5")
+
+    refused = client.post(
+        "/v1/agents", json={"name": "A", "model": "claude-opus-4-1"}, headers=guest.headers
+    )
+    patched = client.patch(
+        f"/v1/agents/{create(client, guest, model='offline')['id']}",
+        json={"model": "any-model-name-at-all"},
+        headers=guest.headers,
+    )
+
+    assert refused.status_code == 400
+    assert "not allowed" in refused.get_data(as_text=True)
+    assert patched.status_code == 400
+    assert create(client, guest, model="claude-haiku-4-5")["model"] == "claude-haiku-4-5"
+    assert create(client, guest)["model"] == DEFAULT_MODEL  # the default is always allowed
+    assert len(list(firestore_db.collection("agents").stream())) == 3
+
+
+def test_agents_per_guest_are_capped_and_deleting_one_frees_a_place(
+    client: Any, guest: Guest, settings: Any, firestore_db: Any
+) -> None:
+    settings(AGENTS_PER_GUEST="2")
+    first = create(client, guest)
+    create(client, guest)
+
+    refused = client.post("/v1/agents", json={"name": "Third"}, headers=guest.headers)
+    client.delete(f"/v1/agents/{first['id']}", headers=guest.headers)
+    again = client.post("/v1/agents", json={"name": "Third"}, headers=guest.headers)
+    other = create(client, new_guest())
+
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "agents per guest" in refused.get_json()["error"]["message"]
+    assert again.status_code == 201
+    assert other["name"] == "Helper"

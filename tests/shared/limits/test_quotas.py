@@ -62,8 +62,7 @@ def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
 
 
 def test_yesterdays_tokens_do_not_count(limits: None, firestore_db: Any) -> None:
-    quotas.record_tokens("usr_a", 500)
-    firestore_db.collection("quotas").document("usr_a").update({"day": "2000-01-01"})
+    firestore_db.collection("limits").document("user_usr_a_tokens_2000-01-01").set({"count": 500})
 
     quotas.admit_message("usr_a")
 
