@@ -23,7 +23,12 @@ AGENT = "/v1/agents/<agent_id>"
 
 
 @api.route(
-    "/v1/agents", methods=["POST"], body=models.AgentCreate, response=models.AgentPublic, status=201
+    "/v1/agents",
+    methods=["POST"],
+    body=models.AgentCreate,
+    response=models.AgentPublic,
+    status=201,
+    errors=[429],
 )
 def create_agent(call: Call) -> models.AgentPublic:
     """Create an agent owned by the caller."""

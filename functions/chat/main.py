@@ -26,7 +26,7 @@ MESSAGES = CONVERSATION + "/messages"
     body=models.ConversationCreate,
     response=models.ConversationPublic,
     status=201,
-    errors=[404],
+    errors=[404, 429],
 )
 def create_conversation(call: Call) -> models.ConversationPublic:
     """Start a conversation with one of your agents."""

@@ -29,7 +29,7 @@ from shared.agents.models import (
 from shared.agents.stats import AgentStats
 from shared.core import errors, ids
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
 from shared.limits import spend
 
 if TYPE_CHECKING:
@@ -127,40 +127,35 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
 
 
 def update_agent(user_id: str, agent_id: str, update: AgentUpdate) -> AgentRecord:
-    """Apply the fields present in `update`; a transaction, so a concurrent delete wins."""
-    from google.cloud import firestore
-
+    """Apply the fields present in `update`: a write guarded by the version read, so a
+    concurrent delete wins and concurrent updates retry (`optimistic`), never a 500."""
     ref = _checked_ref(agent_id)
     changes = update.model_dump(by_alias=True, exclude_unset=True)
 
-    @firestore.transactional
-    def run(transaction: Transaction) -> AgentRecord:
-        snapshot = ref.get(transaction=transaction)
+    def attempt() -> AgentRecord:
+        snapshot = ref.get()
         current = _owned(snapshot, user_id)
         if not changes:
             return current
         written = {**changes, "updatedAt": utcnow()}
-        transaction.update(ref, written)
+        unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+        ref.update(written, option=unchanged)
         return AgentRecord.from_document(agent_id, {**(snapshot.to_dict() or {}), **written})
 
-    result: AgentRecord = run(clients.firestore().transaction())
-    return result
+    return firestore.optimistic(attempt)
 
 
 def delete_agent(user_id: str, agent_id: str) -> None:
     """Hard-delete the agent and its stat shards (chat then answers 404 for it)."""
-    from google.cloud import firestore
-
     ref = _checked_ref(agent_id)
 
-    @firestore.transactional
     def run(transaction: Transaction) -> None:
         _owned(ref.get(transaction=transaction), user_id)
         agent_stats.delete_shards(transaction, ref)
         transaction.delete(ref)
         spend.stage_add(transaction, spend.guest_count(user_id, "agents", -1))
 
-    run(clients.firestore().transaction())
+    firestore.transaction(run)
 
 
 def with_stats(records: list[AgentRecord]) -> list[AgentPublic]:
