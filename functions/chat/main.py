@@ -79,6 +79,7 @@ def list_messages(call: Call) -> models.MessagePage:
     response=models.MessageExchange,
     streams=True,
     errors=[404, 409, 429, 502, 503],
+    deadline=False,  # a JSON answer waits on the model; Firestore calls stay bounded
 )
 def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""

@@ -210,7 +210,12 @@ def list_conversations(
 
 def delete_conversation(user_id: str, conversation_id: str) -> None:
     """Delete the messages, then the conversation (at most 1,000 messages: 2 batches)."""
-    record = get_owned_conversation(user_id, conversation_id)
+    erase(get_owned_conversation(user_id, conversation_id))
+
+
+def erase(record: ConversationRecord) -> None:
+    """Delete the conversation's messages, then the conversation, counted down once."""
+    user_id = record.user_id
     db = clients.firestore()
     messages = conversation_ref(record.id).collection(MESSAGES)
     while True:
@@ -229,6 +234,23 @@ def delete_conversation(user_id: str, conversation_id: str) -> None:
     spend.stage_add(batch, spend.guest_count(user_id, "conversations", -1))
     with contextlib.suppress(NotFound, FailedPrecondition):
         batch.commit()
+
+
+def erase_agent_conversations(user_id: str, agent_id: str) -> int:
+    """Erase every conversation of a deleted agent (idempotent: a rerun finds none)."""
+    from google.cloud.firestore import FieldFilter
+
+    query = (
+        clients.firestore()
+        .collection(COLLECTION)
+        .where(filter=FieldFilter("agentId", "==", agent_id))
+        .where(filter=FieldFilter("userId", "==", user_id))
+    )
+    erased = 0
+    for snapshot in query.stream():
+        erase(ConversationRecord.from_document(snapshot.id, snapshot.to_dict() or {}))
+        erased += 1
+    return erased
 
 
 def list_messages(

@@ -54,6 +54,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    request_deadline_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description=(
+            "Every HTTP route answers within this budget: past it, 503 with Retry-After (a "
+            "stream that started ends with an SSE `error` event instead)."
+        ),
+    )
+    firestore_call_timeout_seconds: float = Field(
+        4.0,
+        gt=0,
+        le=300,
+        description=(
+            "How long one Firestore call may take, its retries included (the client "
+            "libraries' own defaults wait 60-300 s for a dead or frozen Firestore)."
+        ),
+    )
+
     session_ttl_hours: float = Field(24.0, gt=0, le=24 * 30, description="Guest session lifetime.")
     session_cache_seconds: float = Field(
         5.0,

@@ -5,7 +5,7 @@
   writers spreads out). Contention that outlasts the attempts is load, answered as 503
   with Retry-After, never a 500.
 - `transaction(run)`: a Firestore transaction whose contention (`Aborted`, "Failed to
-  commit transaction in N attempts") is the same 503, never a 500.
+  commit transaction in N attempts") or unreachable Firestore is the same 503, never a 500.
 - `create_once(key, fields, apply)`: the one idempotency recipe. `apply` runs in a
   transaction that also creates `key`; a second run for the same key fails its commit
   with AlreadyExists and changes nothing. The key is created, not read first, so
@@ -64,10 +64,12 @@ def transaction(run: Callable[[Transaction], T], attempts: int = TRANSACTION_ATT
             "too many concurrent writes; retry", retry_after=1
         ) from exc
     except ValueError as exc:
-        if "Failed to commit transaction" not in str(exc):
+        # The client's words for "Failed to commit transaction in N attempts" and for a
+        # transaction whose begin never reached Firestore ("cannot be rolled back").
+        if "transaction" not in str(exc).lower():
             raise
         raise errors.DependencyUnavailable(
-            "too many concurrent writes; retry", retry_after=1
+            "Firestore did not commit the transaction; retry", retry_after=1
         ) from exc
     return result
 
@@ -85,16 +87,14 @@ def create_once(
 ) -> Once[T]:
     """Run `apply` and create `key` with `fields` in one transaction, unless `key` exists."""
     from google.api_core.exceptions import AlreadyExists
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def run(transaction: Transaction) -> T:
-        value = apply(transaction)  # reads (if any) come before the key's write
-        transaction.create(key, fields)
+    def run(writer: Transaction) -> T:
+        value = apply(writer)  # reads (if any) come before the key's write
+        writer.create(key, fields)
         return value
 
     try:
-        value = run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        value = transaction(run)
     except AlreadyExists:
         return Once(first=False)
     return Once(first=True, value=value)

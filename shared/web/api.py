@@ -30,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
 from shared.web.bodies import error_response, json_response
+from shared.web.deadline import within as within_deadline
 from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
 
@@ -83,6 +84,7 @@ class Api:
         streams: bool = False,
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
+        deadline: bool = True,
     ) -> Callable[[Handler], Handler]:
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
@@ -107,6 +109,7 @@ class Api:
                 streams=streams,
                 error_statuses=tuple(errors),
                 tags=tuple(tags),
+                deadline=deadline,
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -176,6 +179,13 @@ class Api:
             ) from None
         route = self.routes[str(endpoint)]
         call = Call(request, dict(params), request_id, client_ip(request))
+        if not route.deadline:
+            return self._handle(route, call, request)
+        # Within REQUEST_DEADLINE_SECONDS, or 503 with Retry-After (`shared.web.deadline`).
+        budget = get_settings().request_deadline_seconds
+        return within_deadline(budget, lambda: self._handle(route, call, request))
+
+    def _handle(self, route: Route, call: Call, request: Request) -> Response:
         if route.auth is not None:
             call.principal = route.auth(request)
         if route.query is not None:

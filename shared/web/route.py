@@ -54,3 +54,6 @@ class Route:
     streams: bool
     error_statuses: tuple[int, ...]
     tags: tuple[str, ...]
+    # False for routes that wait on the model or run for their own duration (a JSON chat
+    # answer, a load test): their Firestore calls are bounded, but not the whole request.
+    deadline: bool = True

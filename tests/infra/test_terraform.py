@@ -385,6 +385,8 @@ def test_ttl_policies_cover_sessions_events_and_deliveries_but_not_the_outbox() 
         "sessions": "expiresAt",
         "processed_events": "expiresAt",
         "webhook_deliveries": "expiresAt",
+        "limits": "expiresAt",
+        "quotas": "expiresAt",
     }
 
 

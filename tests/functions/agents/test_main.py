@@ -377,3 +377,46 @@ def test_agents_per_guest_are_capped_and_deleting_one_frees_a_place(
     assert "agents per guest" in refused.get_json()["error"]["message"]
     assert again.status_code == 201
     assert other["name"] == "Helper"
+
+
+# -- dashboard totals kept as they change --------------------------------------------------
+
+
+def test_dashboard_follows_pauses_resumes_deletions_and_runs(client: Any, guest: Guest) -> None:
+    first = create(client, guest)
+    second = create(client, guest)
+    count_run(first, guest, "completed")
+    count_run(second, guest, "failed")
+    path = f"/v1/agents/{second['id']}"
+    client.patch(path, json={"status": "paused"}, headers=guest.headers)
+    client.patch(path, json={"status": "paused"}, headers=guest.headers)  # no change: no count
+    paused = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+    client.patch(path, json={"status": "active"}, headers=guest.headers)
+    client.delete(f"/v1/agents/{first['id']}", headers=guest.headers)
+
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert paused == {"totalAgents": 2, "activeAgents": 1, "totalRuns": 2, "successRate": 0.5}
+    assert body == {"totalAgents": 1, "activeAgents": 1, "totalRuns": 1, "successRate": 0.0}
+
+
+def test_dashboard_reads_two_documents_however_many_agents(
+    client: Any, guest: Guest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.cloud.firestore_v1.client import Client
+
+    for n in range(30):
+        create(client, guest, name=f"Agent {n}")
+    read: list[int] = []
+    original = Client.get_all
+
+    def counting(self: Client, references: Any, *args: Any, **kwargs: Any) -> Any:
+        references = list(references)
+        read.append(len(references))
+        return original(self, references, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_all", counting)
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert body["totalAgents"] == 30
+    assert read == [2]
