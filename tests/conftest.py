@@ -120,8 +120,10 @@ class RunningStack:
     project: str = "demo-agent-platform-e2e"
 
 
-def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
-    """Start `python -m infra.local.stack` (what `make run` runs) on free ports."""
+def start_stack(
+    extra_env: dict[str, str] | None = None, command: list[str] | None = None
+) -> RunningStack:
+    """Start `python -m infra.local.stack` (what `make run` runs, or `command`) on free ports."""
     # The functions take consecutive ports from the base: start below the ephemeral range
     # (32768+), where outgoing connections would take ports from under them.
     ports = [free_port(), free_port(), free_port(), random.randint(20000, 29000)]
@@ -139,7 +141,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.stack"],
+        command or [sys.executable, "-m", "infra.local.stack"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -180,15 +180,7 @@ class ChatRun:
         # A client leaving is not a failure of the platform: alerts watch `failed` only.
         kind = chat_events.RUN_FAILED if outcome == "failed" else chat_events.RUN_COMPLETED
         event = events.new_event(kind, SOURCE, f"conversations/{self.conversation.id}", data)
-        batch = clients.firestore().batch()
-        # merge: a conversation deleted mid-answer must not fail the run's bookkeeping.
-        batch.set(
-            conversations.message_ref(self.conversation.id, answer.id),
-            answer.to_document(self.conversation.user_id),
-            merge=True,
-        )
-        outbox.stage(batch, chat_events.TOPIC, event)
-        batch.commit()
+        _store_answer(self.conversation, answer, event)
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
         send.cache_answer(answer)
@@ -248,6 +240,26 @@ class ChatRun:
         finally:
             run_events.close()  # type: ignore[attr-defined]
             self.abandon()
+
+
+def _store_answer(conversation: ConversationRecord, answer: MessageRecord, event: Any) -> None:
+    """The answer and its event in one commit. An update, not a set: a conversation deleted
+    mid-answer (its pending answer with it) stays deleted, and only the event is kept."""
+    from google.api_core.exceptions import NotFound
+
+    db = clients.firestore()
+    batch = db.batch()
+    batch.update(
+        conversations.message_ref(conversation.id, answer.id),
+        answer.to_document(conversation.user_id),
+    )
+    outbox.stage(batch, chat_events.TOPIC, event)
+    try:
+        batch.commit()
+    except NotFound:
+        batch = db.batch()
+        outbox.stage(batch, chat_events.TOPIC, event)
+        batch.commit()
 
 
 def message_public(message: MessageRecord) -> dict[str, Any]:

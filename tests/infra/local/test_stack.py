@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -74,3 +79,58 @@ def test_the_console_is_served_at_the_root_and_announced(local_stack: RunningSta
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
     assert any(f"Console: {local_stack.url}/" in line for line in local_stack.output)
+
+
+def held_ports(stack: RunningStack) -> list[int]:
+    function_ports = range(stack.ports[3], stack.ports[3] + len(load().functions))
+    return [port for port in [*stack.ports[:3], *function_ports] if port_open(port)]
+
+
+def test_kill_9_of_make_run_leaves_no_process_and_frees_every_port() -> None:
+    stack = start_stack(command=["make", "--no-print-directory", "-s", "run"])
+    stack_pid = int(
+        subprocess.run(
+            ["pgrep", "-P", str(stack.process.pid), "-f", "infra.local.stack"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[0]
+    )
+    children = descendants(stack_pid)
+    assert len(children) >= len(load().functions)
+
+    stack.process.send_signal(signal.SIGKILL)  # make itself, hard
+    stack.process.wait(10)
+    deadline = time.monotonic() + 15
+    while (held_ports(stack) or alive([stack_pid, *children])) and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+    assert held_ports(stack) == []
+    assert alive([stack_pid, *children]) == []
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    listing = subprocess.run(
+        ["ps", "-eo", "pid=,ppid="], check=True, capture_output=True, text=True
+    )
+    pairs = [tuple(int(v) for v in line.split()) for line in listing.stdout.splitlines() if line]
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in pairs if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+        except (FileNotFoundError, IndexError):
+            continue
+        if state != "Z":
+            living.append(pid)
+    return living
