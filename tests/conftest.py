@@ -39,6 +39,10 @@ os.environ.update(
         "SESSION_CREATE_PER_MINUTE": "0",
         "CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE": "0",
         "CHAT_TOKENS_PER_ADDRESS_PER_DAY": "0",
+        # A 2-core box shared with other suites: cold emulators and imports can take
+        # seconds. tests/platform/test_bounds.py runs the production defaults.
+        "FIRESTORE_CALL_TIMEOUT_SECONDS": "10",
+        "REQUEST_DEADLINE_SECONDS": "30",
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)

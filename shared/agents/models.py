@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from shared.agents.stats import AgentStats
-from shared.core.models import ApiModel, RequestModel, Text
+from shared.core.models import ApiModel, Line, Prose, RequestModel
 
 AUTO_PERSONA = "auto"  # route every message to the persona that fits it best
 DEFAULT_COLOR = "#6366F1"
@@ -62,10 +62,10 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Name = Annotated[Text, Field(min_length=1, max_length=100)]
-Description = Annotated[str, Field(max_length=2000)]
+Name = Annotated[Line, Field(min_length=1, max_length=100)]
+Description = Annotated[Prose, Field(max_length=2000)]
 Tags = Annotated[
-    list[Annotated[Text, Field(min_length=1, max_length=40)]],
+    list[Annotated[Line, Field(min_length=1, max_length=40)]],
     Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
     AfterValidator(_unique),
 ]
@@ -73,7 +73,7 @@ Color = Annotated[
     str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6366F1"]), AfterValidator(str.upper)
 ]
 Icon = Annotated[str, Field(max_length=64)]
-SystemPrompt = Annotated[str, Field(max_length=20_000)]
+SystemPrompt = Annotated[Prose, Field(max_length=20_000)]
 ModelName = Annotated[
     str,
     Field(

@@ -43,6 +43,7 @@ def bounded_stack() -> Iterator[RunningStack]:
             "CHAT_HISTORY_TOKEN_BUDGET": "200",
             "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "REQUEST_DEADLINE_SECONDS": str(DEADLINE),
+            "FIRESTORE_CALL_TIMEOUT_SECONDS": "4",
         }
     )
     warm_up(stack)

@@ -420,3 +420,38 @@ def test_dashboard_reads_two_documents_however_many_agents(
 
     assert body["totalAgents"] == 30
     assert read == [2]
+
+
+# -- text fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad\x00name",
+        "bell\x07",
+        "line\nbreak",
+        "\u202egnp.exe",
+        "\u2066isolated\u2069",
+        "\u200b\u200b",
+    ],
+)
+def test_names_refuse_control_bidi_and_invisible_only_text(
+    client: Any, guest: Guest, name: str, firestore_db: Any
+) -> None:
+    refused = client.post("/v1/agents", json={"name": name}, headers=guest.headers)
+
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["details"][0]["field"] == "name"
+    assert list(firestore_db.collection("agents").stream()) == []
+
+
+def test_prompts_keep_line_breaks_and_tabs_but_refuse_nul(client: Any, guest: Guest) -> None:
+    kept = create(client, guest, systemPrompt="Line one\n\tLine two", name="Ünïcödé 名前 ✓")
+    refused = client.post(
+        "/v1/agents", json={"name": "A", "systemPrompt": "x\x00y"}, headers=guest.headers
+    )
+
+    assert kept["systemPrompt"] == "Line one\n\tLine two"
+    assert kept["name"] == "Ünïcödé 名前 ✓"
+    assert refused.status_code == 400

@@ -134,3 +134,36 @@ def alive(pids: list[int]) -> list[int]:
         if state != "Z":
             living.append(pid)
     return living
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Note", "café ☕"), ("Authorization", "Bearer gst_ünïcode"), ("Origin", "https://é.test")],
+)
+def test_non_ascii_header_values_get_json_answers_with_security_headers(
+    local_stack: RunningStack, name: str, value: str
+) -> None:
+    response = httpx.get(
+        f"{local_stack.url}/v1/sessions/current",
+        headers={name: value.encode()},
+        timeout=10,
+    )
+
+    assert response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-request-id"]
+    assert "error" in response.json() or "sessionId" in response.json()
+
+
+def test_keep_alive_connections_idle_past_two_seconds_are_never_dropped(
+    local_stack: RunningStack,
+) -> None:
+    statuses = []
+    with httpx.Client(base_url=local_stack.url, timeout=10) as http:
+        for _ in range(4):
+            statuses.append(http.get("/v1/openapi.json").status_code)
+            statuses.append(http.post("/v1/sessions").status_code)
+            time.sleep(2.05)  # just past gunicorn's default keep-alive of 2 s
+
+    assert statuses == [200, 201] * 4
