@@ -101,14 +101,14 @@ class Gateway:
         # Values as the client sent them: the server decoded them as Latin-1, so encoding
         # them back relays any byte (a non-ASCII value is the function's to judge).
         headers = {
-            k: v.encode("latin-1", "replace")
+            k.encode("latin-1", "replace"): v.encode("latin-1", "replace")
             for k, v in request.headers.items()
-            if k.lower() not in HOP_BY_HOP
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"
         }
         peer = request.remote_addr or "127.0.0.1"
         forwarded = request.headers.get("X-Forwarded-For")
         relayed = f"{forwarded}, {peer}" if forwarded else peer
-        headers["X-Forwarded-For"] = relayed.encode("latin-1", "replace")
+        headers[b"X-Forwarded-For"] = relayed.encode("latin-1", "replace")
         body = request.stream.read(MAX_BODY_BYTES + 1) if length or _chunked(request) else b""
         # The raw target keeps percent-encoding (`%2F`, `%3F`) as the client sent it;
         # `request.full_path` is decoded and would change what the function routes.
