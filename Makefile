@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean \
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak abuse loadtest package docs clean \
 	browser test-browser screenshot
 
 $(STAMP): pyproject.toml
@@ -64,6 +64,11 @@ loadtest: $(STAMP)
 # 50 guests for 60 s against a fresh local stack; figures in bench/results/soak.json.
 soak: $(STAMP)
 	$(BIN)/pytest tests/platform/test_soak.py -m soak -s -p no:logging
+
+# Many sessions and messages from one address and from many; spend must stay inside
+# every budget. Figures in bench/results/abuse.json (docs/testing.md).
+abuse: $(STAMP)
+	$(BIN)/pytest tests/platform/test_abuse.py -m abuse -s -p no:logging
 
 # dist/<entry>.zip per manifest entry: main.py, the shared modules it imports, and a
 # requirements.txt derived from its imports.
