@@ -49,6 +49,26 @@ LOCAL_STACK = [
 ]
 
 
+# How long data lives: Firestore TTL policies (infra/firestore.tf) and the platform's own
+# deletions. TTL deletion can lag by about a day.
+RETENTION = [
+    ("`sessions`", "`expiresAt` = creation + `SESSION_TTL_HOURS` (TTL); `DELETE /v1/me`"),
+    (
+        "`limits` (spend meters)",
+        "a window's meter a day after the window (minute or UTC day) closes (TTL); a "
+        "guest's agent and conversation counts with `DELETE /v1/me`",
+    ),
+    ("`quotas`", "two days after the guest's last message (TTL); `DELETE /v1/me`"),
+    ("`processed_events`, `webhook_deliveries`", "`expiresAt` (TTL)"),
+    (
+        "agents, conversations, messages, `agent_totals`",
+        "until deleted: an agent's deletion erases its conversations (background); "
+        "`DELETE /v1/me` erases everything of a guest. Expired guests' data has no "
+        "end of life yet.",
+    ),
+]
+
+
 def _default(field: FieldInfo) -> str:
     if field.default_factory is not None:
         value: Any = field.default_factory()  # type: ignore[call-arg]
@@ -102,6 +122,9 @@ def render() -> str:
             bounds = _bounds(field).replace("|", "\\|")
             lines.append(f"| `{variable}` | {_default(field)} | {bounds} | {meaning} |")
         lines.append("")
+    lines += ["## Retention", "", "| data | removed |", "|---|---|"]
+    lines += [f"| {data} | {removed} |" for data, removed in RETENTION]
+    lines.append("")
     lines += ["## The local stack (`make run`)", "", "| variable | default | meaning |"]
     lines += ["|---|---|---|"]
     lines += [f"| `{name}` | `{default}` | {meaning} |" for name, default, meaning in LOCAL_STACK]

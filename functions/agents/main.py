@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from shared.agents import consumer, models, store
 from shared.core import log
+from shared.identity import auth
 from shared.identity.auth import authenticate
 from shared.messaging import events
 from shared.web.api import Api, Call
@@ -66,6 +67,15 @@ def delete_agent(call: Call) -> None:
 def dashboard_stats(call: Call) -> models.DashboardStats:
     """Totals over the caller's agents."""
     return store.dashboard(call.principal.user_id)
+
+
+@api.route("/v1/me", methods=["DELETE"], status=204, errors=[503])
+def erase_me(call: Call) -> None:
+    """Erase all your data (conversations within moments); your tokens stop working."""
+    from shared.chat import erasure  # only this route pays for the chat package
+
+    erasure.erase_guest(call.principal.user_id)
+    auth.forget(call.principal.token_hash)
 
 
 @functions_framework.http

@@ -55,18 +55,6 @@ def revoke_session(call: Call) -> None:
     auth.forget(principal.token_hash)
 
 
-@api.route("/v1/me", methods=["DELETE"], status=204, errors=[503])
-def erase_me(call: Call) -> None:
-    """Erase everything of yours: sessions, agents, conversations and messages (these
-    last in the background, within moments), counters. Every token of yours is refused
-    from now on."""
-    from shared.chat import erasure  # only this route pays for agents and chat
-
-    principal: sessions.Principal = call.principal
-    erasure.erase_guest(principal.user_id)
-    auth.forget(principal.token_hash)
-
-
 @functions_framework.http
 def guest_session(request: Request) -> Response:
     return api(request)

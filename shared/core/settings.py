@@ -59,8 +59,9 @@ class Settings(BaseSettings):
         gt=0,
         le=600,
         description=(
-            "Every HTTP route answers within this budget: past it, 503 with Retry-After (a "
-            "stream that started ends with an SSE `error` event instead)."
+            "Every HTTP route answers within this budget: past it, 503 with Retry-After. "
+            "Routes that wait on the model (a JSON chat answer, the persona chat) or run for "
+            "a set time (a load test) are exempt; their Firestore calls stay bounded."
         ),
     )
     firestore_call_timeout_seconds: float = Field(

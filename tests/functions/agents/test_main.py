@@ -329,6 +329,7 @@ def test_openapi_lists_every_agents_route(client: Any) -> None:
         "/v1/agents",
         "/v1/agents/{agentId}",
         "/v1/dashboard/stats",
+        "/v1/me",
     }
     assert set(document["paths"]["/v1/agents/{agentId}"]) == {"get", "patch", "delete"}
     public = document["components"]["schemas"]["AgentPublic"]["properties"]
@@ -455,3 +456,27 @@ def test_prompts_keep_line_breaks_and_tabs_but_refuse_nul(client: Any, guest: Gu
     assert kept["systemPrompt"] == "Line one\n\tLine two"
     assert kept["name"] == "Ünïcödé 名前 ✓"
     assert refused.status_code == 400
+
+
+# -- erasing a guest --------------------------------------------------------------------
+
+
+def test_erasing_me_removes_my_data_and_refuses_my_tokens(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    from shared.chat import conversations, send
+
+    other = new_guest()
+    agent = agents.create_agent(guest.user_id, agents.AgentCreate(name="Mine", model="offline"))
+    conversation = conversations.create_conversation(guest.user_id, agent.id, "")
+    send.admit(guest.user_id, conversation.id, "hello")
+    kept = create(client, other)
+
+    erased = client.delete("/v1/me", headers=guest.headers)
+
+    assert erased.status_code == 204
+    assert client.get("/v1/agents", headers=guest.headers).status_code == 401
+    assert not agents.agent_ref(agent.id).get().exists
+    sessions = firestore_db.collection("sessions").where("userId", "==", guest.user_id)
+    assert list(sessions.stream()) == []
+    assert client.get(f"/v1/agents/{kept['id']}", headers=other.headers).status_code == 200

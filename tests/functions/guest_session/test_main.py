@@ -172,7 +172,7 @@ def test_wrong_method_is_a_json_405_with_allow(client: Any) -> None:
 def test_openapi_lists_the_session_routes(client: Any) -> None:
     document = client.get("/openapi.json").get_json()
 
-    assert set(document["paths"]) == {"/v1/sessions", "/v1/sessions/current", "/v1/me"}
+    assert set(document["paths"]) == {"/v1/sessions", "/v1/sessions/current"}
     assert set(document["paths"]["/v1/sessions/current"]) == {"get", "delete"}
     created = document["paths"]["/v1/sessions"]["post"]["responses"]["201"]
     schema_ref = created["content"]["application/json"]["schema"]["$ref"]
@@ -199,25 +199,3 @@ def test_paths_the_framework_refuses_still_get_a_json_404(client: Any) -> None:
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-
-
-def test_erasing_me_removes_my_data_and_refuses_my_tokens(client: Any, firestore_db: Any) -> None:
-    from shared.agents import store as agents
-    from shared.chat import conversations, send
-
-    mine = create(client)
-    second_token = create(client)  # another guest
-    user = mine["userId"]
-    agent = agents.create_agent(user, agents.AgentCreate(name="Mine", model="offline"))
-    conversation = conversations.create_conversation(user, agent.id, "")
-    send.admit(user, conversation.id, "hello")
-
-    erased = client.delete("/v1/me", headers=bearer(mine["token"]))
-
-    assert erased.status_code == 204
-    assert client.get("/v1/sessions/current", headers=bearer(mine["token"])).status_code == 401
-    assert not agents.agent_ref(agent.id).get().exists
-    assert list(firestore_db.collection("sessions").where("userId", "==", user).stream()) == []
-    assert (
-        client.get("/v1/sessions/current", headers=bearer(second_token["token"])).status_code == 200
-    )
