@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from google.cloud.firestore import FieldFilter
 
 from shared.agents import stats as agent_stats
 from shared.agents import store as agents
@@ -477,6 +478,7 @@ def test_erasing_me_removes_my_data_and_refuses_my_tokens(
     assert erased.status_code == 204
     assert client.get("/v1/agents", headers=guest.headers).status_code == 401
     assert not agents.agent_ref(agent.id).get().exists
-    sessions = firestore_db.collection("sessions").where("userId", "==", guest.user_id)
+    mine = FieldFilter("userId", "==", guest.user_id)
+    sessions = firestore_db.collection("sessions").where(filter=mine)
     assert list(sessions.stream()) == []
     assert client.get(f"/v1/agents/{kept['id']}", headers=other.headers).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.cloud.firestore import FieldFilter
 
 from shared.agents import store as agents
 from shared.chat import conversations, send
@@ -26,7 +27,8 @@ def documents_of(db: Any, agent_id: str) -> int:
     conversations and their messages."""
     count = int(db.collection("agents").document(agent_id).get().exists)
     count += sum(1 for _ in db.collection("agents").document(agent_id).collections())
-    for snapshot in db.collection("conversations").where("agentId", "==", agent_id).stream():
+    of_agent = FieldFilter("agentId", "==", agent_id)
+    for snapshot in db.collection("conversations").where(filter=of_agent).stream():
         count += 1 + sum(1 for _ in snapshot.reference.collection("messages").stream())
     return count
 
