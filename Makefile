@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 # Node tools of the build (package.json, pinned by package-lock.json), never deployed.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs mutation clean \
-	browser test-browser screenshot rehearse node-tools
+.PHONY: run test lint typecheck unit bench eval-personas fuzz soak abuse loadtest package docs mutation \
+	clean browser test-browser screenshot rehearse node-tools
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ loadtest: $(STAMP)
 # 50 guests for 60 s against a fresh local stack; figures in bench/results/soak.json.
 soak: $(STAMP)
 	$(BIN)/pytest tests/platform/test_soak.py -m soak -s -p no:logging
+
+# Many sessions and messages from one address and from many; spend must stay inside
+# every budget. Figures in bench/results/abuse.json (docs/testing.md).
+abuse: $(STAMP)
+	$(BIN)/pytest tests/platform/test_abuse.py -m abuse -s -p no:logging
 
 # dist/<entry>.zip per manifest entry: main.py, the shared modules it imports, and a
 # requirements.txt derived from its imports.

@@ -16,6 +16,9 @@ locals {
     silences           = "expiresAt"
     webhook_deliveries = "expiresAt"
     idempotency_keys   = "expiresAt"
+    # Spend meters (shared/limits/spend.py): a window's document a day after it closes.
+    limits = "expiresAt"
+    quotas = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__

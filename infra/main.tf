@@ -54,6 +54,7 @@ module "runtime_config" {
   allowed_origins = var.allowed_origins
   api_url         = local.api_url
   scheduled_calls = var.scheduled_calls
+  rate_limits     = var.rate_limits
 }
 
 data "google_project" "this" {

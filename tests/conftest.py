@@ -34,6 +34,15 @@ os.environ.update(
         "LOG_LEVEL": "INFO",
         "ALLOWED_ORIGINS": "https://app.example.test",
         "ADMIN_TOKEN": E2E_ADMIN_TOKEN,
+        # Every test client comes from 127.0.0.1: the per-address bounds are tested on
+        # their own (tests/shared/limits, tests/platform/test_spend_bounds.py).
+        "SESSION_CREATE_PER_MINUTE": "0",
+        "CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE": "0",
+        "CHAT_TOKENS_PER_ADDRESS_PER_DAY": "0",
+        # A 2-core box shared with other suites: cold emulators and imports can take
+        # seconds. tests/platform/test_bounds.py runs the production defaults.
+        "FIRESTORE_CALL_TIMEOUT_SECONDS": "10",
+        "REQUEST_DEADLINE_SECONDS": "30",
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)
@@ -123,8 +132,10 @@ class RunningStack:
     project: str = "demo-agent-platform-e2e"
 
 
-def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
-    """Start `python -m infra.local.stack` (what `make run` runs) on free ports."""
+def start_stack(
+    extra_env: dict[str, str] | None = None, command: list[str] | None = None
+) -> RunningStack:
+    """Start `python -m infra.local.stack` (what `make run` runs, or `command`) on free ports."""
     # The functions take consecutive ports from the base: start below the ephemeral range
     # (32768+), where outgoing connections would take ports from under them.
     ports = [free_port(), free_port(), free_port(), random.randint(20000, 29000)]
@@ -142,7 +153,7 @@ def start_stack(extra_env: dict[str, str] | None = None) -> RunningStack:
     for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.stack"],
+        command or [sys.executable, "-m", "infra.local.stack"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -22,6 +22,7 @@ from shared.chat.streams import StreamSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
+from shared.limits.spend import SpendSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
 from shared.personas.data import PersonaSettings
@@ -35,6 +36,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Chat streams: resumable answers", StreamSettings),
     ("Model (chat, persona router)", ModelSettings),
     ("Chat quotas", QuotaSettings),
+    ("Spend bounds (per client address, per guest, per deployment)", SpendSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),
@@ -48,6 +50,26 @@ LOCAL_STACK = [
     ("PUBSUB_PORT", "8085", "Pub/Sub emulator port of `make run`."),
     ("FUNCTION_BASE_PORT", "8101", "First port of the functions behind the gateway."),
     ("OUTBOX_RELAY_SECONDS", "10", "How often `make run` ticks the outbox relay."),
+]
+
+
+# How long data lives: Firestore TTL policies (infra/firestore.tf) and the platform's own
+# deletions. TTL deletion can lag by about a day.
+RETENTION = [
+    ("`sessions`", "`expiresAt` = creation + `SESSION_TTL_HOURS` (TTL); `DELETE /v1/me`"),
+    (
+        "`limits` (spend meters)",
+        "a window's meter a day after the window (minute or UTC day) closes (TTL); a "
+        "guest's agent and conversation counts with `DELETE /v1/me`",
+    ),
+    ("`quotas`", "two days after the guest's last message (TTL); `DELETE /v1/me`"),
+    ("`processed_events`, `webhook_deliveries`", "`expiresAt` (TTL)"),
+    (
+        "agents, conversations, messages, `agent_totals`",
+        "until deleted: an agent's deletion erases its conversations (background); "
+        "`DELETE /v1/me` erases everything of a guest. Expired guests' data has no "
+        "end of life yet.",
+    ),
 ]
 
 
@@ -104,6 +126,9 @@ def render() -> str:
             bounds = _bounds(field).replace("|", "\\|")
             lines.append(f"| `{variable}` | {_default(field)} | {bounds} | {meaning} |")
         lines.append("")
+    lines += ["## Retention", "", "| data | removed |", "|---|---|"]
+    lines += [f"| {data} | {removed} |" for data, removed in RETENTION]
+    lines.append("")
     lines += ["## The local stack (`make run`)", "", "| variable | default | meaning |"]
     lines += ["|---|---|---|"]
     lines += [f"| `{name}` | `{default}` | {meaning} |" for name, default, meaning in LOCAL_STACK]

@@ -1,8 +1,5 @@
-"""Agents: CRUD of the caller's agents, the dashboard totals, and run statistics.
-
-Two entry points: `agents` (HTTP, /v1/agents and /v1/dashboard) and `on_chat_event`
-(Pub/Sub push from `chat-events`, deployed as `agents-stats`).
-"""
+"""Agents: CRUD, the dashboard totals and erasure (`agents`, HTTP), and run statistics
+(`on_chat_event`, Pub/Sub push from `chat-events`, deployed as `agents-stats`)."""
 
 from __future__ import annotations
 
@@ -13,17 +10,22 @@ from werkzeug.wrappers import Response
 
 from shared.agents import consumer, models, store
 from shared.core import log
-from shared.identity.auth import authenticate
+from shared.identity import auth
 from shared.messaging import events
 from shared.web.api import Api, Call
 
 log.configure("agents")
-api = Api("agents", auth=authenticate).serve_framework_errors()
+api = Api("agents", auth=auth.authenticate).serve_framework_errors()
 AGENT = "/v1/agents/<agent_id>"
 
 
 @api.route(
-    "/v1/agents", methods=["POST"], body=models.AgentCreate, response=models.AgentPublic, status=201
+    "/v1/agents",
+    methods=["POST"],
+    body=models.AgentCreate,
+    response=models.AgentPublic,
+    status=201,
+    errors=[429],
 )
 def create_agent(call: Call) -> models.AgentPublic:
     """Create an agent owned by the caller."""
@@ -49,10 +51,8 @@ def get_agent(call: Call) -> models.AgentPublic:
 )
 def update_agent(call: Call) -> models.AgentPublic:
     """Change the fields present in the body; the others keep their values."""
-    if_match = call.request.headers.get("If-Match")
-    record = store.update_agent(
-        call.principal.user_id, call.params["agent_id"], call.body, if_match
-    )
+    user, if_match = call.principal.user_id, call.request.headers.get("If-Match")
+    record = store.update_agent(user, call.params["agent_id"], call.body, if_match)
     return store.with_stats([record])[0]
 
 
@@ -67,6 +67,15 @@ def delete_agent(call: Call) -> None:
 def dashboard_stats(call: Call) -> models.DashboardStats:
     """Totals over the caller's agents."""
     return store.dashboard(call.principal.user_id)
+
+
+@api.route("/v1/me", methods=["DELETE"], status=204, errors=[503])
+def erase_me(call: Call) -> None:
+    """Erase all your data (conversations within moments); your tokens stop working."""
+    from shared.chat import erasure  # only this route pays for the chat package
+
+    erasure.erase_guest(call.principal.user_id)
+    auth.forget(call.principal.token_hash)
 
 
 @functions_framework.http

@@ -26,7 +26,7 @@ MESSAGES = CONVERSATION + "/messages"
     body=models.ConversationCreate,
     response=models.ConversationPublic,
     status=201,
-    errors=[404],
+    errors=[404, 429],
 )
 def create_conversation(call: Call) -> models.ConversationPublic:
     """Start a conversation with one of your agents."""
@@ -35,10 +35,7 @@ def create_conversation(call: Call) -> models.ConversationPublic:
 
 
 @api.route(
-    "/v1/conversations",
-    query=models.ConversationListQuery,
-    response=models.ConversationPage,
-    errors=[404],
+    "/v1/conversations", query=models.ConversationListQuery, response=models.ConversationPage
 )
 def list_conversations(call: Call) -> models.ConversationPage:
     """Your conversations with an agent, most recently active first."""
@@ -76,10 +73,12 @@ def list_messages(call: Call) -> models.MessagePage:
     streams=models.STREAM_EVENTS,
     errors=[404, 409, 429, 502, 503],
     idempotent=True,
+    deadline=False,  # a JSON answer waits on the model; Firestore calls stay bounded
 )
 def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""
-    run = runs.start(call.principal.user_id, call.params["conversation_id"], call.body.content)
+    user, conversation = call.principal.user_id, call.params["conversation_id"]
+    run = runs.start(user, conversation, call.body.content, call.client_ip)
     if "text/event-stream" in call.request.headers.get("Accept", ""):
         return sse.response(run.sse(), location=run.events_path)
     return run.exchange()

@@ -11,15 +11,12 @@ from shared.core.models import EmptyBody
 from shared.core.settings import get_settings
 from shared.identity import auth, sessions
 from shared.identity.models import SessionCreated, SessionPublic
-from shared.limits.window import WindowLimiter
+from shared.limits import spend
 from shared.web.api import Api, Call
 
 settings = get_settings()
 log.configure("guest_session")
 api = Api("guest_session", auth=auth.authenticate).serve_framework_errors()
-creation_limiter = WindowLimiter(
-    settings.session_create_per_minute, 60, "guest sessions per client address"
-)
 
 
 @api.route(
@@ -29,12 +26,17 @@ creation_limiter = WindowLimiter(
     response=SessionCreated,
     status=201,
     public=True,
-    errors=[429],
+    errors=[429, 503],
 )
 def create_session(call: Call) -> SessionCreated:
     """Start a guest session; the token is shown only in this answer."""
-    creation_limiter.hit(call.client_ip)
-    token, principal = sessions.create_session()
+    limit = get_settings().session_create_per_minute
+    hold = spend.take([spend.sessions_from(call.client_ip, limit)])
+    try:
+        token, principal = sessions.create_session()
+    except Exception:
+        hold.release()
+        raise
     return principal.created(token)
 
 

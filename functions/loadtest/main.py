@@ -35,6 +35,7 @@ api = Api("loadtest", auth=authenticate_operator).serve_framework_errors()
     response=LoadtestRunPublic,
     status=201,
     errors=[409, 422],
+    deadline=False,  # runs for the scenario's duration
     tags=["loadtests"],
 )
 def create_run(call: Call) -> LoadtestRunPublic:

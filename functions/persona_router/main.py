@@ -42,6 +42,7 @@ def route(call: Call) -> models.RouteDecision:
     response=models.PersonaChatAnswer,
     max_body_bytes=models.MAX_BODY_BYTES,
     errors=[429, 502, 503],
+    deadline=False,  # waits on the model (its own timeout); Firestore calls stay bounded
 )
 def chat(call: Call) -> models.PersonaChatAnswer:
     """Route the message, then answer it in the chosen persona's voice."""

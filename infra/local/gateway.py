@@ -53,7 +53,11 @@ class Gateway:
         self.routes = sorted(routes.items(), key=lambda item: len(item[0]), reverse=True)
         self.client = httpx.Client(
             timeout=httpx.Timeout(connect=5, read=600, write=60, pool=30),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            # Idle connections are dropped after 1 s, before the functions' gunicorn closes
+            # them (its keep-alive is 2 s): never reuse one the other side is closing.
+            limits=httpx.Limits(
+                max_connections=256, max_keepalive_connections=64, keepalive_expiry=1.0
+            ),
         )
         self._openapi: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -66,7 +70,12 @@ class Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        response = self.handle(request)
+        try:
+            response = self.handle(request)
+        except Exception as exc:  # noqa: BLE001 - the gateway answers JSON, never HTML
+            response = _error(
+                502, "gateway_error", f"the request could not be relayed: {exc!r}"[:300]
+            )
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
@@ -90,10 +99,17 @@ class Gateway:
         length = request.content_length or 0
         if length > MAX_BODY_BYTES:
             return _error(413, "payload_too_large", f"body is {length} bytes")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        # Values as the client sent them: the server decoded them as Latin-1, so encoding
+        # them back relays any byte (a non-ASCII value is the function's to judge).
+        headers = {
+            k.encode("latin-1", "replace"): v.encode("latin-1", "replace")
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"
+        }
         peer = request.remote_addr or "127.0.0.1"
         forwarded = request.headers.get("X-Forwarded-For")
-        headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
+        relayed = f"{forwarded}, {peer}" if forwarded else peer
+        headers[b"X-Forwarded-For"] = relayed.encode("latin-1", "replace")
         body = request.stream.read(MAX_BODY_BYTES + 1) if length or _chunked(request) else b""
         # The raw target keeps percent-encoding (`%2F`, `%3F`) as the client sent it;
         # `request.full_path` is decoded and would change what the function routes.
@@ -169,6 +185,9 @@ def serve(routes: dict[str, str], port: int, threads: int = 64, host: str = "127
             self.cfg.set("workers", 1)
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 0)
+            # Longer than a client's idle pool (httpx: 5 s), so the client closes an idle
+            # connection first: none is reused just as the server drops it.
+            self.cfg.set("keepalive", 75)
             self.cfg.set("loglevel", "warning")
 
         def load(self) -> Gateway:

@@ -3,7 +3,9 @@
 Starts the two emulators, every manifest entry point under functions-framework (gunicorn),
 the Pub/Sub topics, dead-letter topics and push subscriptions, and the gateway; waits until
 each answers; prints the URL; streams every process's log prefixed with its name; and on
-Ctrl-C or SIGTERM stops every process group it started.
+Ctrl-C or SIGTERM stops every process group it started. However it dies (SIGKILL
+included), a watchdog kills those groups (`infra.local.watchdog`), and the stack dies
+with `make`, its parent.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Stack:
     base_env: dict[str, str]
     emulators: Emulators | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    watchdog: subprocess.Popen | None = None
     ports: dict[str, int] = field(default_factory=dict)
     log_sink: Callable[[str, str], None] = lambda name, line: None
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -60,14 +63,19 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[entry_name]}"
 
     def start(self) -> Stack:
+        self._start_watchdog()
         self.emulators = Emulators(self.firestore_port, self.pubsub_port, self.project).start()
+        for process in self.emulators.processes:
+            self._watch(process)
         self.base_env.update(self.emulators.env)
         self._assign_ports()
         for entry in self.manifest.functions:
             self._start_function(entry)
+        # Topics and push subscriptions before the gateway answers: an event published
+        # right after "ready" must find its subscription.
+        self._create_topics_and_subscriptions()
         self._start_gateway()
         self._wait_until_ready()
-        self._create_topics_and_subscriptions()
         if OUTBOX_RELAY_TOPIC in self.manifest.topics():
             threading.Thread(target=self._tick_outbox_relay, daemon=True).start()
         return self
@@ -94,6 +102,20 @@ class Stack:
             taken.add(port)
             port += 1
 
+    def _start_watchdog(self) -> None:
+        """`infra.local.watchdog`: our children die with us, even after a SIGKILL."""
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.watchdog"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def _watch(self, process: subprocess.Popen) -> None:
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            self.watchdog.stdin.write(f"{process.pid}\n".encode())
+            self.watchdog.stdin.flush()
+
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(
             command,
@@ -105,6 +127,7 @@ class Stack:
             start_new_session=True,
         )
         self.processes[name] = process
+        self._watch(process)
         assert process.stdout is not None
         threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True).start()
 
@@ -201,6 +224,9 @@ class Stack:
         self.processes.clear()
         if self.emulators is not None:
             self.emulators.stop()
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            self.watchdog.stdin.close()  # nothing left for it to kill; it exits
+            self.watchdog.wait(10)
 
 
 def from_environment(manifest: Manifest | None = None) -> Stack:
@@ -236,7 +262,17 @@ def _print_log(name: str, line: str) -> None:
     sys.stdout.flush()
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent (`make`) dies; the watchdog then
+    takes our children with us."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def main() -> int:
+    _die_with_parent()
     stack = from_environment()
     stack.log_sink = _print_log
     stopping = threading.Event()

@@ -20,7 +20,7 @@ from typing import Any
 
 MODULE = Path("modules") / "runtime_config"
 # Variables of the root module that the rehearsal reads as Terraform would (their defaults).
-ROOT_DEFAULTS = ("scheduled_calls",)
+ROOT_DEFAULTS = ("scheduled_calls", "rate_limits")
 
 
 class TerraformError(RuntimeError):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from shared.agents.stats import AgentStats
-from shared.core.models import ApiModel, RequestModel, not_blank
+from shared.core.models import ApiModel, Prose, RequestModel, not_blank, one_line, printable
 
 AUTO_PERSONA = "auto"  # route every message to the persona that fits it best
 DEFAULT_COLOR = "#6366F1"
@@ -46,14 +46,41 @@ def _document_default_model(schema: dict[str, Any]) -> None:
     schema["default"] = _default_model()
 
 
+def _allowed_model(name: str) -> str:
+    from shared.llm.settings import get_model_settings
+
+    settings = get_model_settings()
+    if not settings.allows(name):
+        allowed = ", ".join(
+            dict.fromkeys(["offline", settings.chat_default_model, *settings.chat_allowed_models])
+        )
+        raise ValueError(f"model {name!r} is not allowed here; expected one of {allowed}")
+    return name
+
+
 def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(not_blank)]
-Description = Annotated[str, Field(max_length=2000)]
+# Limits apply to the text as sent: the length check comes before the trim.
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=100),
+    AfterValidator(printable),
+    AfterValidator(not_blank),
+    AfterValidator(one_line),
+]
+Description = Annotated[Prose, Field(max_length=2000)]
 Tags = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=40), AfterValidator(not_blank)]],
+    list[
+        Annotated[
+            str,
+            Field(min_length=1, max_length=40),
+            AfterValidator(printable),
+            AfterValidator(not_blank),
+            AfterValidator(one_line),
+        ]
+    ],
     Field(max_length=20, description="At most 20 tags of 1-40 characters; duplicates dropped."),
     AfterValidator(_unique),
 ]
@@ -61,15 +88,19 @@ Color = Annotated[
     str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6366F1"]), AfterValidator(str.upper)
 ]
 Icon = Annotated[str, Field(max_length=64)]
-SystemPrompt = Annotated[str, Field(max_length=20_000)]
+SystemPrompt = Annotated[Prose, Field(max_length=20_000)]
 ModelName = Annotated[
     str,
     Field(
         min_length=1,
         max_length=100,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",
-        description="A Claude model id, or `offline` for the built-in deterministic model.",
+        description=(
+            "A model of the deployment's allowlist (CHAT_ALLOWED_MODELS), or `offline` for the "
+            "built-in deterministic model; any other name is refused with 400."
+        ),
     ),
+    AfterValidator(_allowed_model),
 ]
 Persona = Annotated[
     str | None,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from shared.agents import totals
 from shared.core.models import ApiModel
 from shared.gcp import clients
 from shared.messaging import events
@@ -94,6 +95,8 @@ def add_run(
         },
         merge=True,
     )
+    # The owner's dashboard totals count the run in the same exactly-once commit.
+    totals.stage(transaction, run.user_id, runs=1, successes=1 if run.outcome == "completed" else 0)
 
 
 def record_run(

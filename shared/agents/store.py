@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic.alias_generators import to_camel
 
 from shared.agents import stats as agent_stats
+from shared.agents import totals as agent_totals
 from shared.agents.models import (
     DEFAULT_COLOR,
     AgentCreate,
@@ -29,7 +30,10 @@ from shared.agents.models import (
 from shared.agents.stats import AgentStats
 from shared.core import errors, ids
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
+from shared.limits import spend
+from shared.messaging import events, outbox
+from shared.messaging.topics import agent_events
 from shared.web import etags
 
 if TYPE_CHECKING:
@@ -121,50 +125,82 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
         updated_at=now,
         **body.model_dump(),
     )
-    agent_ref(record.id).create(record.to_document())
+    hold = spend.take([spend.guest_count(user_id, "agents")])  # 429 past the cap
+    try:
+        batch = clients.firestore().batch()
+        batch.create(agent_ref(record.id), record.to_document())
+        agent_totals.stage(batch, user_id, active=1 if record.active else 0)
+        batch.commit()
+    except Exception:
+        hold.release()
+        raise
     return record
 
 
 def update_agent(
     user_id: str, agent_id: str, update: AgentUpdate, if_match: str | None = None
 ) -> AgentRecord:
-    """Apply the fields present in `update`; a transaction, so a concurrent delete wins.
+    """Apply the fields present in `update`: a write guarded by the version read, so a
+    concurrent delete wins and concurrent updates retry (`optimistic`), never a 500.
     `if_match` (an ETag) must match the stored agent's, else 412 and nothing changes."""
-    from google.cloud import firestore
-
     ref = _checked_ref(agent_id)
     changes = update.model_dump(by_alias=True, exclude_unset=True)
 
-    @firestore.transactional
-    def run(transaction: Transaction) -> AgentRecord:
-        snapshot = ref.get(transaction=transaction)
+    def attempt() -> AgentRecord:
+        snapshot = ref.get()
         current = _owned(snapshot, user_id)
         etags.check_if_match(if_match, current.etag)
         if not changes:
             return current
         written = {**changes, "updatedAt": utcnow()}
-        transaction.update(ref, written)
-        return AgentRecord.from_document(agent_id, {**(snapshot.to_dict() or {}), **written})
+        updated = AgentRecord.from_document(agent_id, {**(snapshot.to_dict() or {}), **written})
+        batch = clients.firestore().batch()
+        unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
+        batch.update(ref, written, option=unchanged)
+        agent_totals.stage(batch, user_id, active=int(updated.active) - int(current.active))
+        batch.commit()
+        return updated
 
-    result: AgentRecord = run(clients.firestore().transaction())
-    return result
+    return firestore.optimistic(attempt)
 
 
 def delete_agent(user_id: str, agent_id: str, if_match: str | None = None) -> None:
-    """Hard-delete the agent and its stat shards (chat then answers 404 for it); 412 when
-    `if_match` is not the agent's ETag."""
-    from google.cloud import firestore
-
+    """Hard-delete the agent and its stat shards (chat then answers 404 for it); its
+    conversations go in the background (`agent.deleted`, staged in the same commit).
+    412 when `if_match` is not the agent's ETag."""
     ref = _checked_ref(agent_id)
+    event = events.new_event(
+        agent_events.DELETED,
+        agent_events.SOURCE,
+        f"agents/{agent_id}",
+        agent_events.AgentDeletedData(agent_id=agent_id, user_id=user_id, deleted_at=utcnow()),
+    )
 
-    @firestore.transactional
     def run(transaction: Transaction) -> None:
         current = _owned(ref.get(transaction=transaction), user_id)
         etags.check_if_match(if_match, current.etag)
+        shards = agent_stats.shard_refs(ref)
+        runs = agent_stats.summarize(
+            s.to_dict() or {}
+            for s in clients.firestore().get_all(shards, transaction=transaction)
+            if s.exists
+        )
         agent_stats.delete_shards(transaction, ref)
         transaction.delete(ref)
+        spend.stage_add(transaction, spend.guest_count(user_id, "agents", -1))
+        # Its runs leave the dashboard with it.
+        agent_totals.stage(
+            transaction,
+            user_id,
+            active=-int(current.active),
+            runs=-runs.total_runs,
+            successes=-runs.successful_runs,
+        )
+        outbox.stage(transaction, agent_events.TOPIC, event)
 
-    run(clients.firestore().transaction())
+    firestore.transaction(run)
+    # Short: the event is safe in the outbox; the relay publishes what this leaves behind.
+    outbox.deliver(agent_events.TOPIC, event, timeout=2.0)
 
 
 def with_stats(records: list[AgentRecord]) -> list[AgentPublic]:
@@ -230,26 +266,12 @@ def agent_page(user_id: str, limit: int, page_token: str | None) -> AgentPage:
 
 
 def dashboard(user_id: str) -> DashboardStats:
-    """Totals over the caller's agents: counts from the agents, runs from their shards."""
-    from google.cloud.firestore import FieldFilter
-
-    snapshots = list(
-        clients.firestore()
-        .collection(COLLECTION)
-        .where(filter=FieldFilter("userId", "==", user_id))
-        .select(["status", agent_stats.SHARDS_IN_USE_FIELD])
-        .stream()
-    )
-    in_use = {
-        s.id: list((s.to_dict() or {}).get(agent_stats.SHARDS_IN_USE_FIELD) or [])
-        for s in snapshots
-    }
-    stats = agent_stats.read_stats([s.reference for s in snapshots], in_use).values()
-    runs = sum(s.total_runs for s in stats)
-    successes = sum(s.successful_runs for s in stats)
+    """Totals over the caller's agents, kept as they change (`totals`): O(1) reads."""
+    totals = agent_totals.read(user_id)
+    runs, successes = totals["totalRuns"], totals["successfulRuns"]
     return DashboardStats(
-        total_agents=len(snapshots),
-        active_agents=sum(1 for s in snapshots if (s.to_dict() or {}).get("status") == "active"),
+        total_agents=totals["agents"],
+        active_agents=totals["activeAgents"],
         total_runs=runs,
         success_rate=round(successes / runs, 4) if runs else None,
     )

@@ -10,6 +10,7 @@ message (one read, one guarded commit, cached history) lives in `shared.chat.sen
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from shared.chat.models import ConversationPage, ConversationPublic, MessagePage
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.limits import spend
 from shared.web import etags
 
 if TYPE_CHECKING:
@@ -114,18 +116,27 @@ def create_conversation(user_id: str, agent_id: str, title: str) -> Conversation
         created_at=now,
         updated_at=now,
     )
+    hold = spend.take([spend.guest_count(user_id, "conversations")])  # 429 past the cap
+    try:
+        _create(record)
+    except Exception:
+        hold.release()
+        raise
+    remember(record)
+    return record
+
+
+def _create(record: ConversationRecord) -> None:
     conversation_ref(record.id).create(
         {
-            "userId": user_id,
+            "userId": record.user_id,
             "agentId": record.agent_id,
             "title": record.title,
             "messageCount": 0,
-            "createdAt": now,
-            "updatedAt": now,
+            "createdAt": record.created_at,
+            "updatedAt": record.updated_at,
         }
     )
-    remember(record)
-    return record
 
 
 def owned_record(snapshot: Any, user_id: str) -> ConversationRecord:
@@ -203,6 +214,12 @@ def delete_conversation(user_id: str, conversation_id: str, if_match: str | None
     412 when `if_match` is not the conversation's ETag."""
     record = get_owned_conversation(user_id, conversation_id)
     etags.check_if_match(if_match, etags.etag_of(record.updated_at))
+    erase(record)
+
+
+def erase(record: ConversationRecord) -> None:
+    """Delete the conversation's messages, then the conversation, counted down once."""
+    user_id = record.user_id
     db = clients.firestore()
     messages = conversation_ref(record.id).collection(MESSAGES)
     while True:
@@ -213,7 +230,31 @@ def delete_conversation(user_id: str, conversation_id: str, if_match: str | None
         for ref in refs:
             batch.delete(ref)
         batch.commit()
-    conversation_ref(record.id).delete()
+    # Counted down once: a concurrent delete finds the document gone and changes nothing.
+    from google.api_core.exceptions import FailedPrecondition, NotFound
+
+    batch = db.batch()
+    batch.delete(conversation_ref(record.id), option=db.write_option(exists=True))
+    spend.stage_add(batch, spend.guest_count(user_id, "conversations", -1))
+    with contextlib.suppress(NotFound, FailedPrecondition):
+        batch.commit()
+
+
+def erase_agent_conversations(user_id: str, agent_id: str) -> int:
+    """Erase every conversation of a deleted agent (idempotent: a rerun finds none)."""
+    from google.cloud.firestore import FieldFilter
+
+    query = (
+        clients.firestore()
+        .collection(COLLECTION)
+        .where(filter=FieldFilter("agentId", "==", agent_id))
+        .where(filter=FieldFilter("userId", "==", user_id))
+    )
+    erased = 0
+    for snapshot in query.stream():
+        erase(ConversationRecord.from_document(snapshot.id, snapshot.to_dict() or {}))
+        erased += 1
+    return erased
 
 
 def list_messages(

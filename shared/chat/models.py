@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.core.models import ApiModel, RequestModel, Text
+from shared.core.models import ApiModel, Prose, RequestModel, Text
 
 Status = Literal["pending", "completed", "failed", "incomplete"]
 
 
 class ConversationCreate(RequestModel):
     agent_id: str = Field(min_length=1, max_length=64)
-    title: str = Field("", max_length=200, description="Default: 'Chat with <agent name>'.")
+    title: Prose = Field("", max_length=200, description="Default: 'Chat with <agent name>'.")
 
 
 class ConversationListQuery(RequestModel):

@@ -21,7 +21,7 @@ from shared.chat.models import MessageExchange
 from shared.core import log
 from shared.core.models import utcnow
 from shared.gcp import clients
-from shared.limits import quotas
+from shared.limits import quotas, spend
 from shared.llm import model
 from shared.messaging import events, outbox
 from shared.messaging.topics import chat_events
@@ -64,14 +64,15 @@ def check_settings() -> None:
     model.get_model_settings()
     quotas.get_quota_settings()
     streams.get_stream_settings()
+    spend.get_spend_settings()
 
 
-def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
+def start(user_id: str, conversation_id: str, content: str, address: str = "") -> ChatRun:
     """Admit the message (see `send.admit`), pick the persona, and prepare the model call.
 
     Nothing is sent to the model before the run's first event.
     """
-    admission = send.admit(user_id, conversation_id, content)
+    admission = send.admit(user_id, conversation_id, content, address)
     agent, answer = admission.agent, admission.answer
     persona = choose_persona(agent, content)
     answer.persona, answer.confidence = persona.name, persona.confidence
@@ -83,7 +84,9 @@ def start(user_id: str, conversation_id: str, content: str) -> ChatRun:
         agent.model or settings.chat_default_model,
         settings.chat_max_output_tokens,
     )
-    return ChatRun(admission.conversation, agent, admission.question, answer, reply)
+    run = ChatRun(admission.conversation, agent, admission.question, answer, reply)
+    run.hold = admission.hold
+    return run
 
 
 @dataclass
@@ -95,6 +98,7 @@ class ChatRun:
     reply: model.ModelStream  # nothing is sent to the model before the first event
     error: model.ModelError | None = None
     finished: bool = False
+    hold: spend.Hold | None = None  # reserved spend, settled when the run finishes
 
     def events(self) -> Iterator[RunEvent]:
         """The run as events; closing the iterator stops the model (answer: incomplete)."""
@@ -182,22 +186,18 @@ class ChatRun:
         # A client leaving is not a failure of the platform: alerts watch `failed` only.
         kind = chat_events.RUN_FAILED if outcome == "failed" else chat_events.RUN_COMPLETED
         event = events.new_event(kind, SOURCE, f"conversations/{self.conversation.id}", data)
-        batch = clients.firestore().batch()
-        # merge: a conversation deleted mid-answer must not fail the run's bookkeeping.
-        batch.set(
-            conversations.message_ref(self.conversation.id, answer.id),
-            answer.to_document(self.conversation.user_id),
-            merge=True,
-        )
-        outbox.stage(batch, chat_events.TOPIC, event)
-        batch.commit()
+        _store_answer(self.conversation, answer, event)
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
         send.cache_answer(answer)
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
-        quotas.record_tokens(self.conversation.user_id, reply.input_tokens + reply.output_tokens)
+        used = reply.input_tokens + reply.output_tokens
+        if self.hold is not None:
+            self.hold.settle(used)
+        else:
+            quotas.record_tokens(self.conversation.user_id, used)
         # A failed run is the platform's trouble (alerts watch it); the rest is routine.
         logger.log(
             logging.WARNING if outcome == "failed" else logging.INFO,
@@ -260,6 +260,26 @@ class ChatRun:
         finally:
             run_events.close()  # type: ignore[attr-defined]
             self.abandon()
+
+
+def _store_answer(conversation: ConversationRecord, answer: MessageRecord, event: Any) -> None:
+    """The answer and its event in one commit. An update, not a set: a conversation deleted
+    mid-answer (its pending answer with it) stays deleted, and only the event is kept."""
+    from google.api_core.exceptions import NotFound
+
+    db = clients.firestore()
+    batch = db.batch()
+    batch.update(
+        conversations.message_ref(conversation.id, answer.id),
+        answer.to_document(conversation.user_id),
+    )
+    outbox.stage(batch, chat_events.TOPIC, event)
+    try:
+        batch.commit()
+    except NotFound:
+        batch = db.batch()
+        outbox.stage(batch, chat_events.TOPIC, event)
+        batch.commit()
 
 
 def message_public(message: MessageRecord) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.chat import conversations
+from shared.chat import conversations, spending
 from shared.chat.conversations import ConversationRecord, MessageRecord
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
-from shared.limits import quotas
+from shared.limits import quotas, spend
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -43,13 +43,16 @@ class Admission:
     question: MessageRecord
     answer: MessageRecord
     reads: SendReads
+    hold: spend.Hold | None = None  # the run's reserved spend (`shared.chat.spending`)
 
 
-def admit(user_id: str, conversation_id: str, content: str) -> Admission:
-    """Store the user's message and a pending answer; 404, 409 (paused agent, full
-    conversation) or 429 (quota) otherwise, with nothing stored."""
+def admit(user_id: str, conversation_id: str, content: str, address: str = "") -> Admission:
+    """Reserve the run's spend, store the user's message and a pending answer; 404, 409
+    (paused agent, full conversation) or 429 (quota, budget) otherwise, with nothing
+    stored or reserved."""
     cap = quotas.get_quota_settings().chat_max_messages_per_conversation
     quota = [quotas.quota_ref(user_id)] if quotas.enabled() else []
+    holds: list[spend.Hold] = []
 
     def attempt() -> Admission:
         reads = read_for_send(user_id, conversation_id, quota)
@@ -59,10 +62,17 @@ def admit(user_id: str, conversation_id: str, content: str) -> Admission:
         question, answer = stage_exchange(batch, reads, content, cap)
         if quota:
             quotas.stage_admission(batch, reads.others[0])
+        if not holds:
+            holds.append(spending.reserve(user_id, address, reads.agent, content))
         batch.commit()
-        return Admission(reads.conversation, reads.agent, question, answer, reads)
+        return Admission(reads.conversation, reads.agent, question, answer, reads, holds[0])
 
-    return firestore.optimistic(attempt)
+    try:
+        return firestore.optimistic(attempt)
+    except BaseException:
+        for hold in holds:
+            hold.release()
+        raise
 
 
 @dataclass

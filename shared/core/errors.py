@@ -188,7 +188,7 @@ class DependencyUnavailable(PlatformError):
 
     code = "unavailable"
     status = 503
-    summary = "A dependency is unavailable; see Retry-After"
+    summary = "A dependency is unavailable, or writes contend past their retries; see Retry-After"
 
     def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)

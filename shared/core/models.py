@@ -25,19 +25,49 @@ class RequestModel(ApiModel):
     )
 
 
+# Characters that reorder how text displays (bidi overrides and isolates): in names they
+# disguise one string as another. Zero-width characters alone look blank.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def printable(value: str) -> str:
+    """Refuse NUL and other control characters (tab and line breaks are text) and bidi
+    overrides and isolates."""
+    for char in value:
+        code = ord(char)
+        if char in _BIDI_CONTROLS:
+            raise ValueError(
+                f"must not contain bidirectional control characters (found U+{code:04X})"
+            )
+        if (code < 0x20 and char not in "\t\n\r") or 0x7F <= code <= 0x9F:
+            raise ValueError(f"must not contain control characters (found U+{code:04X})")
+    return value
+
+
 def not_blank(value: str) -> str:
     """Trim surrounding whitespace; refuse what is only whitespace."""
     stripped = value.strip()
-    if not stripped:
-        raise ValueError("must not be blank")
+    if not stripped.strip(_ZERO_WIDTH).strip():
+        raise ValueError("must not be blank (whitespace or zero-width characters only)")
     return stripped
 
 
+def one_line(value: str) -> str:
+    if any(char in value for char in "\t\n\r"):
+        raise ValueError("must be one line (no tabs or line breaks)")
+    return value
+
+
+# Text that may be empty but holds no control characters (tab and line breaks allowed).
+Prose = Annotated[str, AfterValidator(printable)]
 # Free text that must say something. Length limits apply to the text as sent (so the
 # OpenAPI schema tells the truth); surrounding whitespace is dropped afterwards.
-Text = Annotated[str, AfterValidator(not_blank)]
+Text = Annotated[str, AfterValidator(printable), AfterValidator(not_blank)]
+# A name or a label: Text on one line.
+Line = Annotated[Text, AfterValidator(one_line)]
 # Inside another Annotated, a length limit would apply after the trim: bounded text is
-# written `Annotated[str, Field(max_length=...), AfterValidator(not_blank)]` instead.
+# written `Annotated[str, Field(max_length=...), AfterValidator(printable), ...]` instead.
 
 
 class EmptyBody(RequestModel):

@@ -61,6 +61,26 @@ class Settings(BaseSettings):
         ),
     )
 
+    request_deadline_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description=(
+            "Every HTTP route answers within this budget: past it, 503 with Retry-After. "
+            "Routes that wait on the model (a JSON chat answer, the persona chat) or run for "
+            "a set time (a load test) are exempt; their Firestore calls stay bounded."
+        ),
+    )
+    firestore_call_timeout_seconds: float = Field(
+        4.0,
+        gt=0,
+        le=300,
+        description=(
+            "How long one Firestore call may take, its retries included (the client "
+            "libraries' own defaults wait 60-300 s for a dead or frozen Firestore)."
+        ),
+    )
+
     session_ttl_hours: float = Field(24.0, gt=0, le=24 * 30, description="Guest session lifetime.")
     session_cache_seconds: float = Field(
         5.0,
@@ -72,7 +92,13 @@ class Settings(BaseSettings):
         ),
     )
     session_create_per_minute: int = Field(
-        60, ge=0, description="Guest sessions one client IP may create per minute; 0 = off."
+        10,
+        ge=0,
+        description=(
+            "Guest sessions one client address may create per minute, across all instances "
+            "(counted in Firestore); 0 = off. Terraform gives Cloud Armor's session throttle "
+            "the same number."
+        ),
     )
 
     admin_token: SecretStr | None = Field(

@@ -38,8 +38,26 @@ def firestore() -> FirestoreClient:
         if _firestore is None or _firestore[0] != key:
             from google.cloud import firestore as firestore_module
 
-            _firestore = (key, firestore_module.Client(project=key[0]))
+            client = firestore_module.Client(project=key[0])
+            _bound_calls(client, get_settings().firestore_call_timeout_seconds)
+            _firestore = (key, client)
         return _firestore[1]
+
+
+def _bound_calls(client: FirestoreClient, seconds: float) -> None:
+    """Give every Firestore RPC of `client` a timeout and a retry deadline of `seconds`.
+
+    The generated client's per-method defaults retry for 60-300 s, so a dead or frozen
+    Firestore would hold a request for minutes. Every call site passes the defaults
+    (`retry=DEFAULT`), so changing them here bounds all calls in one place.
+    """
+    transport = client._firestore_api._transport
+    for wrapped in transport._wrapped_methods.values():
+        retry = getattr(wrapped, "_retry", None)
+        if retry is not None and hasattr(retry, "with_timeout"):
+            wrapped._retry = retry.with_timeout(seconds)
+        if hasattr(wrapped, "_timeout"):
+            wrapped._timeout = seconds
 
 
 def publisher() -> PublisherClient:

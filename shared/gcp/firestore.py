@@ -1,8 +1,11 @@
 """Firestore recipes used across capabilities: optimistic commits and create-once keys.
 
 - `optimistic(attempt)`: reads, then one commit guarded by preconditions; when someone
-  wrote in between, read and decide again. Contention that outlasts the attempts is load,
-  answered as 503 with Retry-After, never a 500.
+  wrote in between, read and decide again (after a jittered, growing pause, so a burst of
+  writers spreads out). Contention that outlasts the attempts is load, answered as 503
+  with Retry-After, never a 500.
+- `transaction(run)`: a Firestore transaction whose contention (`Aborted`, "Failed to
+  commit transaction in N attempts") or unreachable Firestore is the same 503, never a 500.
 - `create_once(key, fields, apply)`: the one idempotency recipe. `apply` runs in a
   transaction that also creates `key`; a second run for the same key fails its commit
   with AlreadyExists and changes nothing. The key is created, not read first, so
@@ -11,6 +14,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +27,9 @@ if TYPE_CHECKING:
     from google.cloud.firestore import DocumentReference, Transaction
 
 T = TypeVar("T")
-OPTIMISTIC_ATTEMPTS = 5
+OPTIMISTIC_ATTEMPTS = 8
+# The longest pause between two attempts; all of them stay well inside a request deadline.
+OPTIMISTIC_MAX_PAUSE_SECONDS = 0.4
 # Bursts for one agent or alert contend on a few documents; give a transaction room to
 # retry before the work goes back to its caller (or to Pub/Sub).
 TRANSACTION_ATTEMPTS = 10
@@ -37,8 +43,35 @@ def optimistic(attempt: Callable[[], T]) -> T:
         try:
             return attempt()
         except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound):
-            time.sleep(0.005 * tries)  # spread retries of writers that collided
+            # Full jitter: writers that collided come back at different moments.
+            pause = min(OPTIMISTIC_MAX_PAUSE_SECONDS, 0.01 * 2**tries)
+            time.sleep(random.uniform(0, pause))  # noqa: S311 - spreading, not security
     raise errors.DependencyUnavailable("too many concurrent writes; retry", retry_after=1)
+
+
+def transaction(run: Callable[[Transaction], T], attempts: int = TRANSACTION_ATTEMPTS) -> T:
+    """Run `run` in a transaction (retried by the client); contention that outlasts the
+    attempts is `DependencyUnavailable` (503 with Retry-After), never a bare failure."""
+    from google.api_core.exceptions import Aborted
+    from google.cloud import firestore
+
+    try:
+        result: T = firestore.transactional(run)(
+            clients.firestore().transaction(max_attempts=attempts)
+        )
+    except Aborted as exc:
+        raise errors.DependencyUnavailable(
+            "too many concurrent writes; retry", retry_after=1
+        ) from exc
+    except ValueError as exc:
+        # The client's words for "Failed to commit transaction in N attempts" and for a
+        # transaction whose begin never reached Firestore ("cannot be rolled back").
+        if "transaction" not in str(exc).lower():
+            raise
+        raise errors.DependencyUnavailable(
+            "Firestore did not commit the transaction; retry", retry_after=1
+        ) from exc
+    return result
 
 
 @dataclass(frozen=True)
@@ -54,16 +87,14 @@ def create_once(
 ) -> Once[T]:
     """Run `apply` and create `key` with `fields` in one transaction, unless `key` exists."""
     from google.api_core.exceptions import AlreadyExists
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def run(transaction: Transaction) -> T:
-        value = apply(transaction)  # reads (if any) come before the key's write
-        transaction.create(key, fields)
+    def run(writer: Transaction) -> T:
+        value = apply(writer)  # reads (if any) come before the key's write
+        writer.create(key, fields)
         return value
 
     try:
-        value = run(clients.firestore().transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        value = transaction(run)
     except AlreadyExists:
         return Once(first=False)
     return Once(first=True, value=value)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 DELIVERIES = "webhook_deliveries"
 DEPLOYMENTS = "deployments"
 SIGNATURE_PREFIX = "sha256="
+PUBLISH_SECONDS = 2.0  # the acknowledgement must stay well under GitHub's 10 s
 logger = log.get_logger("github")
 
 
@@ -182,7 +183,8 @@ def record(
     if not firestore.create_once(key, delivery, apply).first:
         raise DuplicateDelivery(delivery_id)
     if event is not None:
-        outbox.deliver(deploy_events.TOPIC, event)
+        # Short: GitHub waits 10 s for the acknowledgement; the relay publishes what is left.
+        outbox.deliver(deploy_events.TOPIC, event, timeout=PUBLISH_SECONDS)
     logger.info(
         "github delivery recorded",
         extra={

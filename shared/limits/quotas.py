@@ -1,19 +1,18 @@
 """Per-user chat limits in Firestore: messages per minute and model tokens per day.
 
-One document per user (`quotas/{userId}`) holds a fixed one-minute window of messages and
-the tokens spent on the current UTC day. A user sends a few messages a minute, far below
-Firestore's ~1 write/s per document, so one document per user does not run hot. Limits
-are checked before anything is stored and the count is written in the message's own
-commit (`stage_admission`), so a refused message leaves no trace; tokens are
-counted when the answer is finished (an answer in flight may overshoot the day's budget
-by one reply, which is the price of not reserving tokens up front).
+One document per user (`quotas/{userId}`) holds a fixed one-minute window of messages.
+A user sends a few messages a minute, far below Firestore's ~1 write/s per document, so
+one document per user does not run hot. The limit is checked before anything is stored
+and the count is written in the message's own commit (`stage_admission`), so a refused
+message leaves no trace. Tokens are counted by `shared.limits.spend` (reserved before a
+chat run's model call, settled after); `CHAT_TOKENS_PER_DAY` is the guest's meter there.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,10 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.core import errors, log, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
+from shared.limits import spend
 from shared.web import response_headers
-
-if TYPE_CHECKING:
-    from google.cloud.firestore import Transaction
 
 COLLECTION = "quotas"
 WINDOW = timedelta(minutes=1)
@@ -35,7 +32,14 @@ class QuotaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     chat_messages_per_minute: int = Field(20, ge=0, description="Per user; 0 = unlimited.")
-    chat_tokens_per_day: int = Field(200_000, ge=0, description="Per user, UTC day; 0 = off.")
+    chat_tokens_per_day: int = Field(
+        200_000,
+        ge=0,
+        description=(
+            "Model tokens per guest per UTC day; a chat run reserves its longest answer plus an "
+            "upper estimate of its input before the model call and settles after; 0 = off."
+        ),
+    )
     chat_max_messages_per_conversation: int = Field(
         1000,
         ge=2,
@@ -72,16 +76,6 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
     settings = get_quota_settings()
     now = utcnow()
     record = (snapshot.to_dict() if snapshot.exists else None) or {}
-    day = now.date().isoformat()
-    day_tokens = int(record.get("dayTokens", 0)) if record.get("day") == day else 0
-    if settings.chat_tokens_per_day and day_tokens >= settings.chat_tokens_per_day:
-        raise errors.RateLimited(
-            f"daily token budget spent: {day_tokens} of {settings.chat_tokens_per_day}",
-            retry_after=_seconds_to_midnight(now),
-            limit=settings.chat_tokens_per_day,
-            window_seconds=86400,
-            policy="tokens-per-day",
-        )
     started = record.get("windowStart")
     count = int(record.get("windowCount", 0))
     if not isinstance(started, datetime) or now - started >= WINDOW:
@@ -89,7 +83,7 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
     limit = settings.chat_messages_per_minute
     if limit and count >= limit:
         raise errors.RateLimited(
-            f"at most {limit} messages per minute",
+            f"chat messages per guest per minute: at most {limit}",
             retry_after=math.ceil((started + WINDOW - now).total_seconds()),
             limit=limit,
             window_seconds=int(WINDOW.total_seconds()),
@@ -105,8 +99,6 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
     fields = {
         "windowStart": started,
         "windowCount": count + 1,
-        "day": day,
-        "dayTokens": day_tokens,
         "updatedAt": now,
         "expiresAt": now + timedelta(days=2),
     }
@@ -118,9 +110,11 @@ def stage_admission(batch: Any, snapshot: Any) -> None:
 
 
 def admit_message(user_id: str) -> None:
-    """Count one message for the user, or raise `RateLimited` with a Retry-After."""
+    """Count one message for the user, or raise `RateLimited` with a Retry-After (also
+    when the user's daily tokens are spent: for calls that count tokens afterwards)."""
     if not enabled():
         return
+    check_tokens(user_id)
 
     def attempt() -> None:
         batch = clients.firestore().batch()
@@ -130,27 +124,23 @@ def admit_message(user_id: str) -> None:
     firestore.optimistic(attempt)
 
 
-def record_tokens(user_id: str, tokens: int) -> None:
-    """Add an answer's tokens to the user's day; a failure is logged, never raised."""
-    if tokens <= 0 or not get_quota_settings().chat_tokens_per_day:
-        return
-    from google.cloud import firestore
-
-    ref = quota_ref(user_id)
-
-    @firestore.transactional
-    def add(transaction: Transaction) -> None:
-        now = utcnow()
-        record = ref.get(transaction=transaction).to_dict() or {}
-        day = now.date().isoformat()
-        spent = int(record.get("dayTokens", 0)) if record.get("day") == day else 0
-        transaction.set(
-            ref,
-            {"day": day, "dayTokens": spent + tokens, "updatedAt": now},
-            merge=True,
+def check_tokens(user_id: str) -> None:
+    """`RateLimited` once the user's daily token budget is spent."""
+    limit = get_quota_settings().chat_tokens_per_day
+    spent = spend.tokens_spent_today(user_id) if limit else 0
+    if limit and spent >= limit:
+        raise errors.RateLimited(
+            f"daily token budget of this guest spent: {spent} of {limit}",
+            retry_after=_seconds_to_midnight(utcnow()),
         )
 
+
+def record_tokens(user_id: str, tokens: int) -> None:
+    """Add tokens spent without a reservation to the user's day; logged on failure."""
+    if tokens <= 0:
+        return
+    meters = spend.token_meters(user_id, "", tokens, get_quota_settings().chat_tokens_per_day)
     try:
-        add(clients.firestore().transaction())
-    except Exception as exc:  # noqa: BLE001 - the answer is stored; quota upkeep is best effort
+        spend.add(meters)  # the guest's and the deployment's
+    except Exception as exc:  # noqa: BLE001 - the answer is given; the count is upkeep
         logger.warning("token count not recorded", extra={"fields": {"error": repr(exc)[:200]}})

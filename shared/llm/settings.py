@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.core import state
 
@@ -43,6 +45,13 @@ class ModelSettings(BaseSettings):
             "PERSONA_CHAT_MODEL is set."
         ),
     )
+    chat_allowed_models: Annotated[list[str], NoDecode] = Field(
+        ["claude-sonnet-4-6", "claude-sonnet-4-5", "claude-haiku-4-5"],
+        description=(
+            "Models an agent may name (comma-separated); `offline` and CHAT_DEFAULT_MODEL are "
+            "always allowed. Any other name is refused with 400."
+        ),
+    )
     chat_max_output_tokens: int = Field(
         1024, ge=1, le=64_000, description="Longest answer, in tokens."
     )
@@ -55,6 +64,16 @@ class ModelSettings(BaseSettings):
     offline_chunk_delay_ms: float = Field(
         15, ge=0, le=1000, description="Pause between the offline model's chunks."
     )
+
+    @field_validator("chat_allowed_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    def allows(self, model_name: str) -> bool:
+        return model_name in (OFFLINE_MODEL, self.chat_default_model, *self.chat_allowed_models)
 
 
 @state.once

@@ -32,6 +32,7 @@ from shared.core import errors, log, trace
 from shared.core.settings import get_settings
 from shared.web import etags, idempotency, response_headers
 from shared.web.bodies import error_response, json_response
+from shared.web.deadline import within as within_deadline
 from shared.web.headers import SECURITY_HEADERS
 from shared.web.route import Authenticator, Call, Handler, Reply, Route
 
@@ -93,6 +94,7 @@ class Api:
         idempotent: bool | None = None,
         headers: Iterable[tuple[str, str, bool]] = (),
         also: Iterable[tuple[int, str]] = (),
+        deadline: bool = True,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `streams` is True or the models of the SSE events' data;
         `headers` documents request headers the handler reads (name, description,
@@ -129,6 +131,7 @@ class Api:
                 stream_events=stream_events,
                 header_params=tuple(headers),
                 other_statuses=tuple(also),
+                deadline=deadline,
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -205,6 +208,13 @@ class Api:
             ) from None
         route = self.routes[str(endpoint)]
         call = Call(request, dict(params), request_id, client_ip(request))
+        if not route.deadline:
+            return self._handle(route, call, request)
+        # Within REQUEST_DEADLINE_SECONDS, or 503 with Retry-After (`shared.web.deadline`).
+        budget = get_settings().request_deadline_seconds
+        return within_deadline(budget, lambda: self._handle(route, call, request))
+
+    def _handle(self, route: Route, call: Call, request: Request) -> Response:
         if route.auth is not None:
             call.principal = route.auth(request)
         if route.query is not None:
@@ -220,7 +230,7 @@ class Api:
                 call,
                 key,
                 lambda: _to_response(route.handler(call), route.status),
-                lambda location: self._replay_stream(request, location, request_id),
+                lambda location: self._replay_stream(request, location, call.request_id),
             )
         return _to_response(route.handler(call), route.status)
 

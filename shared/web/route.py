@@ -61,3 +61,6 @@ class Route:
     header_params: tuple[tuple[str, str, bool], ...] = ()
     # Other success statuses the route answers, with what they mean.
     other_statuses: tuple[tuple[int, str], ...] = ()
+    # False for routes that wait on the model or run for their own duration (a JSON chat
+    # answer, a load test): their Firestore calls are bounded, but not the whole request.
+    deadline: bool = True

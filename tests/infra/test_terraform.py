@@ -434,6 +434,7 @@ def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -
             "alert_counters",
             "alerts",
             "idempotency_keys",
+            "limits",
             "notifications",
             "processed_events",
             "quotas",

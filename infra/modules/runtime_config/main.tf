@@ -19,6 +19,10 @@ locals {
     # Cloud Run already logs every request with its httpRequest; a second line per
     # request would cost CPU and log volume for nothing.
     ACCESS_LOG = "false"
+    # One source for the per-address throttles: Cloud Armor (modules/load_balancer) and
+    # the functions' own Firestore-backed bounds get the same numbers.
+    SESSION_CREATE_PER_MINUTE            = tostring(var.rate_limits.session_create_per_minute)
+    CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE = tostring(var.rate_limits.chat_post_per_minute)
   }
 
   # Only functions without a public invoker may trust Cloud Run IAM for operator routes.

@@ -79,3 +79,11 @@ variable "push_retry" {
     error_message = "max_delivery_attempts is between 5 and 100 (Pub/Sub's bounds)."
   }
 }
+
+variable "rate_limits" {
+  description = "Per-address throttles Cloud Armor enforces; the functions' own bounds get the same numbers."
+  type = object({
+    session_create_per_minute = number
+    chat_post_per_minute      = number
+  })
+}

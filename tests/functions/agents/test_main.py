@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from google.cloud.firestore import FieldFilter
 
 from shared.agents import stats as agent_stats
 from shared.agents import store as agents
@@ -329,6 +330,7 @@ def test_openapi_lists_every_agents_route(client: Any) -> None:
         "/v1/agents",
         "/v1/agents/{agentId}",
         "/v1/dashboard/stats",
+        "/v1/me",
     }
     assert set(document["paths"]["/v1/agents/{agentId}"]) == {"get", "patch", "delete"}
     public = document["components"]["schemas"]["AgentPublic"]["properties"]
@@ -375,3 +377,150 @@ def test_a_stale_if_match_is_412_and_changes_nothing(
     assert stored["name"] == "Renamed"
     current = {**guest.headers, "If-Match": renamed.headers["ETag"]}
     assert client.delete(url, headers=current).status_code == 204
+
+
+# -- spend bounds -----------------------------------------------------------------------
+
+
+def test_a_model_outside_the_allowlist_is_refused_with_400(
+    client: Any, guest: Guest, settings: Any, firestore_db: Any
+) -> None:
+    settings(CHAT_ALLOWED_MODELS="claude-haiku-4-5")
+
+    refused = client.post(
+        "/v1/agents", json={"name": "A", "model": "claude-opus-4-1"}, headers=guest.headers
+    )
+    patched = client.patch(
+        f"/v1/agents/{create(client, guest, model='offline')['id']}",
+        json={"model": "any-model-name-at-all"},
+        headers=guest.headers,
+    )
+
+    assert refused.status_code == 400
+    assert "not allowed" in refused.get_data(as_text=True)
+    assert patched.status_code == 400
+    assert create(client, guest, model="claude-haiku-4-5")["model"] == "claude-haiku-4-5"
+    assert create(client, guest)["model"] == DEFAULT_MODEL  # the default is always allowed
+    assert len(list(firestore_db.collection("agents").stream())) == 3
+
+
+def test_agents_per_guest_are_capped_and_deleting_one_frees_a_place(
+    client: Any, guest: Guest, settings: Any, firestore_db: Any
+) -> None:
+    settings(AGENTS_PER_GUEST="2")
+    first = create(client, guest)
+    create(client, guest)
+
+    refused = client.post("/v1/agents", json={"name": "Third"}, headers=guest.headers)
+    client.delete(f"/v1/agents/{first['id']}", headers=guest.headers)
+    again = client.post("/v1/agents", json={"name": "Third"}, headers=guest.headers)
+    other = create(client, new_guest())
+
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert "agents per guest" in refused.get_json()["error"]["message"]
+    assert again.status_code == 201
+    assert other["name"] == "Helper"
+
+
+# -- dashboard totals kept as they change --------------------------------------------------
+
+
+def test_dashboard_follows_pauses_resumes_deletions_and_runs(client: Any, guest: Guest) -> None:
+    first = create(client, guest)
+    second = create(client, guest)
+    count_run(first, guest, "completed")
+    count_run(second, guest, "failed")
+    path = f"/v1/agents/{second['id']}"
+    client.patch(path, json={"status": "paused"}, headers=guest.headers)
+    client.patch(path, json={"status": "paused"}, headers=guest.headers)  # no change: no count
+    paused = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+    client.patch(path, json={"status": "active"}, headers=guest.headers)
+    client.delete(f"/v1/agents/{first['id']}", headers=guest.headers)
+
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert paused == {"totalAgents": 2, "activeAgents": 1, "totalRuns": 2, "successRate": 0.5}
+    assert body == {"totalAgents": 1, "activeAgents": 1, "totalRuns": 1, "successRate": 0.0}
+
+
+def test_dashboard_reads_two_documents_however_many_agents(
+    client: Any, guest: Guest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from google.cloud.firestore_v1.client import Client
+
+    for n in range(30):
+        create(client, guest, name=f"Agent {n}")
+    read: list[int] = []
+    original = Client.get_all
+
+    def counting(self: Client, references: Any, *args: Any, **kwargs: Any) -> Any:
+        references = list(references)
+        read.append(len(references))
+        return original(self, references, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get_all", counting)
+    body = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+
+    assert body["totalAgents"] == 30
+    assert read == [2]
+
+
+# -- text fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad\x00name",
+        "bell\x07",
+        "line\nbreak",
+        "\u202egnp.exe",
+        "\u2066isolated\u2069",
+        "\u200b\u200b",
+    ],
+)
+def test_names_refuse_control_bidi_and_invisible_only_text(
+    client: Any, guest: Guest, name: str, firestore_db: Any
+) -> None:
+    refused = client.post("/v1/agents", json={"name": name}, headers=guest.headers)
+
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["details"][0]["field"] == "name"
+    assert list(firestore_db.collection("agents").stream()) == []
+
+
+def test_prompts_keep_line_breaks_and_tabs_but_refuse_nul(client: Any, guest: Guest) -> None:
+    kept = create(client, guest, systemPrompt="Line one\n\tLine two", name="Ünïcödé 名前 ✓")
+    refused = client.post(
+        "/v1/agents", json={"name": "A", "systemPrompt": "x\x00y"}, headers=guest.headers
+    )
+
+    assert kept["systemPrompt"] == "Line one\n\tLine two"
+    assert kept["name"] == "Ünïcödé 名前 ✓"
+    assert refused.status_code == 400
+
+
+# -- erasing a guest --------------------------------------------------------------------
+
+
+def test_erasing_me_removes_my_data_and_refuses_my_tokens(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    from shared.chat import conversations, send
+
+    other = new_guest()
+    agent = agents.create_agent(guest.user_id, agents.AgentCreate(name="Mine", model="offline"))
+    conversation = conversations.create_conversation(guest.user_id, agent.id, "")
+    send.admit(guest.user_id, conversation.id, "hello")
+    kept = create(client, other)
+
+    erased = client.delete("/v1/me", headers=guest.headers)
+
+    assert erased.status_code == 204
+    assert client.get("/v1/agents", headers=guest.headers).status_code == 401
+    assert not agents.agent_ref(agent.id).get().exists
+    mine = FieldFilter("userId", "==", guest.user_id)
+    sessions = firestore_db.collection("sessions").where(filter=mine)
+    assert list(sessions.stream()) == []
+    assert client.get(f"/v1/agents/{kept['id']}", headers=other.headers).status_code == 200

@@ -10,6 +10,7 @@ import pytest
 
 from shared.agents import store as agents
 from shared.gcp import clients
+from shared.limits import spend
 from shared.llm.settings import DEFAULT_MODEL
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
@@ -305,10 +306,18 @@ def test_messages_per_minute_are_limited_with_retry_after(
     assert len(stored_messages(firestore_db, conversation["id"])) == 4
 
 
-def test_tokens_per_day_are_limited(
+def test_tokens_per_day_are_reserved_before_the_model_and_settled_after(
     client: Any, owner: Owner, configure: Configure, firestore_db: Any
 ) -> None:
-    configure(CHAT_TOKENS_PER_DAY="10")
+    # A reservation is the longest answer + the history budget + the text's bytes / 3
+    # (system prompt and message): the budget admits exactly the first message.
+    text = owner.agent.system_prompt + "spend my budget"
+    budget = 50 + 100 + -(-len(text.encode()) // 3)
+    configure(
+        CHAT_TOKENS_PER_DAY=str(budget),
+        CHAT_MAX_OUTPUT_TOKENS="50",
+        CHAT_HISTORY_TOKEN_BUDGET="100",
+    )
     conversation = start_conversation(client, owner)
 
     first = send(client, owner, conversation["id"], "spend my budget")
@@ -316,8 +325,12 @@ def test_tokens_per_day_are_limited(
 
     assert first.status_code == 200
     assert second.status_code == 429
-    assert "daily token budget" in second.get_json()["error"]["message"]
+    assert 1 <= int(second.headers["Retry-After"]) <= 24 * 3600
+    assert "daily token budget of this guest" in second.get_json()["error"]["message"]
     assert len(stored_messages(firestore_db, conversation["id"])) == 2
+    usage = first.get_json()["assistantMessage"]
+    spent = spend.tokens_spent_today(owner.guest.user_id)
+    assert spent == usage["inputTokens"] + usage["outputTokens"]
 
 
 def test_a_full_conversation_refuses_more_with_409(
@@ -490,3 +503,37 @@ def test_openapi_lists_the_chat_routes(client: Any) -> None:
     post = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
     assert "text/event-stream" in post["responses"]["200"]["content"]
     assert "Idempotency-Key" in [p["name"] for p in post["parameters"] if p["in"] == "header"]
+
+
+def test_conversations_per_guest_are_capped(
+    client: Any, owner: Owner, configure: Configure, firestore_db: Any
+) -> None:
+    configure(CONVERSATIONS_PER_GUEST="1")
+    first = start_conversation(client, owner)
+
+    refused = client.post(
+        "/v1/conversations", json={"agentId": owner.agent.id}, headers=owner.headers
+    )
+    client.delete(f"/v1/conversations/{first['id']}", headers=owner.headers)
+    client.delete(f"/v1/conversations/{first['id']}", headers=owner.headers)  # counted once
+    start_conversation(client, owner)
+
+    assert refused.status_code == 429
+    assert "conversations per guest" in refused.get_json()["error"]["message"]
+    assert len(list(firestore_db.collection("conversations").stream())) == 1
+
+
+def test_messages_per_client_address_are_limited_across_guests(
+    client: Any, configure: Configure, firestore_db: Any
+) -> None:
+    configure(CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE="2")
+    owners = [new_owner(model="offline") for _ in range(3)]
+    conversations = [start_conversation(client, owner) for owner in owners]
+
+    statuses = [
+        send(client, owner, conversation["id"], "hi").status_code
+        for owner, conversation in zip(owners, conversations, strict=True)
+    ]
+
+    assert statuses == [200, 200, 429]
+    assert spend.tokens_spent_today(owners[2].guest.user_id) == 0

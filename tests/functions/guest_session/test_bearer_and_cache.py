@@ -18,7 +18,6 @@ CURRENT = "/v1/sessions/current"
 def client(firestore_db: Any, settings: Any) -> Any:
     settings(SESSION_CACHE_SECONDS="1")
     loaded = load_function("functions/guest_session", "guest_session")
-    loaded.module.creation_limiter.reset()
     return loaded.app.test_client()
 
 

@@ -153,8 +153,9 @@ def test_chat_spends_the_users_daily_token_budget(
     )
 
     usage = response.get_json()["usage"]
-    quota = firestore_db.collection("quotas").document(guest.user_id).get().to_dict()
-    assert quota["dayTokens"] == usage["inputTokens"] + usage["outputTokens"]
+    from shared.limits import spend
+
+    assert spend.tokens_spent_today(guest.user_id) == usage["inputTokens"] + usage["outputTokens"]
 
 
 def test_chat_sends_the_persona_style_as_system_prompt(

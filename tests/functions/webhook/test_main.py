@@ -277,6 +277,18 @@ def test_signed_body_that_is_not_json_is_400(client: Any) -> None:
     assert response.get_json()["error"]["code"] == "malformed_json"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 50_000, b'{"a":' * 8_000 + b"1" + b"}" * 8_000],
+    ids=["open-arrays", "nested-objects"],
+)
+def test_signed_deeply_nested_json_is_400_not_500(client: Any, body: bytes) -> None:
+    response = deliver(client, "push", body)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_json"
+
+
 def test_body_over_the_limit_is_413(client: Any) -> None:
     body = json.dumps({"padding": "x" * (64 * 1024)}).encode()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,3 +91,91 @@ def test_the_console_is_served_at_the_root_and_announced(local_stack: RunningSta
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
     assert any(f"Console: {local_stack.url}/" in line for line in local_stack.output)
+
+
+def held_ports(stack: RunningStack) -> list[int]:
+    function_ports = range(stack.ports[3], stack.ports[3] + len(load().functions))
+    return [port for port in [*stack.ports[:3], *function_ports] if port_open(port)]
+
+
+def test_kill_9_of_make_run_leaves_no_process_and_frees_every_port() -> None:
+    stack = start_stack(command=["make", "--no-print-directory", "-s", "run"])
+    stack_pid = int(
+        subprocess.run(
+            ["pgrep", "-P", str(stack.process.pid), "-f", "infra.local.stack"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[0]
+    )
+    children = descendants(stack_pid)
+    assert len(children) >= len(load().functions)
+
+    stack.process.send_signal(signal.SIGKILL)  # make itself, hard
+    stack.process.wait(10)
+    deadline = time.monotonic() + 15
+    while (held_ports(stack) or alive([stack_pid, *children])) and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+    assert held_ports(stack) == []
+    assert alive([stack_pid, *children]) == []
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    listing = subprocess.run(
+        ["ps", "-eo", "pid=,ppid="], check=True, capture_output=True, text=True
+    )
+    pairs = [tuple(int(v) for v in line.split()) for line in listing.stdout.splitlines() if line]
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in pairs if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0]
+        except (FileNotFoundError, IndexError):
+            continue
+        if state != "Z":
+            living.append(pid)
+    return living
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Note", "café ☕"), ("Authorization", "Bearer gst_ünïcode"), ("Origin", "https://é.test")],
+)
+def test_non_ascii_header_values_get_json_answers_with_security_headers(
+    local_stack: RunningStack, name: str, value: str
+) -> None:
+    response = httpx.get(
+        f"{local_stack.url}/v1/sessions/current",
+        headers={name: value.encode()},
+        timeout=10,
+    )
+
+    assert response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-request-id"]
+    assert "error" in response.json() or "sessionId" in response.json()
+
+
+def test_keep_alive_connections_idle_past_two_seconds_are_never_dropped(
+    local_stack: RunningStack,
+) -> None:
+    statuses = []
+    with httpx.Client(base_url=local_stack.url, timeout=10) as http:
+        for _ in range(4):
+            statuses.append(http.get("/v1/openapi.json").status_code)
+            statuses.append(http.post("/v1/sessions").status_code)
+            time.sleep(2.05)  # just past gunicorn's default keep-alive of 2 s
+
+    assert statuses == [200, 201] * 4

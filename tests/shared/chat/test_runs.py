@@ -57,6 +57,26 @@ def test_a_finished_run_is_not_abandoned_afterwards(firestore_db: Any, offline: 
     assert stored["status"] == "completed" and stored["content"]
 
 
+def test_a_conversation_deleted_while_its_answer_streams_leaves_nothing(
+    firestore_db: Any, offline: None
+) -> None:
+    subscription = subscribe(chat_events.TOPIC)
+    agent = agents.create_agent("usr_owner", agents.AgentCreate(name="Helper"))
+    conversation = conversations.create_conversation("usr_owner", agent.id, "")
+    run = chat_runs.start("usr_owner", conversation.id, "hello")
+    streamed = run.events()
+    assert next(streamed)[0] == "message.created"
+
+    conversations.delete_conversation("usr_owner", conversation.id)
+    names = [name for name, _ in streamed]
+
+    assert names[-2:] == ["message.completed", "done"]
+    assert not conversations.conversation_ref(conversation.id).get().exists
+    assert list(conversations.conversation_ref(conversation.id).collections()) == []
+    [event] = pull_events(subscription)  # the run still counts in the agent's statistics
+    assert event.data["outcome"] == "completed"
+
+
 # -- admission under concurrency and caching ------------------------------------------
 
 

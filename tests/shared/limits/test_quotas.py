@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from shared.core import errors, state
-from shared.core.models import utcnow
-from shared.limits import quotas
+from shared.limits import quotas, spend
 
 
 @pytest.fixture
@@ -50,12 +49,7 @@ def test_a_new_minute_opens_a_new_window(limits: None, firestore_db: Any) -> Non
     quotas.admit_message("usr_a")
 
 
-def day_tokens(db: Any, user_id: str) -> tuple[str, int]:
-    record = db.collection(quotas.COLLECTION).document(user_id).get().to_dict()
-    return record["day"], record["dayTokens"]
-
-
-def test_spent_daily_tokens_refuse_until_midnight(limits: None, firestore_db: Any) -> None:
+def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
     quotas.admit_message("usr_a")
     quotas.record_tokens("usr_a", 60)
     quotas.record_tokens("usr_a", 60)
@@ -63,17 +57,16 @@ def test_spent_daily_tokens_refuse_until_midnight(limits: None, firestore_db: An
     with pytest.raises(errors.RateLimited) as refused:
         quotas.admit_message("usr_a")
 
-    assert day_tokens(firestore_db, "usr_a") == (utcnow().date().isoformat(), 120)
+    assert spend.tokens_spent_today("usr_a") == 120
     assert 1 <= refused.value.retry_after <= 24 * 3600
 
 
 def test_yesterdays_tokens_do_not_count(limits: None, firestore_db: Any) -> None:
-    quotas.record_tokens("usr_a", 500)
-    firestore_db.collection("quotas").document("usr_a").update({"day": "2000-01-01"})
+    firestore_db.collection("limits").document("user_usr_a_tokens_2000-01-01").set({"count": 500})
 
     quotas.admit_message("usr_a")
 
-    assert day_tokens(firestore_db, "usr_a") == (utcnow().date().isoformat(), 0)
+    assert spend.tokens_spent_today("usr_a") == 0
 
 
 def test_an_admission_decided_on_a_stale_read_is_not_committed(

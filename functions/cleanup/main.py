@@ -1,0 +1,47 @@
+"""Cleanup: what a deletion leaves to do in the background.
+
+One entry point, `on_agent_event` (Pub/Sub push from `agent-events`, deployed as
+`agent-cleanup`): a deleted agent's conversations and their messages are erased.
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from shared.chat import conversations
+from shared.core import log
+from shared.messaging import events
+from shared.messaging.events import Event
+from shared.messaging.topics import agent_events
+
+log.configure("cleanup")
+logger = log.get_logger("cleanup")
+
+
+def erase_for(event: Event, attributes: dict[str, str]) -> None:
+    if event.type != agent_events.DELETED:
+        logger.info("event type ignored", extra={"fields": {"eventId": event.id}})
+        return
+    try:
+        deleted = event.data_as(agent_events.AgentDeletedData)
+    except ValueError as exc:
+        logger.error("poison agent event dropped", extra={"fields": {"reason": str(exc)[:300]}})
+        return
+    erased = conversations.erase_agent_conversations(deleted.user_id, deleted.agent_id)
+    logger.info(
+        "deleted agent's conversations erased",
+        extra={"fields": {"agentId": deleted.agent_id, "conversations": erased}},
+    )
+
+
+@functions_framework.cloud_event
+def on_agent_event(cloud_event: CloudEvent) -> None:
+    """Erase a deleted agent's conversations and messages (`agent.deleted`).
+
+    Retried: any Firestore failure raises, so Pub/Sub redelivers (then dead-letters).
+    Dropped as poison (logged, acknowledged): a message that is not a platform event, or
+    data that is not `AgentDeletedData`. Ignored: other event types.
+    Deduplicated: not needed, erasing is idempotent (a redelivery finds nothing left).
+    """
+    events.consume(cloud_event, erase_for)

@@ -1,0 +1,51 @@
+"""Erasing everything of a guest: `DELETE /v1/me`.
+
+At once: every session of the guest (every token is refused from then on), every agent
+(each deletion stages `agent.deleted`, whose consumer erases that agent's conversations
+and messages in the background, surviving a crash through the outbox), conversations
+left from agents deleted before, and the guest's counters and quota document. The
+guest's daily token meters are spend records of the deployment; they expire with
+their day (TTL).
+"""
+
+from __future__ import annotations
+
+from shared.agents import store as agents
+from shared.agents import totals
+from shared.chat import conversations
+from shared.gcp import clients
+from shared.identity import sessions
+from shared.limits import quotas, spend
+
+
+def erase_guest(user_id: str) -> dict[str, int]:
+    """Erase the guest's data; what was erased, by kind."""
+    from google.cloud.firestore import FieldFilter
+
+    db = clients.firestore()
+    erased = {"agents": 0, "conversations": 0, "sessions": 0}
+    while True:
+        records, _ = agents.list_agents(user_id, 100)
+        for record in records:
+            agents.delete_agent(user_id, record.id)
+        erased["agents"] += len(records)
+        if len(records) < 100:
+            break
+    mine = FieldFilter("userId", "==", user_id)
+    for snapshot in db.collection(conversations.COLLECTION).where(filter=mine).stream():
+        conversation = conversations.ConversationRecord.from_document(
+            snapshot.id, snapshot.to_dict() or {}
+        )
+        if not agents.agent_ref(conversation.agent_id).get().exists:  # others go with agents
+            conversations.erase(conversation)
+            erased["conversations"] += 1
+    batch = db.batch()
+    batch.delete(quotas.quota_ref(user_id))
+    batch.delete(totals.totals_ref(user_id))
+    for what in ("agents", "conversations"):
+        batch.delete(spend.guest_count(user_id, what).ref)
+    for snapshot in db.collection(sessions.COLLECTION).where(filter=mine).stream():
+        batch.delete(snapshot.reference)
+        erased["sessions"] += 1
+    batch.commit()
+    return erased

@@ -1,0 +1,302 @@
+"""Spend bounds that hold across instances: counters in Firestore, taken before the work.
+
+Each bound is a *meter*: one document of the `limits` collection per scope and window
+(`addr_<hash>_messages_<minute>`, `user_<id>_tokens_<day>`, `global_<shard>_tokens_<day>`,
+`user_<id>_agents`, ...) holding `count`. `take()` adds every meter's amount in one commit
+of server-side increments, whose results come back with the commit, and refuses (and
+takes back) when one went past its limit. Increments never conflict, so parallel requests
+neither abort nor wait for each other, and the counters cannot be overshot: a request
+that would pass a limit is refused before it does the work, and the refused amount is
+given back at once.
+
+Tokens are *reserved* before the model is called (the longest answer plus an upper
+estimate of the input) and *settled* after with the tokens the answer really used, so
+parallel sends cannot spend past a budget by more than the estimate's error.
+The deployment's daily budget is spread over a few shard documents (each holding its
+share), so every chat message does not write to one hot document.
+
+Meter documents carry `expiresAt` (Firestore's TTL policy removes them): windows a day
+after they close; per-guest counts with the guest's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.core import errors, log, state
+from shared.core.models import utcnow
+from shared.gcp import clients
+
+COLLECTION = "limits"
+logger = log.get_logger("spend")
+
+
+class SpendSettings(BaseSettings):
+    """Bounds on what one client address, one guest and the deployment may spend."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    chat_messages_per_address_per_minute: int = Field(
+        60,
+        ge=0,
+        description=(
+            "Chat messages one client address may send per minute, across all instances and "
+            "guests; 0 = off. Terraform gives Cloud Armor's chat throttle the same number."
+        ),
+    )
+    chat_tokens_per_address_per_day: int = Field(
+        1_000_000,
+        ge=0,
+        description="Model tokens one client address may spend per UTC day; 0 = off.",
+    )
+    chat_tokens_per_day_global: int = Field(
+        20_000_000,
+        ge=0,
+        description="Model tokens the whole deployment may spend per UTC day; 0 = off.",
+    )
+    chat_token_budget_shards: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description=(
+            "Documents the deployment's daily budget is spread over (each holds its share), "
+            "so chat messages do not all write one document."
+        ),
+    )
+    agents_per_guest: int = Field(
+        100, ge=0, description="Agents one guest may have at a time; 0 = unlimited."
+    )
+    conversations_per_guest: int = Field(
+        500, ge=0, description="Conversations one guest may have at a time; 0 = unlimited."
+    )
+
+
+@state.once
+def get_spend_settings() -> SpendSettings:
+    return SpendSettings()
+
+
+@dataclass(frozen=True)
+class Meter:
+    """`amount` more of what `doc_id` counts, refused past `limit` (0 = no limit)."""
+
+    doc_id: str
+    amount: int
+    limit: int
+    what: str  # names the limit in the refusal
+    retry_after: int
+    expires_at: datetime | None = None
+    by_use: bool = False  # a reservation that `Hold.settle` corrects to what was used
+
+    @property
+    def window_seconds(self) -> int | None:
+        """The meter's window: a UTC day for tokens, a minute for per-address rates, none
+        for a cap (agents or conversations per guest)."""
+        if "_tokens_" in self.doc_id:
+            return 86400
+        return 60 if self.doc_id.startswith("addr_") else None
+
+    @property
+    def policy(self) -> str:
+        """The limit's name in the RateLimit headers, e.g. `tokens-per-client-address-per-day`."""
+        return re.sub(r"[^a-z0-9]+", "-", self.what.lower()).strip("-")
+
+    @property
+    def ref(self) -> Any:
+        return clients.firestore().collection(COLLECTION).document(self.doc_id)
+
+
+@dataclass
+class Hold:
+    """Meters taken; `settle` corrects the amounts to what was really used."""
+
+    meters: list[Meter] = field(default_factory=list)
+    settled: bool = False
+
+    def settle(self, used: int | None = None) -> None:
+        """Correct reservations to `used`; `None` gives back everything taken (counts too).
+        Best effort: logged on failure (an unsettled hold over-counts: the safe side)."""
+        if self.settled or not self.meters:
+            return
+        self.settled = True
+        if used is None:
+            changes = [(m, -m.amount) for m in self.meters]
+        else:
+            changes = [(m, used - m.amount) for m in self.meters if m.by_use]
+        try:
+            if changes:
+                _add(changes)
+        except Exception as exc:  # noqa: BLE001 - the work is done; the count only errs high
+            logger.warning("spend not settled", extra={"fields": {"error": repr(exc)[:200]}})
+
+    def release(self) -> None:
+        self.settle(None)
+
+
+def take(meters: list[Meter]) -> Hold:
+    """Add every meter's amount at once, or `RateLimited` (naming the limit) with nothing
+    taken. A meter whose limit is 0 counts without limiting."""
+    meters = [m for m in meters if m.amount > 0]
+    if not meters:
+        return Hold()
+    totals = _add([(m, m.amount) for m in meters])
+    over = [m for m, total in zip(meters, totals, strict=True) if m.limit and total > m.limit]
+    if over:
+        Hold(meters).release()
+        worst = over[0]
+        raise errors.RateLimited(
+            f"{worst.what}: the limit is {worst.limit}",
+            retry_after=worst.retry_after,
+            limit=worst.limit,
+            window_seconds=worst.window_seconds,
+            policy=worst.policy,
+        )
+    return Hold(meters)
+
+
+def add(meters: list[Meter]) -> None:
+    """Add the meters' amounts (negative to give back) without checking limits."""
+    if meters:
+        _add([(m, m.amount) for m in meters])
+
+
+def stage_add(writer: Any, meter: Meter) -> None:
+    """Add the meter's amount in `writer`'s commit (a batch or a transaction)."""
+    from google.cloud.firestore import Increment
+
+    writer.set(meter.ref, {"count": Increment(meter.amount), "updatedAt": utcnow()}, merge=True)
+
+
+def _add(changes: list[tuple[Meter, int]]) -> list[int]:
+    """Increment each meter's document by its amount in one commit; the new counts."""
+    from google.cloud.firestore import Increment
+
+    batch = clients.firestore().batch()
+    now = utcnow()
+    for meter, amount in changes:
+        fields: dict[str, Any] = {"count": Increment(amount), "updatedAt": now}
+        if meter.expires_at is not None:
+            fields["expiresAt"] = meter.expires_at
+        batch.set(meter.ref, fields, merge=True)
+    results = batch.commit()
+    return [_counted(result) for result in results]
+
+
+def _counted(result: Any) -> int:
+    value = result.transform_results[0]
+    return int(value.integer_value or value.double_value)
+
+
+def count(doc_id: str) -> int:
+    snapshot = clients.firestore().collection(COLLECTION).document(doc_id).get()
+    return int((snapshot.to_dict() or {}).get("count", 0)) if snapshot.exists else 0
+
+
+# -- the platform's meters ------------------------------------------------------------
+
+
+def address_key(address: str) -> str:
+    """A client address as it appears in document ids: hashed, never stored in clear."""
+    return hashlib.sha256(address.encode()).hexdigest()[:32]
+
+
+def _minute(now: datetime) -> tuple[str, int, datetime]:
+    epoch_minute = int(now.timestamp() // 60)
+    retry_after = math.ceil((epoch_minute + 1) * 60 - now.timestamp())
+    return str(epoch_minute), retry_after, now + timedelta(days=1)
+
+
+def _day(now: datetime) -> tuple[str, int, datetime]:
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return now.date().isoformat(), math.ceil((midnight - now).total_seconds()), midnight
+
+
+def per_address_minute(address: str, what: str, limit: int, label: str) -> Meter:
+    key, retry_after, expires = _minute(utcnow())
+    return Meter(
+        f"addr_{address_key(address)}_{what}_{key}",
+        1,
+        limit,
+        f"{label} per client address per minute",
+        retry_after,
+        expires,
+    )
+
+
+def sessions_from(address: str, limit: int) -> Meter:
+    return per_address_minute(address, "sessions", limit, "guest sessions")
+
+
+def token_meters(user_id: str, address: str, tokens: int, user_limit: int) -> list[Meter]:
+    """The day's token meters of a guest, the deployment (one shard) and, when known,
+    the client address."""
+    settings = get_spend_settings()
+    day, retry_after, expires = _day(utcnow())
+    shards = settings.chat_token_budget_shards
+    global_limit = math.ceil(settings.chat_tokens_per_day_global / shards)
+    shard = random.randrange(shards)  # noqa: S311 - load spreading, not security
+    meters = [
+        Meter(
+            f"user_{user_id}_tokens_{day}",
+            tokens,
+            user_limit,
+            "daily token budget of this guest",
+            retry_after,
+            expires,
+            by_use=True,
+        ),
+        Meter(
+            f"global_{shard}_tokens_{day}",
+            tokens,
+            global_limit,
+            "daily token budget of the deployment",
+            retry_after,
+            expires,
+            by_use=True,
+        ),
+    ]
+    if address:
+        meters.append(
+            Meter(
+                f"addr_{address_key(address)}_tokens_{day}",
+                tokens,
+                settings.chat_tokens_per_address_per_day,
+                "daily token budget of this client address",
+                retry_after,
+                expires,
+                by_use=True,
+            )
+        )
+    return meters
+
+
+def tokens_spent_today(user_id: str) -> int:
+    return count(f"user_{user_id}_tokens_{utcnow().date().isoformat()}")
+
+
+def deployment_tokens_today() -> int:
+    day = utcnow().date().isoformat()
+    shards = get_spend_settings().chat_token_budget_shards
+    return sum(count(f"global_{shard}_tokens_{day}") for shard in range(shards))
+
+
+def guest_count(user_id: str, what: str, amount: int = 1) -> Meter:
+    """One more (or, with a negative amount, fewer) `agents` or `conversations` of a guest."""
+    settings = get_spend_settings()
+    limit = settings.agents_per_guest if what == "agents" else settings.conversations_per_guest
+    return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60)
+
+
+def reservation(text_length_bytes: int, max_output_tokens: int, history_budget: int) -> int:
+    """Tokens to reserve for a model call: the longest answer plus an upper bound of the
+    input (about 3 bytes of UTF-8 per token at most, so CJK text is not underestimated)."""
+    return max_output_tokens + history_budget + math.ceil(text_length_bytes / 3)

@@ -1,0 +1,96 @@
+"""Spend meters against the Firestore emulator: exact under parallel takes, named refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from shared.core import errors
+from shared.limits import spend
+
+
+def meter(amount: int = 1, limit: int = 3, doc_id: str = "test_meter") -> spend.Meter:
+    return spend.Meter(doc_id, amount, limit, "things per test", retry_after=7, by_use=True)
+
+
+def test_a_take_past_the_limit_is_refused_by_name_and_takes_nothing(firestore_db: Any) -> None:
+    spend.take([meter(2)])
+
+    with pytest.raises(errors.RateLimited) as refused:
+        spend.take([meter(2), meter(1, limit=0, doc_id="other")])
+
+    assert "things per test" in refused.value.message
+    assert refused.value.retry_after == 7
+    assert spend.count("test_meter") == 2
+    assert spend.count("other") == 0
+
+
+def test_parallel_takes_never_pass_the_limit(firestore_db: Any) -> None:
+    def attempt(_: int) -> bool:
+        try:
+            spend.take([meter(limit=5)])
+        except errors.RateLimited:
+            return False
+        return True
+
+    with ThreadPoolExecutor(16) as pool:
+        accepted = sum(pool.map(attempt, range(16)))
+
+    assert accepted == 5
+    assert spend.count("test_meter") == 5
+
+
+def test_settling_gives_back_what_was_not_used(firestore_db: Any) -> None:
+    hold = spend.take([meter(100, limit=1000)])
+
+    hold.settle(30)
+    hold.settle(0)  # once only
+
+    assert spend.count("test_meter") == 30
+
+
+def test_settling_keeps_counts_that_are_not_reservations(firestore_db: Any) -> None:
+    counted = spend.Meter("counted", 1, 10, "messages", retry_after=1)
+    hold = spend.take([counted, meter(100, limit=1000)])
+
+    hold.settle(30)
+
+    assert (spend.count("counted"), spend.count("test_meter")) == (1, 30)
+
+
+def test_a_release_gives_everything_back(firestore_db: Any) -> None:
+    spend.take([meter(100, limit=1000)]).release()
+
+    assert spend.count("test_meter") == 0
+
+
+def test_addresses_are_stored_only_as_hashes(firestore_db: Any) -> None:
+    spend.take([spend.sessions_from("203.0.113.7", 5)])
+
+    [doc] = list(firestore_db.collection("limits").stream())
+    assert "203.0.113.7" not in doc.id
+    assert spend.address_key("203.0.113.7") in doc.id
+    assert doc.to_dict()["expiresAt"] is not None
+
+
+def test_the_deployment_budget_holds_across_its_shards(
+    firestore_db: Any, settings: Callable[..., None]
+) -> None:
+    settings(CHAT_TOKENS_PER_DAY_GLOBAL="1000", CHAT_TOKEN_BUDGET_SHARDS="4")
+
+    def attempt(n: int) -> int:
+        try:
+            spend.take(spend.token_meters(f"usr_{n}", "", 100, 0))
+        except errors.RateLimited as exc:
+            assert "deployment" in exc.message
+            return 0
+        return 100
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = sum(pool.map(attempt, range(40)))
+
+    assert 0 < taken <= 1000
+    assert spend.deployment_tokens_today() == taken
