@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 
 from shared.alerts.slack import SlackSettings
 from shared.alerts.state import AlertSettings
+from shared.chat.tool_runs import ToolRunSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
@@ -31,6 +32,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Core: every function", Settings),
     ("Model (chat, persona router)", ModelSettings),
     ("Chat quotas", QuotaSettings),
+    ("Chat runs with tools", ToolRunSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),

@@ -15,6 +15,7 @@ from shared.agents import consumer, models, store
 from shared.core import log
 from shared.identity.auth import authenticate
 from shared.messaging import events
+from shared.tools import registry as tools
 from shared.web.api import Api, Call
 
 log.configure("agents")
@@ -27,6 +28,7 @@ AGENT = "/v1/agents/<agent_id>"
 )
 def create_agent(call: Call) -> models.AgentPublic:
     """Create an agent owned by the caller."""
+    tools.check_agent_tools(call.body.tools)
     return store.create_agent(call.principal.user_id, call.body).public()
 
 
@@ -47,6 +49,7 @@ def get_agent(call: Call) -> models.AgentPublic:
 @api.route(AGENT, methods=["PATCH"], body=models.AgentUpdate, response=models.AgentPublic)
 def update_agent(call: Call) -> models.AgentPublic:
     """Change the fields present in the body; the others keep their values."""
+    tools.check_agent_tools(call.body.tools)
     record = store.update_agent(call.principal.user_id, call.params["agent_id"], call.body)
     return store.with_stats([record])[0]
 

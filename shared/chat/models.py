@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,11 @@ class MessagePublic(ApiModel):
     error_code: str | None = None
     persona: str | None = None
     confidence: float | None = None
+    tool_calls: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Tools the agent called while answering, in order: "
+        "`{id, name, input, isError, result}` (`result` is the JSON text the model read).",
+    )
 
 
 class MessagePage(ApiModel):
