@@ -78,6 +78,7 @@ def list_messages(call: Call) -> models.MessagePage:
     body=models.MessageCreate,
     response=models.MessageExchange,
     streams=True,
+    events=models.STREAM_EVENTS,
     errors=[404, 409, 429, 502, 503],
 )
 def send_message(call: Call) -> models.MessageExchange | Response:

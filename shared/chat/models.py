@@ -79,3 +79,76 @@ class MessagePage(ApiModel):
 class MessageExchange(ApiModel):
     user_message: MessagePublic
     assistant_message: MessagePublic
+
+
+# -- the SSE events of a streamed answer (`Accept: text/event-stream`) ---------------------
+
+
+class MessageCreatedEvent(ApiModel):
+    """`message.created`: both messages are stored; the answer is pending."""
+
+    user_message: MessagePublic
+    assistant_message: MessagePublic
+
+
+class MessageDeltaEvent(ApiModel):
+    """`message.delta`: the next piece of the answer's text."""
+
+    message_id: str
+    text: str
+
+
+class ToolCallEvent(ApiModel):
+    """`tool.call`: the model called one of its agent's tools (run on the server)."""
+
+    message_id: str
+    id: str = Field(description="The model's tool_use id; the matching `tool.result` has it.")
+    name: str
+    input: dict[str, Any]
+
+
+class ToolResultEvent(ApiModel):
+    """`tool.result`: what the tool answered; the model reads it and the text continues."""
+
+    message_id: str
+    id: str
+    name: str
+    input: dict[str, Any]
+    is_error: bool
+    result: str = Field(description="The JSON text the model read (cut at 8000 characters).")
+
+
+class Usage(ApiModel):
+    input_tokens: int
+    output_tokens: int
+
+
+class MessageCompletedEvent(ApiModel):
+    """`message.completed`: the stored answer, with its tool calls, and the tokens spent."""
+
+    message: MessagePublic
+    usage: Usage
+
+
+class ErrorEvent(ApiModel):
+    """`error`: the answer failed (it is stored as `failed`); `done` follows."""
+
+    code: str
+    message: str
+    retry_after: int | None = None
+    message_id: str | None = None
+
+
+class DoneEvent(ApiModel):
+    """`done`: the last event of every stream."""
+
+
+STREAM_EVENTS: tuple[tuple[str, type[ApiModel]], ...] = (
+    ("message.created", MessageCreatedEvent),
+    ("message.delta", MessageDeltaEvent),
+    ("tool.call", ToolCallEvent),
+    ("tool.result", ToolResultEvent),
+    ("message.completed", MessageCompletedEvent),
+    ("error", ErrorEvent),
+    ("done", DoneEvent),
+)

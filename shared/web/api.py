@@ -83,6 +83,7 @@ class Api:
         streams: bool = False,
         errors: Iterable[int] = (),
         tags: Iterable[str] = (),
+        events: Iterable[tuple[str, type[BaseModel]]] = (),
     ) -> Callable[[Handler], Handler]:
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
@@ -107,6 +108,7 @@ class Api:
                 streams=streams,
                 error_statuses=tuple(errors),
                 tags=tuple(tags),
+                events=tuple(events),
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))

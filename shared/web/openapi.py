@@ -25,6 +25,16 @@ def openapi_path(rule: str) -> str:
     return _PARAM.sub(lambda m: "{" + _camel(m.group(1)) + "}", rule)
 
 
+def _event_stream(route: Route, ref: Any) -> dict[str, Any]:
+    """SSE frames as a string; `x-sse-events` names each event and the schema of its data."""
+    schema: dict[str, Any] = {"type": "string"}
+    if route.events:
+        names = ", ".join(f"`{name}`" for name, _ in route.events)
+        schema["description"] = f"SSE frames `event: <name>` / `data: <JSON>`; events: {names}."
+        schema["x-sse-events"] = {name: ref(model, "serialization") for name, model in route.events}
+    return schema
+
+
 def build_document(
     title: str, version: str, component: str, routes: Iterable[Route]
 ) -> dict[str, Any]:
@@ -36,6 +46,7 @@ def build_document(
             models.append((route.body, "validation"))
         if route.response is not None:
             models.append((route.response, "serialization"))
+        models.extend((event, "serialization") for _, event in route.events)
     keys, schema = models_json_schema(
         list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}"
     )
@@ -72,7 +83,7 @@ def build_document(
                 "application/json": {"schema": ref(route.response, "serialization")}
             }
             if route.streams:
-                success["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+                success["content"]["text/event-stream"] = {"schema": _event_stream(route, ref)}
         responses[str(route.status)] = success
         for status in sorted(statuses):
             responses[str(status)] = {

@@ -54,3 +54,5 @@ class Route:
     streams: bool
     error_statuses: tuple[int, ...]
     tags: tuple[str, ...]
+    # A streaming route's SSE events: (event name, model of its `data`), for OpenAPI.
+    events: tuple[tuple[str, type[BaseModel]], ...] = ()

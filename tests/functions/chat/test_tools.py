@@ -116,3 +116,15 @@ def test_the_tool_call_cap_makes_the_model_answer_in_text(
     assert response.status_code == 200
     assert len(response.get_json()["assistantMessage"]["toolCalls"]) == 1
     assert fake_api.requests[-1].body["tool_choice"] == {"type": "none"}
+
+
+def test_openapi_documents_every_stream_event_with_its_schema(client: Any) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    operation = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
+    stream = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    events = stream["x-sse-events"]
+    assert list(events)[:4] == ["message.created", "message.delta", "tool.call", "tool.result"]
+    tool_result = document["components"]["schemas"][events["tool.result"]["$ref"].split("/")[-1]]
+    assert {"id", "name", "isError", "result"} <= set(tool_result["properties"])
+    assert "toolCalls" in document["components"]["schemas"]["MessagePublic"]["properties"]

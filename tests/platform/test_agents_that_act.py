@@ -1,0 +1,81 @@
+"""Agents that act, through `make run`'s stack: a chat whose agent has tools, ops commands,
+and the MCP server at /mcp."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import E2E_ADMIN_TOKEN, RunningStack, StackPeers
+from tests.platform.test_end_to_end import new_session, sse_events
+
+pytestmark = pytest.mark.e2e
+OPERATOR = {"Authorization": f"Bearer {E2E_ADMIN_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def http(local_stack: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=local_stack.url, timeout=60) as client:
+        yield client
+
+
+def chat_with_tools(
+    http: httpx.Client, headers: dict[str, str], model: str, content: str
+) -> list[tuple[str, dict[str, Any]]]:
+    agent = http.post(
+        "/v1/agents",
+        json={"name": "Keeper", "model": model, "tools": ["list_my_agents"]},
+        headers=headers,
+    )
+    assert agent.status_code == 201, agent.text
+    conversation = http.post(
+        "/v1/conversations", json={"agentId": agent.json()["id"]}, headers=headers
+    )
+    streamed = http.post(
+        f"/v1/conversations/{conversation.json()['id']}/messages",
+        json={"content": content},
+        headers={**headers, "Accept": "text/event-stream"},
+    )
+    assert streamed.status_code == 200, streamed.text
+    return sse_events(streamed)
+
+
+def test_an_offline_agent_streams_a_tool_call_its_result_then_text_using_it(
+    http: httpx.Client,
+) -> None:
+    other = new_session(http)
+    http.post("/v1/agents", json={"name": "Not yours", "model": "offline"}, headers=other)
+
+    events = chat_with_tools(http, new_session(http), "offline", "List my agents, please")
+
+    names = [name for name, _ in events if name != "message.delta"]
+    assert names == ["message.created", "tool.call", "tool.result", "message.completed", "done"]
+    result = json.loads(dict(events)["tool.result"]["result"])
+    assert [agent["name"] for agent in result["agents"]] == ["Keeper"]
+    first_text = next(i for i, (name, _) in enumerate(events) if name == "message.delta")
+    assert first_text > [name for name, _ in events].index("tool.result")
+    answer = dict(events)["message.completed"]["message"]
+    assert "Keeper" in answer["content"] and "Not yours" not in answer["content"]
+    assert answer["toolCalls"][0]["name"] == "list_my_agents"
+
+
+def test_a_claude_agent_calls_a_tool_through_the_sdk_and_answers_with_its_result(
+    http: httpx.Client, stack_peers: StackPeers
+) -> None:
+    fake = stack_peers.messages_api
+    fake.tool_use = {"name": "list_my_agents", "input": {}}
+    try:
+        events = chat_with_tools(http, new_session(http), "claude-sonnet-4-6", "my agents?")
+    finally:
+        fake.tool_use = None
+
+    names = [name for name, _ in events]
+    assert names.index("tool.call") < names.index("tool.result") < len(names) - 3
+    text = "".join(
+        d["text"] for n, d in events[names.index("tool.result") :] if n == "message.delta"
+    )
+    assert text.startswith("Tool result:") and "Keeper" in text
