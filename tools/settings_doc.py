@@ -24,6 +24,7 @@ from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
+from shared.ops.planner import OpsSettings
 from shared.personas.data import PersonaSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Alerts", AlertSettings),
     ("Slack", SlackSettings),
     ("Load tests", LoadtestSettings),
+    ("Ops commands", OpsSettings),
 ]
 # `make run` itself (infra/local/stack.py), not a function.
 LOCAL_STACK = [
