@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak loadtest package docs clean \
+.PHONY: run test lint typecheck unit bench eval-personas eval-commands fuzz soak loadtest package docs clean \
 	browser test-browser screenshot
 
 $(STAMP): pyproject.toml
@@ -51,6 +51,10 @@ bench: $(STAMP)
 
 eval-personas: $(STAMP)
 	$(BIN)/python -m tools.eval_personas
+
+# Ops-command planning on tests/data/ops/commands.jsonl; MISSES=1 lists every miss.
+eval-commands: $(STAMP)
+	$(BIN)/python -m tools.eval_commands $(if $(MISSES),--misses)
 
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)

@@ -36,8 +36,26 @@ _DURATION = re.compile(
     r"(minutes?|mins?|hours?|hrs?|days?|분|시간|일)(?![a-z])"
 )
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
-# Straight, curly (U+201C/D, U+2018/9) and corner quotes.
-_QUOTED = re.compile("[\"'\u201c\u2018\u300c](.+?)[\"'\u201d\u2019\u300d]")
+# Double (straight, curly U+201C/D) and corner quotes first; single quotes only around a
+# phrase (an apostrophe inside "I'm" is not a quote).
+_QUOTED = (
+    re.compile('["\u201c\u300c](.+?)["\u201d\u300d]'),
+    re.compile("(?:^|\\s)['\u2018](.+?)['\u2019](?=\\s|$|[.,?!:])"),
+)
+# Questions about a thing rather than requests to the platform.
+_ABOUT = (
+    "what is",
+    "what's the best",
+    "how do i",
+    "how to",
+    "explain",
+    "뭐야",
+    "방법",
+    "어떻게 만들",
+    "설정하는",
+)
+# Requests to change what only the read tools name: no tool does them.
+_WRITES = ("delete", "remove", "create", "rename", "삭제", "만들어", "지워")
 _SECONDS = re.compile(r"(\d+)\s*(seconds?|secs?|s\b|초)")
 
 
@@ -169,7 +187,7 @@ def start_loadtest(text: str) -> dict[str, Any] | None:
 
 
 def loadtest_runs(text: str) -> dict[str, Any] | None:
-    if not _LOADTEST.search(text):
+    if not _LOADTEST.search(text) or _has(text, *_ABOUT):
         return None
     arguments: dict[str, Any] = {}
     scenario = _named(text, _SCENARIOS)
@@ -190,7 +208,7 @@ def silences(text: str) -> dict[str, Any] | None:
 def alerts(text: str) -> dict[str, Any] | None:
     if not _has(text, "alert", "알림", "경보", "incident", "장애"):
         return None
-    if _has(text, "how do i", "how to", "what is an", "설정하는 방법", "어떻게 만들"):
+    if _has(text, *_ABOUT):
         return None
     return _limit(text)
 
@@ -204,7 +222,7 @@ def deploys(text: str) -> dict[str, Any] | None:
 
 
 def my_agents(text: str) -> dict[str, Any] | None:
-    if not re.search(r"\bagents?\b|에이전트", text):
+    if not re.search(r"\bagents?\b|에이전트", text) or _has(text, *_ABOUT, *_WRITES):
         return None
     if not _has(
         text,
@@ -231,9 +249,10 @@ def my_agents(text: str) -> dict[str, Any] | None:
 def persona(text: str, original: str) -> dict[str, Any] | None:
     if not _has(text, "persona", "페르소나"):
         return None
-    quoted = _QUOTED.search(original)
-    if quoted:
-        return {"text": quoted.group(1)}
+    for pattern in _QUOTED:
+        quoted = pattern.search(original)
+        if quoted:
+            return {"text": quoted.group(1)}
     _, colon, rest = original.partition(":")
     return {"text": rest.strip() if colon and rest.strip() else original.strip()}
 

@@ -79,3 +79,58 @@ def test_a_claude_agent_calls_a_tool_through_the_sdk_and_answers_with_its_result
         d["text"] for n, d in events[names.index("tool.result") :] if n == "message.delta"
     )
     assert text.startswith("Tool result:") and "Keeper" in text
+
+
+# -- ops commands -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def claude(stack_peers: StackPeers) -> Iterator[Any]:
+    """The stack has a key: Claude (the fake Messages API) picks each command's tool."""
+    fake = stack_peers.messages_api
+    yield fake
+    fake.tool_use = None
+
+
+def test_a_changing_ops_plan_does_nothing_before_confirm_and_one_thing_after_two(
+    http: httpx.Client, claude: Any
+) -> None:
+    def chat_silences() -> list[dict[str, Any]]:
+        claude.tool_use = {"name": "active_silences", "input": {}}
+        answer = http.post("/v1/ops/commands", json={"text": "list the silences"}, headers=OPERATOR)
+        assert answer.json()["status"] == "done", answer.text
+        silences = answer.json()["result"]["silences"]
+        return [s for s in silences if s["matchers"][0]["value"] == "chat"]
+
+    claude.tool_use = {"name": "create_silence", "input": {"source": "chat", "durationMinutes": 60}}
+    planned = http.post(
+        "/v1/ops/commands", json={"text": "채팅 알림을 한 시간 동안 꺼줘"}, headers=OPERATOR
+    )
+    assert planned.status_code == 201, planned.text
+    plan = planned.json()
+    assert plan["status"] == "awaiting_confirmation" and plan["plannedBy"] != "offline"
+    assert plan["plan"]["tool"] == "create_silence" and plan["plan"]["changes"] is True
+    assert chat_silences() == []
+
+    confirm = f"/v1/ops/commands/{plan['id']}/confirm"
+    first = http.post(confirm, headers=OPERATOR)
+    second = http.post(confirm, headers=OPERATOR)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["result"]["id"] == second.json()["result"]["id"]
+    assert [s["id"] for s in chat_silences()] == [first.json()["result"]["id"]]
+
+
+def test_ops_commands_are_for_operators_only(http: httpx.Client) -> None:
+    guest = new_session(http)
+
+    answer = http.post("/v1/ops/commands", json={"text": "list alerts"}, headers=guest)
+
+    assert answer.status_code == 401
+
+
+def test_the_merged_openapi_documents_the_ops_routes(http: httpx.Client) -> None:
+    paths = http.get("/v1/openapi.json").json()["paths"]
+
+    assert "post" in paths["/v1/ops/commands"]
+    assert "post" in paths["/v1/ops/commands/{commandId}/confirm"]
