@@ -134,3 +134,46 @@ def test_the_merged_openapi_documents_the_ops_routes(http: httpx.Client) -> None
 
     assert "post" in paths["/v1/ops/commands"]
     assert "post" in paths["/v1/ops/commands/{commandId}/confirm"]
+
+
+# -- the MCP server at /mcp ---------------------------------------------------------------
+
+
+async def mcp_session(url: str, token: str) -> tuple[list[Any], Any]:
+    """The official Python client: list the tools, then call `list_my_agents`."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http_client,
+        Client(streamable_http_client(url, http_client=http_client)) as client,
+    ):
+        listed = await client.list_tools()
+        called = await client.call_tool("list_my_agents", {})
+    return listed.tools, called
+
+
+def test_the_python_mcp_client_lists_and_calls_tools_through_the_gateway(
+    http: httpx.Client, local_stack: RunningStack
+) -> None:
+    import anyio
+
+    headers = new_session(http)
+    created = http.post("/v1/agents", json={"name": "Via MCP", "model": "offline"}, headers=headers)
+    token = headers["Authorization"].split(" ", 1)[1]
+
+    tools, called = anyio.run(mcp_session, f"{local_stack.url}/mcp", token)
+
+    assert {tool.name for tool in tools} == {"list_my_agents", "route_to_persona"}
+    assert called.is_error is False
+    assert [a["id"] for a in called.structured_content["agents"]] == [created.json()["id"]]
+
+
+def test_the_operator_token_lists_every_tool_over_mcp(local_stack: RunningStack) -> None:
+    import anyio
+
+    tools, _ = anyio.run(mcp_session, f"{local_stack.url}/mcp", E2E_ADMIN_TOKEN)
+
+    assert {"create_silence", "start_loadtest", "active_alerts"} <= {tool.name for tool in tools}
