@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Node packages of the suite (the TypeScript MCP client), pinned in package-lock.json.
+NPM_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test lint typecheck unit bench eval-personas eval-commands fuzz soak loadtest package docs clean \
 	browser test-browser screenshot
@@ -13,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NPM_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m infra.local.stack
@@ -26,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared functions infra bench tools agent_platform_cli
 
-unit: $(STAMP)
+unit: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -79,4 +85,4 @@ docs: $(STAMP)
 	$(BIN)/python -m tools.settings_doc
 
 clean:
-	rm -rf $(VENV) dist .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist .mypy_cache .ruff_cache node_modules

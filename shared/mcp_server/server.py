@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -112,7 +113,7 @@ def handle(request: Request, body: bytes, caller: Caller) -> Response:
         answered = anyio.Event()
         sent_body = False
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> MutableMapping[str, Any]:
             nonlocal sent_body
             if not sent_body:
                 sent_body = True
@@ -120,7 +121,7 @@ def handle(request: Request, body: bytes, caller: Caller) -> Response:
             await answered.wait()  # the client stays until the answer is written
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

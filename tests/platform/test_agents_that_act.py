@@ -4,13 +4,14 @@ and the MCP server at /mcp."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import E2E_ADMIN_TOKEN, RunningStack, StackPeers
+from tests.conftest import E2E_ADMIN_TOKEN, ROOT, RunningStack, StackPeers
 from tests.platform.test_end_to_end import new_session, sse_events
 
 pytestmark = pytest.mark.e2e
@@ -177,3 +178,32 @@ def test_the_operator_token_lists_every_tool_over_mcp(local_stack: RunningStack)
     tools, _ = anyio.run(mcp_session, f"{local_stack.url}/mcp", E2E_ADMIN_TOKEN)
 
     assert {"create_silence", "start_loadtest", "active_alerts"} <= {tool.name for tool in tools}
+
+
+def test_the_typescript_mcp_client_lists_and_calls_tools_through_the_gateway(
+    http: httpx.Client, local_stack: RunningStack
+) -> None:
+    """`@modelcontextprotocol/sdk` from npm (root package.json, installed by `make test`)."""
+    script = ROOT / "tests" / "support" / "mcp_client.mjs"
+    if not (ROOT / "node_modules" / "@modelcontextprotocol" / "sdk").is_dir():
+        pytest.fail("run `make node_modules/.installed-stamp` (npm ci) first", pytrace=False)
+    headers = new_session(http)
+    created = http.post("/v1/agents", json={"name": "Via TS", "model": "offline"}, headers=headers)
+    token = headers["Authorization"].split(" ", 1)[1]
+
+    finished = subprocess.run(
+        ["node", str(script), f"{local_stack.url}/mcp", token, "list_my_agents"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    answer = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert answer["server"]["name"] == "agent-platform"
+    assert sorted(answer["tools"]) == ["list_my_agents", "route_to_persona"]
+    assert answer["result"]["isError"] is False
+    listed = answer["result"]["structuredContent"]["agents"]
+    assert [agent["id"] for agent in listed] == [created.json()["id"]]
