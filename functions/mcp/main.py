@@ -18,7 +18,9 @@ log.configure("mcp")
 api = Api("mcp", auth=server.authenticate).serve_framework_errors()
 
 
-@api.route("/mcp", methods=["POST", "GET", "DELETE"], raw_body=True, tags=["mcp"])
+# POST only: a stateless server offers no standalone SSE stream (GET answers 405, as the
+# transport allows) and no session to DELETE.
+@api.route("/mcp", methods=["POST"], raw_body=True, tags=["mcp"])
 def mcp(call: Call) -> Response:
     """MCP over Streamable HTTP: JSON-RPC `initialize`, `tools/list`, `tools/call`."""
     return server.handle(call.request, call.raw_body, call.principal)
