@@ -25,6 +25,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from werkzeug.wrappers import Request, Response
 
+from shared.core import errors
 from shared.core.settings import get_settings
 from shared.identity import auth
 from shared.tools import registry
@@ -143,5 +144,12 @@ def handle(request: Request, body: bytes, caller: Caller) -> Response:
         anyio.run(exchange)
     finally:
         _caller.reset(token)
+    body_out = b"".join(chunks)
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if status >= 400 and not content_type.startswith("application/json"):
+        # The transport refused the request in plain text (a missing Accept or
+        # Content-Type): answer in the contract's JSON error shape instead.
+        refused = body_out.decode(errors="replace").strip()[:200]
+        raise errors.for_status(status)(f"MCP request refused: {refused}")
     kept = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
-    return Response(b"".join(chunks), status=status, headers=kept)
+    return Response(body_out, status=status, headers=kept)
