@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Node tools of the build (package.json, pinned by package-lock.json), never deployed.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas fuzz soak abuse loadtest package docs mutation \
+.PHONY: run test lint typecheck unit bench eval-personas eval-commands fuzz soak abuse loadtest package docs mutation \
 	clean browser test-browser screenshot rehearse node-tools
 
 $(STAMP): pyproject.toml
@@ -62,6 +62,10 @@ bench: $(STAMP)
 
 eval-personas: $(STAMP)
 	$(BIN)/python -m tools.eval_personas
+
+# Ops-command planning on tests/data/ops/commands.jsonl; MISSES=1 lists every miss.
+eval-commands: $(STAMP)
+	$(BIN)/python -m tools.eval_commands $(if $(MISSES),--misses)
 
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)

@@ -19,12 +19,14 @@ from pydantic_settings import BaseSettings
 from shared.alerts.slack import SlackSettings
 from shared.alerts.state import AlertSettings
 from shared.chat.streams import StreamSettings
+from shared.chat.tool_runs import ToolRunSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
 from shared.limits.quotas import QuotaSettings
 from shared.limits.spend import SpendSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
+from shared.ops.planner import OpsSettings
 from shared.personas.data import PersonaSettings
 from shared.web.settings import WebSettings
 
@@ -37,11 +39,13 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Model (chat, persona router)", ModelSettings),
     ("Chat quotas", QuotaSettings),
     ("Spend bounds (per client address, per guest, per deployment)", SpendSettings),
+    ("Chat runs with tools", ToolRunSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),
     ("Slack", SlackSettings),
     ("Load tests", LoadtestSettings),
+    ("Ops commands", OpsSettings),
 ]
 # `make run` itself (infra/local/stack.py), not a function.
 LOCAL_STACK = [

@@ -9,30 +9,28 @@ from flask import Request
 from werkzeug.wrappers import Response
 
 from shared.agents import consumer, models, store
+from shared.agents.models import AgentCreate, AgentPublic
 from shared.core import log
 from shared.identity import auth
 from shared.messaging import events
+from shared.tools import registry as tools
 from shared.web.api import Api, Call
 
 log.configure("agents")
 api = Api("agents", auth=auth.authenticate).serve_framework_errors()
-AGENT = "/v1/agents/<agent_id>"
+AGENTS, AGENT = "/v1/agents", "/v1/agents/<agent_id>"
 
 
 @api.route(
-    "/v1/agents",
-    methods=["POST"],
-    body=models.AgentCreate,
-    response=models.AgentPublic,
-    status=201,
-    errors=[429],
+    AGENTS, methods=["POST"], body=AgentCreate, response=AgentPublic, status=201, errors=[429]
 )
-def create_agent(call: Call) -> models.AgentPublic:
+def create_agent(call: Call) -> AgentPublic:
     """Create an agent owned by the caller."""
+    tools.check_agent_tools(call.body.tools)
     return store.create_agent(call.principal.user_id, call.body).public()
 
 
-@api.route("/v1/agents", query=models.AgentListQuery, response=models.AgentPage)
+@api.route(AGENTS, query=models.AgentListQuery, response=models.AgentPage)
 def list_agents(call: Call) -> models.AgentPage:
     """The caller's agents, newest first, one page at a time."""
     query: models.AgentListQuery = call.query
@@ -51,6 +49,7 @@ def get_agent(call: Call) -> models.AgentPublic:
 )
 def update_agent(call: Call) -> models.AgentPublic:
     """Change the fields present in the body; the others keep their values."""
+    tools.check_agent_tools(call.body.tools)
     user, if_match = call.principal.user_id, call.request.headers.get("If-Match")
     record = store.update_agent(user, call.params["agent_id"], call.body, if_match)
     return store.with_stats([record])[0]

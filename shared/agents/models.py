@@ -107,6 +107,15 @@ Persona = Annotated[
     Field(json_schema_extra=_describe_personas),
     AfterValidator(_canonical_persona),
 ]
+ToolNames = Annotated[
+    list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]],
+    Field(
+        max_length=10,
+        description="Tools from the registry the agent may call during a run (guest tools "
+        "only; see `/v1/ops` and docs/tools.md).",
+    ),
+    AfterValidator(_unique),
+]
 Status = Literal["active", "paused"]
 
 
@@ -122,6 +131,7 @@ class AgentCreate(RequestModel):
     )
     persona: Persona = None
     status: Status = "active"
+    tools: ToolNames = Field(default_factory=list)
 
 
 class AgentUpdate(RequestModel):
@@ -136,9 +146,10 @@ class AgentUpdate(RequestModel):
     model: ModelName | None = None
     persona: Persona = None
     status: Status | None = None
+    tools: ToolNames | None = None
 
     @field_validator(
-        "name", "description", "tags", "color", "icon", "system_prompt", "model", "status"
+        "name", "description", "tags", "color", "icon", "system_prompt", "model", "status", "tools"
     )
     @classmethod
     def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
@@ -159,6 +170,7 @@ class AgentPublic(ApiModel):
     model: str
     persona: str | None
     status: Status
+    tools: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     stats: AgentStats = Field(default_factory=AgentStats)

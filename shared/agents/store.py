@@ -2,8 +2,9 @@
 
 Storage contract (chat reads it): collection `agents`, document id `agt_` + 24 hex,
 camelCase fields `userId name description tags color icon systemPrompt model persona
-status createdAt updatedAt`. Deleting is a hard delete of the document and its stat
-shards. Anyone but the owner is told the agent does not exist.
+status tools createdAt updatedAt` (`tools` may be missing on older agents). Deleting is
+a hard delete of the document and its stat shards. Anyone but the owner is told the agent
+does not exist.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class AgentRecord:
     tags: list[str] = field(default_factory=list)
     color: str = DEFAULT_COLOR
     icon: str = ""
+    tools: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     # Written by the stats consumer, never by the API: which stat shards hold counts.

@@ -72,6 +72,7 @@ class MessageRecord(MessagePublic):
         values: dict[str, Any] = {name: data.get(to_camel(name)) for name in _STORED}
         values["input_tokens"] = values["input_tokens"] or 0
         values["output_tokens"] = values["output_tokens"] or 0
+        values["tool_calls"] = values["tool_calls"] or []
         return cls.model_construct(id=message_id, conversation_id=conversation_id, **values)
 
     def to_document(self, user_id: str) -> dict[str, Any]:

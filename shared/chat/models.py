@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,11 @@ class MessagePublic(ApiModel):
     error_code: str | None = None
     persona: str | None = None
     confidence: float | None = None
+    tool_calls: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Tools the agent called while answering, in order: "
+        "`{id, name, input, isError, result}` (`result` is the JSON text the model read).",
+    )
 
 
 class MessagePage(ApiModel):
@@ -90,6 +95,26 @@ class MessageDeltaEvent(ApiModel):
 
     message_id: str
     text: str
+
+
+class ToolCallEvent(ApiModel):
+    """`tool.call`: the model called one of its agent's tools (run on the server)."""
+
+    message_id: str
+    id: str = Field(description="The model's tool_use id; the matching `tool.result` has it.")
+    name: str
+    input: dict[str, Any]
+
+
+class ToolResultEvent(ApiModel):
+    """`tool.result`: what the tool answered; the model reads it and the text continues."""
+
+    message_id: str
+    id: str
+    name: str
+    input: dict[str, Any]
+    is_error: bool
+    result: str = Field(description="The JSON text the model read (cut at 8000 characters).")
 
 
 class Usage(ApiModel):
@@ -120,6 +145,8 @@ class StreamDoneEvent(ApiModel):
 STREAM_EVENTS = (
     MessageCreatedEvent,
     MessageDeltaEvent,
+    ToolCallEvent,
+    ToolResultEvent,
     MessageCompletedEvent,
     StreamErrorEvent,
     StreamDoneEvent,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.chat import conversations, send, streams
+from shared.chat import conversations, send, streams, tool_runs
 from shared.chat.conversations import ConversationRecord, MessageRecord
 from shared.chat.models import MessageExchange
 from shared.core import log
@@ -78,12 +78,21 @@ def start(user_id: str, conversation_id: str, content: str, address: str = "") -
     answer.persona, answer.confidence = persona.name, persona.confidence
     settings = model.get_model_settings()
     system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
-    reply = model.stream(
-        system,
-        send.history(admission, settings.chat_history_token_budget),
-        agent.model or settings.chat_default_model,
-        settings.chat_max_output_tokens,
-    )
+    history = send.history(admission, settings.chat_history_token_budget)
+    chosen_model = agent.model or settings.chat_default_model
+    reply: model.ModelStream | tool_runs.ToolRun
+    if agent.tools:  # the model may call them; the tools run for the conversation's owner
+        caller = tool_runs.Caller(user_id=admission.conversation.user_id)
+        reply = tool_runs.ToolRun(
+            caller,
+            system,
+            history,
+            chosen_model,
+            settings.chat_max_output_tokens,
+            tool_names=agent.tools,
+        )
+    else:
+        reply = model.stream(system, history, chosen_model, settings.chat_max_output_tokens)
     run = ChatRun(admission.conversation, agent, admission.question, answer, reply)
     run.hold = admission.hold
     return run
@@ -95,7 +104,8 @@ class ChatRun:
     agent: AgentRecord
     question: MessageRecord
     answer: MessageRecord
-    reply: model.ModelStream  # nothing is sent to the model before the first event
+    # Nothing is sent to the model before the first event.
+    reply: model.ModelStream | tool_runs.ToolRun
     error: model.ModelError | None = None
     finished: bool = False
     hold: spend.Hold | None = None  # reserved spend, settled when the run finishes
@@ -113,6 +123,9 @@ class ChatRun:
             )
             partial = streams.PartialText(self.conversation.id, self.answer.id)
             for chunk in reply:
+                if isinstance(chunk, tool_runs.ToolEvent):  # `tool.call` / `tool.result`
+                    yield chunk.name, {"messageId": self.answer.id, **chunk.data}
+                    continue
                 if not chunk:
                     continue
                 yield "message.delta", {"messageId": self.answer.id, "text": chunk}
@@ -159,7 +172,10 @@ class ChatRun:
             self._finish(self.reply, "incomplete")
 
     def _finish(
-        self, reply: model.ModelStream, outcome: Outcome, error_code: str | None = None
+        self,
+        reply: model.ModelStream | tool_runs.ToolRun,
+        outcome: Outcome,
+        error_code: str | None = None,
     ) -> None:
         """Store the answer and stage its event in one batch, then deliver the event."""
         now = utcnow()
@@ -168,6 +184,7 @@ class ChatRun:
         answer.model, answer.stop_reason = reply.model, reply.stop_reason
         answer.input_tokens, answer.output_tokens = reply.input_tokens, reply.output_tokens
         answer.latency_ms, answer.error_code = reply.latency_ms, error_code
+        answer.tool_calls = list(getattr(reply, "calls", []))
         data = ChatRunData(
             agent_id=self.agent.id,
             user_id=self.conversation.user_id,

@@ -54,9 +54,10 @@ def test_http_prefixes_are_versioned_and_served_once() -> None:
     prefixes = [
         p for e in MANIFEST.http_entries() for p in (e.trigger.http.paths if e.trigger.http else [])
     ]
-    console_paths = {"/", "/console"}
+    # The console's pages, and /mcp, where MCP clients expect the server by convention.
+    outside_api = {"/", "/console", "/mcp"}
 
-    assert all(prefix.startswith("/v1/") for prefix in prefixes if prefix not in console_paths)
+    assert all(prefix.startswith("/v1/") for prefix in prefixes if prefix not in outside_api)
     assert len(prefixes) == len(set(prefixes))
 
 
@@ -67,7 +68,7 @@ def test_only_the_console_serves_paths_outside_the_api() -> None:
         if entry.trigger.http and any(not p.startswith("/v1/") for p in entry.trigger.http.paths)
     }
 
-    assert outside == {"console"}
+    assert outside == {"console", "mcp"}
 
 
 def test_every_pubsub_entry_has_a_topic_and_no_public_access() -> None:

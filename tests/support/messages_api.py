@@ -7,6 +7,13 @@ message_delta, message_stop). Knobs: `reply` (the text), `chunks` (how many delt
 `fail` with `fail_times` (429, 500, 529 as the API sends them, "cut" for a stream that
 stops mid-way, "hang" to stall past the client's timeout). Every request body and its
 headers are recorded in `requests`.
+
+Tool use, as the API speaks it: with `tool_use = {"name": ..., "input": {...}}` set, a
+request that offers that tool (and allows tools: `tool_choice` not `none`) whose last
+turn is the user's own text is answered with a short text block and a `tool_use` block
+(streamed as `input_json_delta` pieces), `stop_reason: tool_use`. A request whose last
+turn carries `tool_result` blocks is answered with text that quotes the first result
+(`Tool result: ...`), `stop_reason: end_turn`.
 """
 
 from __future__ import annotations
@@ -54,10 +61,12 @@ class FakeMessagesApi:
     fail_times: int = 10**9
     input_tokens: int = 42
     api_key: str | None = None  # when set, any other `x-api-key` gets a 401
+    tool_use: dict[str, Any] | None = None  # {"name": ..., "input": {...}}: ask for it
     requests: list[RecordedRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tool_uses: int = 0
 
     @property
     def url(self) -> str:
@@ -98,6 +107,7 @@ class FakeMessagesApi:
         self.fail, self.fail_times = None, 10**9
         self.first_chunk_delay = self.chunk_delay = 0.0
         self.api_key = None
+        self.tool_use = None
         self.requests.clear()
 
     # -- answering ----------------------------------------------------------------------
@@ -123,28 +133,55 @@ class FakeMessagesApi:
             return
         time.sleep(self.first_chunk_delay)
         model = str(body.get("model", "claude-test"))
+        turn = self._turn(body)
         if body.get("stream"):
-            self._stream(handler, model, cut=failing and self.fail == "cut")
+            self._stream(handler, model, turn, cut=failing and self.fail == "cut")
         else:
-            self._json(handler, model)
+            self._json(handler, model, turn)
 
-    def _pieces(self) -> list[str]:
-        size = max(1, -(-len(self.reply) // self.chunks))
-        return [self.reply[i : i + size] for i in range(0, len(self.reply), size)]
+    def _turn(self, body: dict[str, Any]) -> Turn:
+        """What to answer: the tool's call, text quoting a tool result, or the reply."""
+        messages = body.get("messages") or [{"role": "user", "content": ""}]
+        last = messages[-1].get("content")
+        if isinstance(last, list):
+            results = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"]
+            if results:
+                content = results[0].get("content")
+                if isinstance(content, list):
+                    content = "".join(str(part.get("text", "")) for part in content)
+                return Turn(f"Tool result: {content}")
+        offered = {tool.get("name") for tool in body.get("tools") or []}
+        allowed = (body.get("tool_choice") or {}).get("type") != "none"
+        if self.tool_use is not None and self.tool_use["name"] in offered and allowed:
+            with self._lock:
+                self._tool_uses += 1
+                number = self._tool_uses
+            return Turn("Let me check.", {**self.tool_use, "id": f"toolu_fake{number:06d}"})
+        return Turn(self.reply)
 
-    def _output_tokens(self) -> int:
-        return max(1, len(self.reply) // 4)
+    def _pieces(self, text: str) -> list[str]:
+        size = max(1, -(-len(text) // self.chunks))
+        return [text[i : i + size] for i in range(0, len(text), size)]
 
-    def _json(self, handler: BaseHTTPRequestHandler, model: str) -> None:
+    def _output_tokens(self, text: str) -> int:
+        return max(1, len(text) // 4)
+
+    def _json(self, handler: BaseHTTPRequestHandler, model: str, turn: Turn) -> None:
+        content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
+        if turn.tool is not None:
+            content.append({"type": "tool_use", **turn.tool})
         payload = {
             "id": "msg_fake",
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": self.reply}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": turn.stop_reason,
             "stop_sequence": None,
-            "usage": {"input_tokens": self.input_tokens, "output_tokens": self._output_tokens()},
+            "usage": {
+                "input_tokens": self.input_tokens,
+                "output_tokens": self._output_tokens(turn.text),
+            },
         }
         data = json.dumps(payload).encode()
         handler.send_response(200)
@@ -167,7 +204,9 @@ class FakeMessagesApi:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _stream(self, handler: BaseHTTPRequestHandler, model: str, *, cut: bool) -> None:
+    def _stream(
+        self, handler: BaseHTTPRequestHandler, model: str, turn: Turn, *, cut: bool
+    ) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.send_header("Transfer-Encoding", "chunked")
@@ -179,7 +218,7 @@ class FakeMessagesApi:
             handler.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
             handler.wfile.flush()
 
-        pieces = self._pieces()
+        pieces = self._pieces(turn.text)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             send(
                 "message_start",
@@ -222,17 +261,61 @@ class FakeMessagesApi:
                     },
                 )
             send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            if turn.tool is not None:
+                self._stream_tool_use(send, turn.tool)
             send(
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                    "usage": {"output_tokens": self._output_tokens()},
+                    "delta": {"stop_reason": turn.stop_reason, "stop_sequence": None},
+                    "usage": {"output_tokens": self._output_tokens(turn.text)},
                 },
             )
             send("message_stop", {"type": "message_stop"})
             handler.wfile.write(b"0\r\n\r\n")
             handler.wfile.flush()
+
+    @staticmethod
+    def _stream_tool_use(send: Any, tool: dict[str, Any]) -> None:
+        """Block 1: the tool call, its input as JSON cut into a few `input_json_delta`s."""
+        send(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 1,
+                "content_block": {
+                    "type": "tool_use",
+                    "id": tool["id"],
+                    "name": tool["name"],
+                    "input": {},
+                },
+            },
+        )
+        text = json.dumps(tool.get("input") or {})
+        size = max(1, len(text) // 3)
+        for start in range(0, len(text), size):
+            send(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 1,
+                    "delta": {
+                        "type": "input_json_delta",
+                        "partial_json": text[start : start + size],
+                    },
+                },
+            )
+        send("content_block_stop", {"type": "content_block_stop", "index": 1})
+
+
+@dataclass
+class Turn:
+    text: str
+    tool: dict[str, Any] | None = None  # {"id", "name", "input"}
+
+    @property
+    def stop_reason(self) -> str:
+        return "tool_use" if self.tool is not None else "end_turn"
 
 
 def point_model_at(monkeypatch: Any, fake: FakeMessagesApi | None, **env: str) -> None:

@@ -79,6 +79,7 @@ def test_create_answers_201_with_defaults_and_stores_the_contract_fields(
         "model",
         "persona",
         "status",
+        "tools",
         "createdAt",
         "updatedAt",
     }

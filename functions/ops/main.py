@@ -1,0 +1,54 @@
+"""Ops commands for operators: plain-language requests planned onto the tool registry.
+
+`POST /v1/ops/commands` answers the plan (and the result, when the plan only reads);
+a plan that changes something runs after `POST /v1/ops/commands/{id}/confirm`, once.
+"""
+
+from __future__ import annotations
+
+import functions_framework
+from flask import Request
+from werkzeug.wrappers import Response
+
+from shared.core import log
+from shared.identity.auth import authenticate_operator
+from shared.ops import commands, planner
+from shared.ops.models import CommandCreate, CommandPublic
+from shared.web.api import Api, Call
+
+log.configure("ops")
+planner.get_ops_settings()  # a bad OPS_* setting stops the function at start
+api = Api("ops", auth=authenticate_operator).serve_framework_errors()
+COMMAND = "/v1/ops/commands/<command_id>"
+
+
+@api.route(
+    "/v1/ops/commands",
+    methods=["POST"],
+    body=CommandCreate,
+    response=CommandPublic,
+    status=201,
+    tags=["ops"],
+)
+def create_command(call: Call) -> CommandPublic:
+    """Plan a command; a read-only plan runs at once, a changing one awaits confirmation."""
+    return commands.create(call.body.text)
+
+
+@api.route(COMMAND, response=CommandPublic, errors=[404], tags=["ops"])
+def get_command(call: Call) -> CommandPublic:
+    """A command with its plan, status and result."""
+    return commands.get(call.params["command_id"])
+
+
+@api.route(
+    COMMAND + "/confirm", methods=["POST"], response=CommandPublic, errors=[404, 409], tags=["ops"]
+)
+def confirm_command(call: Call) -> CommandPublic:
+    """Run a changing plan; confirming again runs nothing and answers the stored command."""
+    return commands.confirm(call.params["command_id"])
+
+
+@functions_framework.http
+def ops(request: Request) -> Response:
+    return api(request)

@@ -1,0 +1,116 @@
+"""Ops commands: plan (pick a tool), store, and run once.
+
+`ops_commands/{opc_...}` holds `text status plan plannedBy result error createdAt
+confirmedAt finishedAt`. A plan that only reads runs when it is made; a plan that changes
+something waits for `confirm`, which moves it from `awaiting_confirmation` to `running` in
+a transaction: of two confirmations (retries, double clicks, two instances) exactly one
+wins and runs the tool; the other answers the stored command. A command left `running` by
+an instance that died is not retried (it may have acted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.core import errors, ids, log
+from shared.core.models import utcnow
+from shared.gcp import clients
+from shared.ops import planner
+from shared.ops.models import CommandPublic, Plan
+from shared.tools import registry
+from shared.tools.registry import Caller
+
+logger = log.get_logger("ops")
+COLLECTION = "ops_commands"
+OPERATOR = Caller(operator=True)
+
+
+def _ref(command_id: str) -> Any:
+    if not ids.is_id("opc", command_id):
+        raise errors.NotFound(f"no command {command_id[:40]!r}")
+    return clients.firestore().collection(COLLECTION).document(command_id)
+
+
+def _public(command_id: str, data: dict[str, Any]) -> CommandPublic:
+    return CommandPublic.model_validate({**data, "id": command_id})
+
+
+def _run(plan: Plan) -> dict[str, Any]:
+    """The fields a run leaves: done with its result, or failed with the reason."""
+    outcome = registry.execute(OPERATOR, plan.tool, plan.arguments)
+    if outcome.is_error:
+        return {
+            "status": "failed",
+            "error": str(outcome.result.get("error")),
+            "finishedAt": utcnow(),
+        }
+    return {"status": "done", "result": outcome.result, "finishedAt": utcnow()}
+
+
+def create(text: str) -> CommandPublic:
+    """Plan the command and store it; run it now if it only reads."""
+    chosen = planner.plan(text)
+    command_id = ids.new_id("opc")
+    data: dict[str, Any] = {
+        "text": text,
+        "plannedBy": chosen.planned_by,
+        "createdAt": utcnow(),
+        "plan": chosen.plan.model_dump(mode="json", by_alias=True) if chosen.plan else None,
+    }
+    if chosen.plan is None:
+        data["status"] = "unrecognised"
+    elif chosen.plan.changes:
+        data["status"] = "awaiting_confirmation"
+    else:
+        data.update(_run(chosen.plan))
+    _ref(command_id).create(data)
+    logger.info(
+        "ops command planned",
+        extra={
+            "fields": {
+                "commandId": command_id,
+                "status": data["status"],
+                "tool": chosen.plan.tool if chosen.plan else None,
+            }
+        },
+    )
+    return _public(command_id, data)
+
+
+def get(command_id: str) -> CommandPublic:
+    snapshot = _ref(command_id).get()
+    if not snapshot.exists:
+        raise errors.NotFound(f"no command {command_id!r}")
+    return _public(command_id, snapshot.to_dict() or {})
+
+
+def confirm(command_id: str) -> CommandPublic:
+    """Run a changing plan once; a repeated confirmation answers the stored command."""
+    from google.cloud import firestore
+
+    ref = _ref(command_id)
+
+    @firestore.transactional
+    def claim(transaction: Any) -> tuple[bool, dict[str, Any]]:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists:
+            raise errors.NotFound(f"no command {command_id!r}")
+        data = snapshot.to_dict() or {}
+        if data.get("status") == "unrecognised":
+            raise errors.Conflict("the command maps to no tool; there is nothing to confirm")
+        if data.get("status") != "awaiting_confirmation":
+            return False, data
+        claimed = {"status": "running", "confirmedAt": utcnow()}
+        transaction.update(ref, claimed)
+        return True, {**data, **claimed}
+
+    won, data = claim(clients.firestore().transaction())
+    if not won:
+        return _public(command_id, data)
+    finished = _run(Plan.model_validate(data["plan"]))
+    ref.update(finished)
+    logger.info(
+        "ops command ran",
+        extra={"fields": {"commandId": command_id, "status": finished["status"]}},
+    )
+    return _public(command_id, {**data, **finished})
