@@ -79,6 +79,10 @@ def writes_with_expiry(path: Path) -> tuple[set[str], list[str]]:
         for node in nodes:
             if isinstance(node, ast.Assign):
                 for target in node.targets:
+                    # `fields["expiresAt"] = ...` fills the dict named `fields`.
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        name = target.value.id
+                        filled[name] = filled.get(name, "") + ast.unparse(node)
                     names = target.elts if isinstance(target, ast.Tuple) else [target]
                     for name in names:
                         if isinstance(name, ast.Name):

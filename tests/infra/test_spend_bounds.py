@@ -14,7 +14,7 @@ SHARED = {
 
 
 def test_functions_get_the_cloud_armor_numbers_from_the_same_variable() -> None:
-    env = local(INFRA, "common_env")
+    env = local(INFRA / "modules" / "runtime_config", "common_env")
 
     for setting, field in SHARED.items():
         assert f"var.rate_limits.{field}" in str(env[setting])

@@ -68,7 +68,15 @@ def test_public_operations_declare_no_security_and_the_servers_are_listed(
     events = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
     sse = events["responses"]["200"]["content"]["text/event-stream"]["schema"]
     names = {item["$ref"].rsplit("/", 1)[1] for item in sse["oneOf"]}
-    assert len(names) == 5
+    assert names == {
+        "MessageCreatedEvent",
+        "MessageDeltaEvent",
+        "ToolCallEvent",
+        "ToolResultEvent",
+        "MessageCompletedEvent",
+        "StreamErrorEvent",
+        "StreamDoneEvent",
+    }
 
 
 class Dispatcher:
