@@ -264,7 +264,7 @@ def _recent_messages(
 
 
 def _cost(row: dict[str, Any]) -> int:
-    from shared.llm.model import estimate_tokens
+    from shared.llm.offline import estimate_tokens
 
     text = str(row.get("content") or "")
     return 0 if row.get("status") in ("pending", "failed") or not text else estimate_tokens(text)

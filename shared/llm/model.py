@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.core import log
 from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
-from shared.llm.offline import offline_answer
+from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
 from shared.llm.settings import OFFLINE_MODEL, get_model_settings, is_configured
 
 __all__ = ["ModelError", "ModelFailed", "ModelUnavailable", "get_model_settings"]
@@ -38,11 +38,6 @@ class ModelReply:
     stop_reason: str | None
     latency_ms: float
     cache_read_tokens: int = 0
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters per token: good enough to budget history."""
-    return max(1, (len(text) + 3) // 4)
 
 
 class ModelStream:
@@ -102,21 +97,11 @@ class ModelStream:
 
     def _offline_chunks(self) -> Generator[str, None, None]:
         text = offline_answer(self.system, self.messages)
-        words = text.split(" ")
         self.input_tokens = estimate_tokens(self.system + json.dumps(self.messages))
-        delay = get_model_settings().offline_chunk_delay_ms / 1000
-        sent = 0
-        for start in range(0, len(words), 4):
-            if sent >= self.max_tokens:
-                self.stop_reason = "max_tokens"
-                return
-            chunk = " ".join(words[start : start + 4]) + (" " if start + 4 < len(words) else "")
-            if delay:
-                time.sleep(delay)
-            sent += estimate_tokens(chunk)
-            self.output_tokens = sent
-            yield chunk
-        self.stop_reason = "end_turn"
+        self.stop_reason = yield from paced_chunks(text, self.max_tokens, self._count_output)
+
+    def _count_output(self, tokens: int) -> None:
+        self.output_tokens = tokens
 
     def _api_chunks(self) -> Generator[str, None, None]:
         import anthropic

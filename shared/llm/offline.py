@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable, Generator
+
+from shared.llm.settings import get_model_settings
 
 # -- the offline model ------------------------------------------------------------------
 
@@ -33,3 +37,28 @@ def offline_answer(system: str, messages: list[dict[str, str]]) -> str:
         f"{_CLOSERS[digest[1] % len(_CLOSERS)]} "
         "(Offline model: set ANTHROPIC_API_KEY for answers from Claude.)"
     )
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token: good enough to budget history."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def paced_chunks(
+    text: str, max_tokens: int, counted: Callable[[int], None]
+) -> Generator[str, None, str]:
+    """`text` four words at a time, paced like a stream (`OFFLINE_CHUNK_DELAY_MS`), stopping
+    at `max_tokens`; `counted` hears the tokens sent so far. Returns the stop reason."""
+    words = text.split(" ")
+    delay = get_model_settings().offline_chunk_delay_ms / 1000
+    sent = 0
+    for start in range(0, len(words), 4):
+        if sent >= max_tokens:
+            return "max_tokens"
+        chunk = " ".join(words[start : start + 4]) + (" " if start + 4 < len(words) else "")
+        if delay:
+            time.sleep(delay)
+        sent += estimate_tokens(chunk)
+        counted(sent)
+        yield chunk
+    return "end_turn"

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core import log
 from shared.llm.errors import ModelFailed, ModelUnavailable
-from shared.llm.model import ModelStream, build_request, estimate_tokens
-from shared.llm.offline import offline_answer
-from shared.llm.settings import get_model_settings
+from shared.llm.model import ModelStream, build_request
+from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
 
 logger = log.get_logger("model")
 # How much of a tool result the offline model quotes back.
@@ -120,20 +118,7 @@ class ToolTurn(ModelStream):
         return None
 
     def _offline_text(self, text: str) -> Generator[str, None, None]:
-        words = text.split(" ")
-        sent = 0
-        delay = get_model_settings().offline_chunk_delay_ms / 1000
-        for start in range(0, len(words), 4):
-            if sent >= self.max_tokens:
-                self.stop_reason = "max_tokens"
-                return
-            chunk = " ".join(words[start : start + 4]) + (" " if start + 4 < len(words) else "")
-            if delay:
-                time.sleep(delay)
-            sent += estimate_tokens(chunk)
-            self.output_tokens = sent
-            yield chunk
-        self.stop_reason = "end_turn"
+        self.stop_reason = yield from paced_chunks(text, self.max_tokens, self._count_output)
 
     # -- the Messages API ---------------------------------------------------------------
 
