@@ -1,7 +1,8 @@
 """Bare functions-framework HTTP functions: the platform's Firestore operations, nothing else.
 
 No validation framework, no error mapping, no logging, no security headers: the floor the
-platform's functions are compared against. Documents have the platform's shapes, so one
+platform's functions are compared against (persona routing calls the platform's router,
+which is the route's work, not its frame). Documents have the platform's shapes, so one
 session token works for the platform, these functions and the FastAPI peer alike.
 """
 
@@ -70,10 +71,18 @@ def _create_agent(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _route(message: str) -> dict[str, Any]:
-    words = message.lower().split()
-    scores = {"engineer": sum(w in {"deploy", "code", "bug"} for w in words), "friend": 0.1}
-    persona = max(scores, key=lambda name: scores[name])
-    return {"persona": persona, "scores": scores}
+    # The platform's own router (the same work); imported by the first routed message.
+    from shared.personas import routing
+
+    chosen = routing.route_message(message)
+    return {
+        "persona": chosen.persona,
+        "confidence": chosen.confidence,
+        "secondary": chosen.secondary,
+        "scores": chosen.scores,
+        "resonanceKey": chosen.resonance_key,
+        "reasoning": chosen.reasoning,
+    }
 
 
 @functions_framework.http

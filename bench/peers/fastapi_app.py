@@ -4,7 +4,8 @@ its thread pool), served by uvicorn. Run: uvicorn bench.peers.fastapi_app:app
 
 Equal work with the platform: the same documents (an agent as shared/agents/store.py
 stores it), the same query (userId, createdAt desc, __name__ desc, limit + 1), the stats
-shards each agent lists read in one batch, the same page token and the same JSON fields.
+shards each agent lists read in one batch, the same page token and the same JSON fields;
+persona routing calls the platform's own router.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from google.cloud import firestore
 from pydantic import BaseModel, Field
+
+from shared.personas import routing
 
 app = FastAPI(title="agent platform (FastAPI peer)")
 db = firestore.Client()
@@ -87,7 +90,10 @@ class RouteIn(BaseModel):
 class RouteOut(BaseModel):
     persona: str
     confidence: float
+    secondary: str | None
     scores: dict[str, float]
+    resonanceKey: str
+    reasoning: str
 
 
 def current_user(authorization: Annotated[str, Header()] = "") -> SessionOut:
@@ -179,7 +185,13 @@ def list_agents(user: CurrentUser, limit: int = Query(20, ge=1, le=100)) -> Agen
 
 @app.post("/v1/personas/route", response_model=RouteOut)
 def route_persona(body: RouteIn, user: CurrentUser) -> RouteOut:
-    words = body.message.lower().split()
-    scores = {"engineer": float(sum(w in {"deploy", "code", "bug"} for w in words)), "friend": 0.1}
-    persona = max(scores, key=lambda name: scores[name])
-    return RouteOut(persona=persona, confidence=0.5, scores=scores)
+    # The same routing code as the platform: the comparison is of everything around it.
+    chosen = routing.route_message(body.message)
+    return RouteOut(
+        persona=chosen.persona,
+        confidence=chosen.confidence,
+        secondary=chosen.secondary,
+        scores=chosen.scores,
+        resonanceKey=chosen.resonance_key,
+        reasoning=chosen.reasoning,
+    )

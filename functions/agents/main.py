@@ -17,7 +17,7 @@ from shared.tools import registry as tools
 from shared.web.api import Api, Call
 
 log.configure("agents")
-api = Api("agents", auth=auth.authenticate).serve_framework_errors()
+api = Api("agents", auth=auth.authenticate, claim=auth.claim).serve_framework_errors()
 AGENTS, AGENT = "/v1/agents", "/v1/agents/<agent_id>"
 
 
@@ -30,14 +30,14 @@ def create_agent(call: Call) -> AgentPublic:
     return store.create_agent(call.principal.user_id, call.body).public()
 
 
-@api.route(AGENTS, query=models.AgentListQuery, response=models.AgentPage)
+@api.route(AGENTS, query=models.AgentListQuery, response=models.AgentPage, overlap_auth=True)
 def list_agents(call: Call) -> models.AgentPage:
     """The caller's agents, newest first, one page at a time."""
     query: models.AgentListQuery = call.query
     return store.agent_page(call.principal.user_id, query.limit, query.page_token)
 
 
-@api.route(AGENT, response=models.AgentPublic)
+@api.route(AGENT, response=models.AgentPublic, overlap_auth=True)
 def get_agent(call: Call) -> models.AgentPublic:
     """One of the caller's agents, with its run statistics."""
     record = store.get_owned_agent(call.principal.user_id, call.params["agent_id"])
@@ -62,7 +62,7 @@ def delete_agent(call: Call) -> None:
     store.delete_agent(call.principal.user_id, call.params["agent_id"], if_match)
 
 
-@api.route("/v1/dashboard/stats", response=models.DashboardStats)
+@api.route("/v1/dashboard/stats", response=models.DashboardStats, overlap_auth=True)
 def dashboard_stats(call: Call) -> models.DashboardStats:
     """Totals over the caller's agents."""
     return store.dashboard(call.principal.user_id)

@@ -64,9 +64,11 @@ def shard_index(event_id: str) -> int:
     return int.from_bytes(hashlib.sha256(event_id.encode()).digest()[:8], "big") % SHARDS
 
 
-def shard_refs(agent_ref: DocumentReference) -> list[DocumentReference]:
+def shard_refs(
+    agent_ref: DocumentReference, indexes: Iterable[int] = range(SHARDS)
+) -> list[DocumentReference]:
     shards = agent_ref.collection(SHARD_COLLECTION)
-    return [shards.document(str(k)) for k in range(SHARDS)]
+    return [shards.document(str(k)) for k in indexes]
 
 
 def _micros(moment: datetime) -> int:
@@ -81,7 +83,7 @@ def add_run(
     """Stage one run's contribution in the transaction (no reads, transforms only)."""
     from google.cloud import firestore
 
-    shard = shard_refs(agent_ref)[shard_index(event_id)]
+    shard = shard_refs(agent_ref, [shard_index(event_id)])[0]
     transaction.set(
         shard,
         {
@@ -174,11 +176,11 @@ def read_stats(
     of every agent is read.
     """
     found: dict[str, list[dict[str, Any]]] = {ref.id: [] for ref in agent_refs}
+    # Only the shards in use: a list page of agents without runs reads nothing here.
     refs = [
         shard
         for ref in agent_refs
-        for k, shard in enumerate(shard_refs(ref))
-        if in_use is None or k in in_use.get(ref.id, ())
+        for shard in shard_refs(ref, range(SHARDS) if in_use is None else in_use.get(ref.id, ()))
     ]
     db = clients.firestore()
     for start in range(0, len(refs), _GET_ALL_CHUNK):

@@ -74,13 +74,13 @@ class AgentRecord:
 
     @classmethod
     def from_document(cls, agent_id: str, data: dict[str, Any]) -> AgentRecord:
-        stored = {name: data[to_camel(name)] for name in _STORED if to_camel(name) in data}
+        stored = {name: data[key] for name, key in _STORED_KEYS if key in data}
         stored.setdefault("updated_at", data["createdAt"])
         shards = [int(k) for k in data.get(agent_stats.SHARDS_IN_USE_FIELD) or []]
         return cls(id=agent_id, user_id=str(data["userId"]), stat_shards=shards, **stored)
 
     def to_document(self) -> dict[str, Any]:
-        return {"userId": self.user_id, **{to_camel(n): getattr(self, n) for n in _STORED}}
+        return {"userId": self.user_id, **{key: getattr(self, n) for n, key in _STORED_KEYS}}
 
     def public(self, stats: AgentStats | None = None) -> AgentPublic:
         fields = {name: getattr(self, name) for name in _STORED}
@@ -93,6 +93,7 @@ _STORED = tuple(
     for name in AgentRecord.__dataclass_fields__
     if name not in ("id", "user_id", "stat_shards")
 )
+_STORED_KEYS = tuple((name, to_camel(name)) for name in _STORED)
 
 
 def agent_ref(agent_id: str) -> DocumentReference:
@@ -127,15 +128,17 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
         updated_at=now,
         **body.model_dump(),
     )
-    hold = spend.take([spend.guest_count(user_id, "agents")])  # 429 past the cap
-    try:
-        batch = clients.firestore().batch()
-        batch.create(agent_ref(record.id), record.to_document())
-        agent_totals.stage(batch, user_id, active=1 if record.active else 0)
-        batch.commit()
-    except Exception:
-        hold.release()
-        raise
+    active = 1 if record.active else 0
+    batch = clients.firestore().batch()
+    batch.create(agent_ref(record.id), record.to_document())
+    agent_totals.stage(batch, user_id, active=active)
+
+    def undo(reverse: Any) -> None:
+        reverse.delete(agent_ref(record.id))
+        agent_totals.stage(reverse, user_id, active=-active)
+
+    # One commit: the agent, the totals and the per-guest count; 429 past the cap.
+    spend.commit_with(batch, [spend.guest_count(user_id, "agents")], undo)
     return record
 
 

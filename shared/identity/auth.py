@@ -17,7 +17,13 @@ from werkzeug.wrappers import Request
 from shared.core import errors, state
 from shared.core.models import utcnow
 from shared.core.settings import get_settings
-from shared.identity.sessions import TOKEN_PATTERN, Principal, find_live_session, hash_token
+from shared.identity.sessions import (
+    TOKEN_PATTERN,
+    Principal,
+    claimed_user_id,
+    find_live_session,
+    hash_token,
+)
 
 _MAX_CACHED = 10_000
 _cache: dict[str, tuple[Principal, float]] = {}
@@ -54,6 +60,33 @@ def authenticate(request: Request) -> Principal:
                 _cache.clear()
             _cache[token_hash] = (principal, now + ttl)
     return principal
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The owner a token names before its session is read: enough for a read-only route
+    to start its query; the edge answers only once the session confirms it."""
+
+    user_id: str
+
+    def confirmed_by(self, principal: Principal) -> bool:
+        return principal.user_id == self.user_id
+
+
+def claim(request: Request) -> Claim | None:
+    """What the token claims, when reading the session alongside is worth it: not for a
+    malformed token (`authenticate` refuses it first), a token without a user id, or a
+    session the cache already holds."""
+    header = request.headers.get("Authorization", "")
+    token = header.partition(" ")[2].strip()
+    user_id = claimed_user_id(token)
+    if user_id is None:
+        return None
+    with _lock:
+        cached = _cache.get(hash_token(token))
+    if cached is not None and cached[1] > time.monotonic():
+        return None
+    return Claim(user_id)
 
 
 def forget(token_hash: str) -> None:

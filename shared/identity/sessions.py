@@ -3,6 +3,11 @@
 The bearer token is never stored: the document id is its SHA-256, so a leaked database
 export holds nothing that authenticates. Firestore's TTL policy on `expiresAt` removes
 expired sessions; lookups also refuse them, since TTL deletion can lag by a day.
+
+A token ends with the user id it was issued to (`gst_<secret>.usr_<hex>`): not a secret
+(answers show it), but it lets a read-only route start its query while the session is
+read (`shared.identity.auth.claim`). The hash covers the whole token, so a token with
+another user id appended is an unknown session. Tokens without the suffix still work.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from shared.identity.models import SessionCreated, SessionPublic
 
 COLLECTION = "sessions"
 TOKEN_PREFIX = "gst_"  # noqa: S105 - a public marker, not a secret
-# 32 random bytes in URL-safe base64 are 43 characters.
-TOKEN_PATTERN = re.compile(r"^gst_[A-Za-z0-9_-]{43}$")
+# 32 random bytes in URL-safe base64 are 43 characters, then the owner's id (optional).
+TOKEN_PATTERN = re.compile(r"^gst_[A-Za-z0-9_-]{43}(?:\.(usr_[0-9a-f]{24}))?$")
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,11 @@ def hash_token(token: str) -> str:
 
 def create_session() -> tuple[str, Principal]:
     """Store a new guest session; returns the token (shown once) and its principal."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    user_id = ids.new_id("usr")
+    token = f"{TOKEN_PREFIX}{secrets.token_urlsafe(32)}.{user_id}"
     now = utcnow()
     principal = Principal(
-        user_id=ids.new_id("usr"),
+        user_id=user_id,
         session_id=ids.new_id("ses"),
         expires_at=now + timedelta(hours=get_settings().session_ttl_hours),
         token_hash=hash_token(token),
@@ -72,6 +78,12 @@ def create_session() -> tuple[str, Principal]:
         }
     )
     return token, principal
+
+
+def claimed_user_id(token: str) -> str | None:
+    """The user id a well-formed token ends with (unverified), if it has one."""
+    match = TOKEN_PATTERN.match(token)
+    return match.group(1) if match else None
 
 
 def find_live_session(token_hash: str) -> Principal | None:

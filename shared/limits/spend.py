@@ -25,6 +25,7 @@ import hashlib
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -144,14 +145,48 @@ class Hold:
 
 def take(meters: list[Meter]) -> Hold:
     """Add every meter's amount at once, or `RateLimited` (naming the limit) with nothing
-    taken. A meter whose limit is 0 counts without limiting."""
-    meters = [m for m in meters if m.amount > 0]
+    taken. A cap (a meter without a window) whose limit is 0 counts without limiting, so
+    that turning the cap on finds the true count; a windowed meter whose limit is 0 is off
+    and costs nothing (its count would matter only within its window)."""
+    meters = _counting(meters)
     if not meters:
         return Hold()
     totals = _add([(m, m.amount) for m in meters])
+    _refuse_past_limits(meters, totals, Hold(meters).release)
+    return Hold(meters)
+
+
+def commit_with(batch: Any, meters: list[Meter], undo: Callable[[Any], None]) -> None:
+    """Commit `batch` with the meters' amounts added in the same round trip. Past a limit,
+    a second commit takes it all back (the meters, and what `undo` stages in the batch it
+    is given) and `RateLimited` names the limit: for a cap, where refusals are rare."""
+    meters = _counting(meters)
+    for meter in meters:
+        _stage(batch, meter, meter.amount, utcnow())
+    results = batch.commit()
+    totals = [_counted(result) for result in results[len(results) - len(meters) :]]
+
+    def give_back() -> None:
+        reverse = clients.firestore().batch()
+        undo(reverse)
+        for meter in meters:
+            _stage(reverse, meter, -meter.amount, utcnow())
+        reverse.commit()
+
+    _refuse_past_limits(meters, totals, give_back)
+
+
+def _counting(meters: list[Meter]) -> list[Meter]:
+    # A windowed meter whose limit is 0 is off; a cap counts while off (see `take`).
+    return [m for m in meters if m.amount > 0 and (m.limit or m.window_seconds is None)]
+
+
+def _refuse_past_limits(
+    meters: list[Meter], totals: list[int], give_back: Callable[[], None]
+) -> None:
     over = [m for m, total in zip(meters, totals, strict=True) if m.limit and total > m.limit]
     if over:
-        Hold(meters).release()
+        give_back()
         worst = over[0]
         raise errors.RateLimited(
             f"{worst.what}: the limit is {worst.limit}",
@@ -160,7 +195,6 @@ def take(meters: list[Meter]) -> Hold:
             window_seconds=worst.window_seconds,
             policy=worst.policy,
         )
-    return Hold(meters)
 
 
 def add(meters: list[Meter]) -> None:
@@ -171,24 +205,26 @@ def add(meters: list[Meter]) -> None:
 
 def stage_add(writer: Any, meter: Meter) -> None:
     """Add the meter's amount in `writer`'s commit (a batch or a transaction)."""
-    from google.cloud.firestore import Increment
-
-    writer.set(meter.ref, {"count": Increment(meter.amount), "updatedAt": utcnow()}, merge=True)
+    _stage(writer, meter, meter.amount, utcnow())
 
 
 def _add(changes: list[tuple[Meter, int]]) -> list[int]:
     """Increment each meter's document by its amount in one commit; the new counts."""
-    from google.cloud.firestore import Increment
-
     batch = clients.firestore().batch()
     now = utcnow()
     for meter, amount in changes:
-        fields: dict[str, Any] = {"count": Increment(amount), "updatedAt": now}
-        if meter.expires_at is not None:
-            fields["expiresAt"] = meter.expires_at
-        batch.set(meter.ref, fields, merge=True)
+        _stage(batch, meter, amount, now)
     results = batch.commit()
     return [_counted(result) for result in results]
+
+
+def _stage(writer: Any, meter: Meter, amount: int, now: datetime) -> None:
+    from google.cloud.firestore import Increment
+
+    fields: dict[str, Any] = {"count": Increment(amount), "updatedAt": now}
+    if meter.expires_at is not None:
+        fields["expiresAt"] = meter.expires_at
+    writer.set(meter.ref, fields, merge=True)
 
 
 def _counted(result: Any) -> int:

@@ -30,11 +30,11 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
-from shared.web import etags, idempotency, response_headers
+from shared.web import etags, idempotency, overlap, response_headers
 from shared.web.bodies import error_response, json_response
 from shared.web.deadline import within as within_deadline
 from shared.web.headers import SECURITY_HEADERS
-from shared.web.route import Authenticator, Call, Handler, Reply, Route
+from shared.web.route import Authenticator, Call, Claimer, Handler, Reply, Route
 
 logger = log.get_logger("http")
 
@@ -59,11 +59,13 @@ class Api:
         title: str,
         *,
         auth: Authenticator | None = None,
+        claim: Claimer | None = None,
         version: str = "1.0.0",
         component: str = "",
     ) -> None:
         self.title = title
         self.auth = auth
+        self.claim = claim
         self.version = version
         self.component = component or title
         self.routes: dict[str, Route] = {}
@@ -95,16 +97,21 @@ class Api:
         headers: Iterable[tuple[str, str, bool]] = (),
         also: Iterable[tuple[int, str]] = (),
         deadline: bool = True,
+        overlap_auth: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `streams` is True or the models of the SSE events' data;
         `headers` documents request headers the handler reads (name, description,
         required), `also` other success statuses (status, meaning); `idempotent` (default:
-        a POST that answers 201) takes an `Idempotency-Key`."""
+        a POST that answers 201) takes an `Idempotency-Key`; `overlap_auth` lets a GET
+        handler that reads only `call.principal.user_id` run while the session is checked
+        (with the Api's `claim`, `shared.web.overlap`)."""
         stream_events = () if isinstance(streams, bool) else tuple(streams)
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
         if authenticator is None and not public:
             raise ValueError(f"{path}: pass auth= (or Api(auth=...)) or mark it public=True")
+        if overlap_auth and (self.claim is None or set(methods) != {"GET"} or public):
+            raise ValueError(f"{path}: overlap_auth needs Api(claim=...), GET only, and auth")
 
         def register(handler: Handler) -> Handler:
             endpoint = f"{handler.__name__}:{len(self.routes)}"
@@ -132,6 +139,7 @@ class Api:
                 header_params=tuple(headers),
                 other_statuses=tuple(also),
                 deadline=deadline,
+                claim=self.claim if overlap_auth else None,
             )
             self.routes[endpoint] = route
             self.url_map.add(Rule(path, endpoint=endpoint, methods=list(route.methods)))
@@ -215,8 +223,21 @@ class Api:
         return within_deadline(budget, lambda: self._handle(route, call, request))
 
     def _handle(self, route: Route, call: Call, request: Request) -> Response:
-        if route.auth is not None:
-            call.principal = route.auth(request)
+        claimed = route.claim(request) if route.claim is not None else None
+        if claimed is None:
+            if route.auth is not None:
+                call.principal = route.auth(request)
+            return self._run(route, call, request)
+        assert route.auth is not None  # `route()` allows a claim only with an authenticator
+        checking = overlap.start(route.auth, request)
+        call.principal = claimed
+        try:
+            return self._run(route, call, request)
+        finally:
+            # The session's verdict wins over anything the handler answered or raised.
+            overlap.confirm(claimed, checking)
+
+    def _run(self, route: Route, call: Call, request: Request) -> Response:
         if route.query is not None:
             call.query = _validate(route.query, request.args.to_dict(), "query")
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -9,36 +9,21 @@ is either all there or not at all, and events go through the outbox.
 
 from __future__ import annotations
 
-import contextvars
 import math
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from shared.core import errors
+from shared.web import pools
 
 T = TypeVar("T")
 _WORKERS = 64
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_lock = threading.Lock()
-
-
-def _executor() -> ThreadPoolExecutor:
-    # One pool per process: gunicorn forks workers after the app is loaded.
-    global _pool  # noqa: PLW0603 - one pool per process
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(_WORKERS, thread_name_prefix="request"))
-        return _pool[1]
 
 
 def within(seconds: float, run: Callable[[], T]) -> T:
     """`run()`'s result, or `DependencyUnavailable` once `seconds` have passed."""
-    context = contextvars.copy_context()
-    future = _executor().submit(context.run, run)
+    future = pools.submit("request", _WORKERS, run)
     try:
         return future.result(timeout=seconds)
     except FutureTimeout:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from werkzeug.wrappers import Request, Response
@@ -34,6 +34,16 @@ class Reply:
 
 
 Authenticator = Callable[[Request], Any]
+
+
+class Claimed(Protocol):
+    """Who a request says it acts for, before the authenticator has confirmed it."""
+
+    def confirmed_by(self, principal: Any) -> bool: ...
+
+
+# What a request's credentials claim, when checking them can run alongside (`web.overlap`).
+Claimer = Callable[[Request], Claimed | None]
 Handler = Callable[[Call], BaseModel | Reply | Response | None]
 
 
@@ -64,3 +74,6 @@ class Route:
     # False for routes that wait on the model or run for their own duration (a JSON chat
     # answer, a load test): their Firestore calls are bounded, but not the whole request.
     deadline: bool = True
+    # Set on read-only routes whose handler reads only the principal's `user_id`: the
+    # authenticator then runs alongside the handler (`shared.web.overlap`).
+    claim: Claimer | None = None

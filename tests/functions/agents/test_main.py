@@ -525,3 +525,48 @@ def test_erasing_me_removes_my_data_and_refuses_my_tokens(
     sessions = firestore_db.collection("sessions").where(filter=mine)
     assert list(sessions.stream()) == []
     assert client.get(f"/v1/agents/{kept['id']}", headers=other.headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/agents", "/v1/dashboard/stats", "/v1/agents/{id}"])
+def test_a_token_naming_another_guest_reads_alongside_but_answers_401(
+    client: Any, guest: Guest, path: str, settings: Any
+) -> None:
+    settings(SESSION_CACHE_SECONDS="0")  # every request reads its session, alongside
+    victim = new_guest()
+    secret = create(client, victim, name="Victim's agent")
+    forged = guest.token.split(".")[0] + "." + victim.user_id
+    answer = client.get(path.format(id=secret["id"]), headers={"Authorization": f"Bearer {forged}"})
+    assert answer.status_code == 401
+    assert "Victim" not in answer.get_data(as_text=True)
+    own = client.get(path.format(id=secret["id"]), headers=victim.headers)
+    assert own.status_code == 200
+
+
+def test_session_tokens_name_their_owner(firestore_db: Any) -> None:
+    from shared.identity import sessions
+
+    token, principal = sessions.create_session()
+    assert token.endswith("." + principal.user_id)
+    assert sessions.claimed_user_id(token) == principal.user_id
+    assert sessions.claimed_user_id("gst_" + "A" * 43) is None  # older tokens still parse
+
+
+def test_a_create_refused_at_the_cap_leaves_no_agent_and_no_count(
+    client: Any, guest: Guest, settings: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings(AGENTS_PER_GUEST="3")
+
+    def attempt(index: int) -> int:
+        body = {"name": f"Racer {index}"}
+        return int(client.post("/v1/agents", json=body, headers=guest.headers).status_code)
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+
+    listed = client.get("/v1/agents", headers=guest.headers).get_json()["agents"]
+    totals = client.get("/v1/dashboard/stats", headers=guest.headers).get_json()
+    assert statuses == [201] * 3 + [429] * 5
+    assert len(listed) == 3
+    assert (totals["totalAgents"], totals["activeAgents"]) == (3, 3)

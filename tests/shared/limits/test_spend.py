@@ -94,3 +94,10 @@ def test_the_deployment_budget_holds_across_its_shards(
 
     assert 0 < taken <= 1000
     assert spend.deployment_tokens_today() == taken
+
+
+def test_a_windowed_meter_that_is_off_costs_no_write(firestore_db: Any) -> None:
+    assert spend.take([spend.sessions_from("203.0.113.9", 0)]).meters == []
+    off_cap = spend.Meter("user_u_agents", 1, 0, "agents per guest", retry_after=1)
+    assert spend.take([off_cap]).meters == [off_cap]  # caps count while off
+    assert spend.count("user_u_agents") == 1
