@@ -2,10 +2,12 @@
 servers by bench/opcount.py) and the CPU they spend, turned into dollars per million
 requests with the published list prices below; and how that changes with a guest's data.
 
-The prices are list prices as published on the pages named (europe-west1 is a Tier 1
-region for Cloud Run and a regional Firestore location); they were written here by hand,
-not fetched (the bench makes no network calls outside this machine): check them at the
-source before quoting a figure.
+The prices are list prices of 2026-12-01, checked that day against the published
+pricing pages named below (Cloud Run Tier 1 with request-based billing; Firestore's
+regional price row for Oregon, us-west1; Pub/Sub throughput). Other regions and
+locations differ (Firestore multi-region costs twice as much; some regional locations
+cost about 20 % more), so the figures are for Tier 1 regional deployments. The bench
+itself makes no network calls outside this machine: check the pages before quoting.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ PRICES_AS_OF = "2026-12-01"
 CLOUD_RUN_VCPU_SECOND = 0.000024
 CLOUD_RUN_GIB_SECOND = 0.0000025
 CLOUD_RUN_REQUEST = 0.40 / 1_000_000
-# https://cloud.google.com/firestore/pricing: Native mode, regional location, per document.
+# https://cloud.google.com/firestore/pricing: Native mode, regional location (us-west1), per
+# document.
 FIRESTORE_READ = 0.03 / 100_000
 FIRESTORE_WRITE = 0.09 / 100_000
 FIRESTORE_DELETE = 0.01 / 100_000
