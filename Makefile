@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Node tools of the build (package.json, pinned by package-lock.json), never deployed.
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: run test lint typecheck unit bench eval-personas eval-commands fuzz soak abuse loadtest package docs mutation \
+.PHONY: run test lint typecheck unit bench bench-medians eval-personas eval-commands fuzz soak abuse loadtest package docs mutation \
 	clean browser test-browser screenshot rehearse node-tools
 
 $(STAMP): pyproject.toml
@@ -59,6 +59,10 @@ screenshot: $(STAMP) browser
 # BENCH_ARGS, e.g. "--only cost --growth-sizes 10,100" (options: docs/benchmarks.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The median of each ratio over the three newest full `make bench` runs.
+bench-medians: $(STAMP)
+	$(BIN)/python -m bench.medians
 
 eval-personas: $(STAMP)
 	$(BIN)/python -m tools.eval_personas
