@@ -18,6 +18,11 @@ from bench.procs import Client, Server
 from infra.manifest import Scaling
 
 LEVELS = (1, 10, 20, 40, 80)
+# What the manifest's chat scaling must follow from: the most open streams one instance
+# served with none failed and a first token at most this much later than the model's;
+# memory at least twice the peak RSS measured, in a Cloud Run size.
+FIRST_TOKEN_P95_GOAL_MS = 1000.0
+MEMORY_SIZES_MIB = (512, 1024, 2048, 4096, 8192)
 FIRST_TOKEN_DELAY = 1.0  # seconds the fake model waits before its first token
 CHUNKS = 40
 CHUNK_DELAY = 0.05  # so an answer streams for about 2 s after its first token
@@ -118,13 +123,35 @@ def level(chat: Server, agents: Server, token: str, streams: int) -> dict[str, A
     }
 
 
+def recommend(found: dict[str, Any]) -> dict[str, Any]:
+    """The chat scaling the measured levels support (see FIRST_TOKEN_P95_GOAL_MS)."""
+    rows = found["levels"]
+    held = [
+        row["streams"]
+        for row in rows
+        if row["failures"] == 0
+        and row["firstTokenAddedMsP95"] is not None
+        and row["firstTokenAddedMsP95"] <= FIRST_TOKEN_P95_GOAL_MS
+    ]
+    peak = max(row["peakRssMiB"] for row in rows)
+    memory = next((size for size in MEMORY_SIZES_MIB if size >= 2 * peak), MEMORY_SIZES_MIB[-1])
+    return {
+        "concurrency": max(held) if held else None,
+        "memoryMiB": memory,
+        "rule": (
+            f"most open streams with none failed and first-token p95 <= "
+            f"{FIRST_TOKEN_P95_GOAL_MS:.0f} ms added; memory >= 2 x peak RSS ({peak:.0f} MiB)"
+        ),
+    }
+
+
 def measure(
     chat: Server, agents: Server, token: str, levels: tuple[int, ...], *, scaling: Scaling
 ) -> dict[str, Any]:
     idle = rss_mib(chat.process.pid)
     level(chat, agents, token, 2)  # the first answers pay for the model client's start
     rows = [level(chat, agents, token, streams) for streams in levels]
-    return {
+    found = {
         "threads": scaling.concurrency,
         "memory": scaling.memory,
         "firstTokenDelayMs": FIRST_TOKEN_DELAY * 1000,
@@ -132,3 +159,4 @@ def measure(
         "idleRssMiB": idle,
         "levels": rows,
     }
+    return found | {"recommended": recommend(found)}

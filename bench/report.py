@@ -267,6 +267,14 @@ def capacity_lines(found: dict[str, Any]) -> list[str]:
             f"{row['firstTokenAddedMsP50']} | {row['firstTokenAddedMsP95']} | "
             f"{row['streamSecondsMax']} | {row['peakRssMiB']:.0f} |"
         )
+    if "recommended" in found:
+        advice = found["recommended"]
+        lines += [
+            "",
+            f"Supported by this run: concurrency {advice['concurrency']}, memory "
+            f"{advice['memoryMiB']} MiB ({advice['rule']}); the manifest's chat entry must not "
+            "promise more (tests/infra/test_chat_capacity.py).",
+        ]
     return lines
 
 
