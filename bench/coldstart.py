@@ -1,6 +1,9 @@
 """Cold start (process start to first successful answer) and import time, per manifest
-entry point, each beside a bare functions-framework function doing the same Firestore work.
+entry point, each beside a bare functions-framework function doing the same first work.
 
+The bare twin is `bench/baselines/bare_replay.py` given the Firestore and Pub/Sub calls the
+entry's first answer made, recorded in one counted start of the entry before the samples
+(`bench/opcount.py`); the console, which serves files, is compared with a bare page.
 Samples of an entry and its bare twin alternate, so drift on a shared machine hits both.
 """
 
@@ -12,11 +15,14 @@ import json
 import secrets
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import opcount
 from bench.procs import (
     Server,
     entry_server,
@@ -28,9 +34,11 @@ from bench.procs import (
 )
 from infra.manifest import ROOT, Entry
 
-BARE_HTTP = ROOT / "bench" / "baselines" / "bare_http.py"
-BARE_EVENT = ROOT / "bench" / "baselines" / "bare_event.py"
+BARE_HTTP = ROOT / "bench" / "baselines" / "bare_http.py"  # the warm section's bare routes
+BARE_REPLAY = ROOT / "bench" / "baselines" / "bare_replay.py"
 BARE_PAGE = ROOT / "bench" / "baselines" / "bare_page.py"
+REPLAY_TOPIC = "bare-replay"
+COUNTED_SITE = ROOT / "bench" / "opcount_site"
 
 
 @dataclass
@@ -49,10 +57,8 @@ class Context:
 class Probe:
     what: str
     check: Callable[[int], bool]
-    bare_target: str
-    bare_check: Callable[[int], bool]
     calls_model: bool = False
-    bare_source: Path | None = None  # default: the bare HTTP or event functions
+    serves_page: bool = False  # compared with a bare page, not a replay of its calls
 
 
 def _status_is(
@@ -72,63 +78,29 @@ def http_probe(entry: Entry, ctx: Context) -> Probe:
     prefixes = entry.trigger.http.paths
     guest = {"Authorization": f"Bearer {ctx.guest_token}"}
     admin = {"Authorization": f"Bearer {ctx.admin_token}"}
-    bare_read = _status_is(200, "GET", "/", headers=guest)
-    bare_query = _status_is(200, "GET", "/")
     if _serves_page(entry):
-        page = _status_is(200, "GET", "/")
-        return Probe("GET / (the console page) -> 200", page, "bare_page", page, False, BARE_PAGE)
+        return Probe("GET / (the console page) -> 200", _status_is(200, "GET", "/"), False, True)
     if "/v1/sessions" in prefixes:
-        return Probe(
-            "POST /v1/sessions -> 201",
-            _status_is(201, "POST", "/v1/sessions"),
-            "bare_create",
-            _status_is(201, "POST", "/"),
-        )
+        return Probe("POST /v1/sessions -> 201", _status_is(201, "POST", "/v1/sessions"))
     if "/v1/agents" in prefixes:
-        return Probe(
-            "GET /v1/agents -> 200",
-            _status_is(200, "GET", "/v1/agents", headers=guest),
-            "bare_get_and_query",
-            bare_read,
-        )
+        check = _status_is(200, "GET", "/v1/agents", headers=guest)
+        return Probe("GET /v1/agents -> 200", check)
     if "/v1/conversations" in prefixes:
         path = f"/v1/conversations?agentId={ctx.agent_id}"
         check = _status_is(200, "GET", path, headers=guest)
-        return Probe(
-            "GET /v1/conversations?agentId= -> 200",
-            check,
-            "bare_get_and_query",
-            bare_read,
-            calls_model=True,
-        )
+        return Probe("GET /v1/conversations?agentId= -> 200", check, calls_model=True)
     if "/v1/personas" in prefixes:
         body = {"message": "How do I deploy this service?"}
         check = _status_is(200, "POST", "/v1/personas/route", body=body, headers=guest)
-        bare = _status_is(200, "POST", "/v1/personas/route", body=body, headers=guest)
-        return Probe("POST /v1/personas/route -> 200", check, "bare_routes", bare)
+        return Probe("POST /v1/personas/route -> 200", check)
     if "/v1/webhooks" in prefixes:
-        return Probe(
-            "POST /v1/webhooks/github (signed ping) -> 2xx",
-            _webhook_ping(ctx),
-            "bare_create",
-            _status_is(201, "POST", "/"),
-        )
+        return Probe("POST /v1/webhooks/github (signed ping) -> 2xx", _webhook_ping(ctx))
     if "/v1/alerts" in prefixes:
-        return Probe(
-            "GET /v1/alerts -> 200",
-            _status_is(200, "GET", "/v1/alerts", headers=admin),
-            "bare_query",
-            bare_query,
-        )
+        return Probe("GET /v1/alerts -> 200", _status_is(200, "GET", "/v1/alerts", headers=admin))
     if "/v1/loadtests" in prefixes:
         check = _status_is(200, "GET", "/v1/loadtests/runs", headers=admin)
-        return Probe("GET /v1/loadtests/runs -> 200", check, "bare_query", bare_query)
-    return Probe(
-        "GET /openapi.json -> 200 (no Firestore)",
-        _status_is(200, "GET", "/openapi.json"),
-        "bare_query",
-        bare_query,
-    )
+        return Probe("GET /v1/loadtests/runs -> 200", check)
+    return Probe("GET /openapi.json -> 200 (no Firestore)", _status_is(200, "GET", "/openapi.json"))
 
 
 def _webhook_ping(ctx: Context) -> Callable[[int], bool]:
@@ -219,7 +191,7 @@ def pubsub_probe(entry: Entry, ctx: Context) -> Probe:
         ).status
         return 200 <= status < 300
 
-    return Probe(f"pushed {topic} CloudEvent -> 2xx", push, "bare_event", push)
+    return Probe(f"pushed {topic} CloudEvent -> 2xx", push)
 
 
 def probe_for(entry: Entry, ctx: Context) -> Probe:
@@ -233,11 +205,72 @@ def _sample(server: Server, check: Callable[[int], bool]) -> float:
         server.stop()
 
 
+def first_calls(entry: Entry, ctx: Context, probe: Probe) -> list[list[Any]]:
+    """The Firestore and Pub/Sub calls the entry's first answer makes (a counted start)."""
+    with tempfile.TemporaryDirectory(prefix="bench-calls-") as directory:
+        counted = {
+            **ctx.env,
+            "BENCH_OPCOUNT_DIR": directory,
+            "PYTHONPATH": f"{COUNTED_SITE}:{ctx.env.get('PYTHONPATH', '')}",
+        }
+        server = entry_server(entry, counted)
+        try:
+            wait_for_answer(server, lambda: probe.check(server.port), timeout=20)
+            time.sleep(opcount.FLUSH_SECONDS * 4)  # the worker writes its calls every 0.1 s
+        finally:
+            server.stop()
+        return opcount.read_calls(Path(directory))
+
+
+def bare_twin(entry: Entry, ctx: Context, probe: Probe, calls: list[list[Any]]) -> Server:
+    if probe.serves_page:
+        return function_server(f"bare-{entry.name}", BARE_PAGE, "bare_page", ctx.env)
+    replay_env = {
+        **ctx.env,
+        "BARE_CALLS": json.dumps(calls),
+        "BARE_TOPIC": f"projects/{ctx.project}/topics/{REPLAY_TOPIC}",
+    }
+    return function_server(
+        f"bare-{entry.name}",
+        BARE_REPLAY,
+        "bare_replay_http" if entry.is_http else "bare_replay_event",
+        replay_env,
+        signature="http" if entry.is_http else "cloudevent",
+        threads=entry.scaling.concurrency,
+    )
+
+
+def _bare_check(entry: Entry, probe: Probe) -> Callable[[int], bool]:
+    if probe.serves_page or not entry.is_http:
+        return probe.check  # the same page request, or the same pushed CloudEvent
+    return lambda port: 200 <= once(port, "GET", "/").status < 300
+
+
+def seed_replay() -> None:
+    """The documents the replayed gets and queries read (`bench.run` makes its topic)."""
+    from bench.baselines import bare_replay
+    from shared.gcp import clients
+
+    db = clients.firestore()
+    batch = db.batch()
+    for index in range(bare_replay.SEED_COUNT):
+        ref = db.collection(bare_replay.SEEDED).document(f"d{index}")
+        batch.set(ref, {"n": index, "text": "x" * 200})
+    batch.commit()
+
+
 def cold_starts(entries: list[Entry], ctx: Context, samples: int) -> list[dict[str, Any]]:
+    seed_replay()
     probes = {entry.name: probe_for(entry, ctx) for entry in entries}
     platform: dict[str, list[float]] = {entry.name: [] for entry in entries}
     bare: dict[str, list[float]] = {entry.name: [] for entry in entries}
     errors: dict[str, str] = {}
+    calls: dict[str, list[list[Any]]] = {}
+    for entry in entries:
+        try:
+            calls[entry.name] = first_calls(entry, ctx, probes[entry.name])
+        except RuntimeError as exc:
+            errors[entry.name] = str(exc)
     for _ in range(samples):
         for entry in entries:
             if entry.name in errors:
@@ -245,16 +278,8 @@ def cold_starts(entries: list[Entry], ctx: Context, samples: int) -> list[dict[s
             probe = probes[entry.name]
             try:
                 platform[entry.name].append(_sample(entry_server(entry, ctx.env), probe.check))
-                source = probe.bare_source or (BARE_HTTP if entry.is_http else BARE_EVENT)
-                twin = function_server(
-                    f"bare-{entry.name}",
-                    source,
-                    probe.bare_target,
-                    ctx.env,
-                    signature="http" if entry.is_http else "cloudevent",
-                    threads=entry.scaling.concurrency,
-                )
-                bare[entry.name].append(_sample(twin, probe.bare_check))
+                twin = bare_twin(entry, ctx, probe, calls[entry.name])
+                bare[entry.name].append(_sample(twin, _bare_check(entry, probe)))
             except RuntimeError as exc:
                 errors[entry.name] = str(exc)
     rows = []
@@ -264,7 +289,8 @@ def cold_starts(entries: list[Entry], ctx: Context, samples: int) -> list[dict[s
         row: dict[str, Any] = {
             "entry": entry.name,
             "probe": probe.what,
-            "bare": probe.bare_target,
+            "bare": "bare_page" if probe.serves_page else "bare_replay",
+            "firstCalls": calls.get(entry.name, []),
             "callsModel": probe.calls_model,
             "platformMs": mine,
             "bareMs": floor,
@@ -328,8 +354,7 @@ def heaviest_imports(path: Path, env: dict[str, str], top: int = 4) -> list[str]
 
 def import_times(entries: list[Entry], env: dict[str, str], samples: int) -> list[dict[str, Any]]:
     rows = []
-    bare_http = [import_ms(BARE_HTTP, env) for _ in range(samples)]
-    bare_event = [import_ms(BARE_EVENT, env) for _ in range(samples)]
+    bare_replay = [import_ms(BARE_REPLAY, env) for _ in range(samples)]
     serves_page = any(_serves_page(entry) for entry in entries)
     bare_page = [import_ms(BARE_PAGE, env) for _ in range(samples)] if serves_page else []
     for entry in entries:
@@ -339,9 +364,7 @@ def import_times(entries: list[Entry], env: dict[str, str], samples: int) -> lis
         except subprocess.CalledProcessError as exc:
             rows.append({"entry": entry.name, "skipped": (exc.stderr or "")[-300:]})
             continue
-        floor_samples = bare_event
-        if entry.is_http:
-            floor_samples = bare_page if _serves_page(entry) else bare_http
+        floor_samples = bare_page if _serves_page(entry) else bare_replay
         floor = summary(floor_samples, 0)
         rows.append(
             {

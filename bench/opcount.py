@@ -28,12 +28,36 @@ FLUSH_SECONDS = 0.1
 _lock = threading.Lock()
 _counts: dict[str, float] = dict.fromkeys(FIELDS, 0)
 _originals: list[tuple[Any, str, Any]] = []
+# The Firestore and Pub/Sub calls in the order they were made (`bench/baselines/
+# bare_replay.py` makes the same ones): ["get", documents, in_transaction],
+# ["query", documents], ["begin"], ["commit", writes, deletes, in_transaction],
+# ["rollback"], ["publish"].
+_calls: list[list[Any]] = []
 
 
 def add(**amounts: float) -> None:
     with _lock:
         for name, amount in amounts.items():
             _counts[name] = _counts.get(name, 0) + amount
+
+
+def record(*call: Any) -> list[Any]:
+    """Appends a call; returns its entry (a query's document count grows as it streams)."""
+    entry = list(call)
+    with _lock:
+        _calls.append(entry)
+    return entry
+
+
+def calls() -> list[list[Any]]:
+    with _lock:
+        return [list(call) for call in _calls]
+
+
+def _field(request: Any, name: str) -> Any:
+    if isinstance(request, dict):
+        return request.get(name)
+    return getattr(request, name, None)
 
 
 def snapshot() -> dict[str, float]:
@@ -92,9 +116,14 @@ def install() -> None:
     run_aggregation = FirestoreClient.run_aggregation_query
     commit = FirestoreClient.commit
     get_document = FirestoreClient.get_document
+    begin = FirestoreClient.begin_transaction
+    rollback = FirestoreClient.rollback
     publish = PublisherClient.publish
 
     def counted_batch_get(self: Any, *args: Any, **kwargs: Any) -> Any:
+        request = kwargs.get("request", args[0] if args else None)
+        in_transaction = bool(_field(request, "transaction") or _field(request, "new_transaction"))
+        record("get", len(_field(request, "documents") or []), in_transaction)
         started = time.perf_counter()
         found = batch_get(self, *args, **kwargs)
         # Each requested document is billed, found or missing.
@@ -105,7 +134,16 @@ def install() -> None:
     def counted_run_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         found = run_query(self, *args, **kwargs)
-        return _counting(found, lambda r: bool(r._pb.HasField("document")), started)
+        entry = record("query", 0)
+
+        def is_document(response: Any) -> bool:
+            if not response._pb.HasField("document"):
+                return False
+            with _lock:
+                entry[1] += 1
+            return True
+
+        return _counting(found, is_document, started)
 
     def counted_aggregation(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -118,13 +156,25 @@ def install() -> None:
 
     def counted_commit(self: Any, *args: Any, **kwargs: Any) -> Any:
         request = kwargs.get("request", args[0] if args else None)
-        add(**_commit_counts(request))
+        counts = _commit_counts(request)
+        add(**counts)
+        in_transaction = bool(_field(request, "transaction"))
+        record("commit", counts["writes"], counts["deletes"], in_transaction)
         return _timed("firestore", commit)(self, *args, **kwargs)
+
+    def recorded_begin(self: Any, *args: Any, **kwargs: Any) -> Any:
+        record("begin")
+        return begin(self, *args, **kwargs)
+
+    def recorded_rollback(self: Any, *args: Any, **kwargs: Any) -> Any:
+        record("rollback")
+        return rollback(self, *args, **kwargs)
 
     def counted_publish(self: Any, topic: str, data: bytes, *args: Any, **attrs: Any) -> Any:
         size = len(data) + sum(len(k) + len(str(v)) for k, v in attrs.items())
         per_topic = {"published:" + topic.rsplit("/", 1)[-1]: 1}
         add(published=1, publishedBytes=size, **per_topic)
+        record("publish")
         return publish(self, topic, data, *args, **attrs)
 
     wrapped: list[tuple[type, str, Any]] = [
@@ -133,6 +183,8 @@ def install() -> None:
         (FirestoreClient, "run_aggregation_query", counted_aggregation),
         (FirestoreClient, "commit", counted_commit),
         (FirestoreClient, "get_document", counted_get_document),
+        (FirestoreClient, "begin_transaction", recorded_begin),
+        (FirestoreClient, "rollback", recorded_rollback),
         (PublisherClient, "publish", counted_publish),
     ]
     for owner, name, wrapper in wrapped:
@@ -164,14 +216,17 @@ def install_phases() -> None:
 
 
 def _flush_forever(directory: Path) -> None:
-    last: dict[str, float] = {}
+    last: tuple[dict[str, float], int] = ({}, 0)
     while True:
-        current = snapshot()
+        current = (snapshot(), len(_calls))
         if current != last:
-            target = directory / f"{os.getpid()}.json"
-            partial = target.with_suffix(".tmp")
-            partial.write_text(json.dumps(current))
-            partial.replace(target)
+            for target, content in (
+                (directory / f"{os.getpid()}.json", current[0]),
+                (directory / f"{os.getpid()}.calls", calls()),
+            ):
+                partial = target.with_suffix(".tmp")
+                partial.write_text(json.dumps(content))
+                partial.replace(target)
             last = current
         time.sleep(FLUSH_SECONDS)
 
@@ -206,6 +261,17 @@ def read_dir(directory: Path) -> dict[str, float]:
         for name, value in counted.items():
             total[name] = total.get(name, 0) + value
     return total
+
+
+def read_calls(directory: Path) -> list[list[Any]]:
+    """The calls every process that reported to `directory` made, process by process."""
+    found: list[list[Any]] = []
+    for path in sorted(directory.glob("*.calls")):
+        try:
+            found += json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def settled(directory: Path, timeout: float = 3.0) -> dict[str, float]:

@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
         state.reset()
         manifest = load()
-        _create_topics(manifest.topics())
+        _create_topics([*manifest.topics(), coldstart.REPLAY_TOPIC])
         present = _selected(manifest.functions, args.entries)
         for entry in manifest.functions:
             if not entry.main_path.exists():

@@ -86,28 +86,6 @@ def _route(message: str) -> dict[str, Any]:
 
 
 @functions_framework.http
-def bare_create(request: Any) -> Any:
-    """One Firestore create (a guest session)."""
-    return _json(_create_session(), 201)
-
-
-@functions_framework.http
-def bare_get_and_query(request: Any) -> Any:
-    """One get (the session) and one query (its agents)."""
-    session = _session(request)
-    if session is None:
-        return _json({"error": "unauthenticated"}, 401)
-    return _json({"agents": _list_agents(session["userId"])})
-
-
-@functions_framework.http
-def bare_query(request: Any) -> Any:
-    """One query (the latest documents of a collection)."""
-    docs = db.collection("alerts").limit(20).stream()
-    return _json({"items": [s.id for s in docs]})
-
-
-@functions_framework.http
 def bare_routes(request: Any) -> Any:
     """The warm benchmark's routes, dispatched by hand."""
     route = (request.method, request.path.rstrip("/"))
