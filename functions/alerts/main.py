@@ -1,21 +1,19 @@
-"""Alerts: incidents, deploy events, chat failures, load tests and dead letters to Slack.
-The Pub/Sub entry points share one retry rule, written out in `shared/alerts/intake.py`."""
+"""Alerts: the operator API over alerts and silences (`alerts`, HTTP). The alerts come in
+through `functions/alert_intake` (Pub/Sub), so these routes alone load this module."""
 
 from __future__ import annotations
 
 import functions_framework
-from cloudevents.http import CloudEvent
 from flask import Request
 from werkzeug.wrappers import Response
 
-from shared.alerts import intake, records, silences, sources
+from shared.alerts import records, silences
 from shared.alerts.silences import SilenceCreate, SilenceList, SilencePublic
 from shared.core import log
 from shared.identity.auth import authenticate_operator
 from shared.web.api import Api, Call
 
 log.configure("alerts")
-intake.check_settings()
 api = Api("alerts", auth=authenticate_operator).serve_framework_errors()
 SILENCES = "/v1/alerts/silences"
 
@@ -53,46 +51,3 @@ def get_alert(call: Call) -> records.AlertPublic:
 @functions_framework.http
 def alerts(request: Request) -> Response:
     return api(request)
-
-
-@functions_framework.cloud_event
-def alerts_incidents(cloud_event: CloudEvent) -> None:
-    """Cloud Monitoring notifications on `monitoring-incidents`. Poison: not a notification.
-    Deduplicated on the message id (a late "open" never reopens a closed incident)."""
-    intake.from_incident(cloud_event)
-
-
-@functions_framework.cloud_event
-def alerts_deploys(cloud_event: CloudEvent) -> None:
-    """deploy.* on `deploy-events`, one informational alert each. Poison: not an envelope,
-    or bad data. Deduplicated on the event id. Retried: the rest."""
-    intake.from_envelope(cloud_event, sources.from_deploy_event)
-
-
-@functions_framework.cloud_event
-def alerts_chat_failures(cloud_event: CloudEvent) -> None:
-    """chat.run.failed on `chat-events`: alert when an agent's failures in a window reach
-    the threshold. Other types are acked. Counting is idempotent on the event id."""
-    intake.from_envelope(cloud_event, sources.count_chat_failure)
-
-
-@functions_framework.cloud_event
-def alerts_loadtests(cloud_event: CloudEvent) -> None:
-    """loadtest.completed on `loadtest-results`: a fail or regression fires, a clean run
-    resolves. Poison: bad data. Deduplicated on the event id. Retried: the rest."""
-    intake.from_envelope(cloud_event, sources.from_loadtest)
-
-
-@functions_framework.cloud_event
-def alerts_dead_letters(cloud_event: CloudEvent) -> None:
-    """Any `<topic>-dead-letter`: one alert per dead message; nothing is poison. Deduplicated
-    on the message id. Retried without limit until Slack takes it; flushes overdue groups."""
-    intake.from_dead_letter(cloud_event)
-
-
-@functions_framework.cloud_event
-def relay_outbox(cloud_event: CloudEvent) -> None:
-    """A tick on `outbox-relay` (Scheduler each minute; `make run` every few seconds):
-    publish staged events. Nothing is poison; never retried (a failed flush leaves events
-    staged for the next tick); duplicates are harmless (consumers dedupe on event ids)."""
-    intake.relay_outbox()

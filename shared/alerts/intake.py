@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from shared.alerts import delivery, slack, sources, state
 from shared.alerts.state import AlertSignal
 from shared.core import log
-from shared.messaging import events, outbox
+from shared.messaging import events
 from shared.messaging.events import Event
 from shared.messaging.topics import monitoring_incidents as incidents
 
@@ -77,11 +77,3 @@ def from_dead_letter(cloud_event: Any) -> None:
     topic = source.rsplit("/topics/", 1)[1] if "/topics/" in source else ""
     delivery.process(sources.from_dead_letter(message, topic))
     delivery.sweep()
-
-
-def relay_outbox() -> None:
-    """Publish staged events; a failure leaves them staged for the next tick."""
-    try:
-        outbox.flush()
-    except Exception:  # the next tick retries; redelivering a tick adds nothing
-        logger.exception("outbox relay failed; events stay staged for the next tick")

@@ -57,6 +57,14 @@ def deliver(topic: str, event: Event, timeout: float | None = None) -> bool:
     return True
 
 
+def relay() -> None:
+    """The relay's tick: publish what is staged; a failure leaves it for the next tick."""
+    try:
+        flush()
+    except Exception:  # the next tick retries; redelivering a tick adds nothing
+        logger.exception("outbox relay failed; events stay staged for the next tick")
+
+
 def flush(older_than: timedelta = timedelta(seconds=10), limit: int = 200) -> dict[str, int]:
     """Publish what is still staged (older than `older_than`, to skip in-flight requests)."""
     from google.cloud.firestore import FieldFilter

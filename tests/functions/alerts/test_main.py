@@ -38,7 +38,7 @@ def http(slack_server: SlackServer) -> Any:
 
 
 def entry(target: str) -> LoadedFunction:
-    return load_function("functions/alerts", target, "cloudevent")
+    return load_function("functions/alert_intake", target, "cloudevent")
 
 
 def push(

@@ -46,7 +46,8 @@ def slack_down(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
 @pytest.fixture
 def served_incidents(slack_down: SlackServer) -> Iterator[tuple[CountingApp, int]]:
     """alerts_incidents behind a real HTTP server on 127.0.0.1, as the emulator pushes to it."""
-    counting = CountingApp(load_function("functions/alerts", "alerts_incidents", "cloudevent").app)
+    incidents = load_function("functions/alert_intake", "alerts_incidents", "cloudevent")
+    counting = CountingApp(incidents.app)
     port = free_port()
     server = make_server("127.0.0.1", port, counting, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -116,7 +117,7 @@ def test_slack_outage_dead_letters_then_alerts_once_slack_is_back(
         slack_down.recover()
         message = push_message(bytes(dead.data), attributes)
         headers, body = binary_cloud_event(dead_topic, message)
-        dead_letters = load_function("functions/alerts", "alerts_dead_letters", "cloudevent")
+        dead_letters = load_function("functions/alert_intake", "alerts_dead_letters", "cloudevent")
         response = dead_letters.app.test_client().post("/", headers=headers, data=body)
     finally:
         subscriber.delete_subscription(subscription=push_sub)

@@ -15,7 +15,7 @@ from tests.support.pubsub import binary_cloud_event, pull_events, push_message, 
 
 @pytest.fixture
 def relay(firestore_db: Any) -> Any:
-    return load_function("functions/alerts", "relay_outbox", "cloudevent").app.test_client()
+    return load_function("functions/outbox_relay", "relay_outbox", "cloudevent").app.test_client()
 
 
 def tick(relay: Any) -> Any:
