@@ -289,7 +289,14 @@ class ChatRun:
             yield sse.frame("done", {})
         finally:
             run_events.close()  # type: ignore[attr-defined]
-            self.abandon()
+            try:
+                self.abandon()
+            except Exception as exc:  # noqa: BLE001 - the stream has ended well-formed already
+                # Firestore is down: the answer stays pending until the sweep fails it.
+                logger.warning(
+                    "answer not stored after the stream",
+                    extra={"fields": {"error": repr(exc)[:200]}},
+                )
 
 
 def _store_answer(conversation: ConversationRecord, answer: MessageRecord, event: Any) -> None:

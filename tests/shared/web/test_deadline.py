@@ -1,4 +1,5 @@
-"""The request deadline: a handler that outlives it gets a 503 with Retry-After in time."""
+"""The request deadline: a handler that outlives it gets a 503 with Retry-After in time,
+and commits nothing after it; a route's own budget replaces the default."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from shared.core import log
+from infra.local.emulators import Emulators
+from shared.core import deadline, log
+from shared.gcp import firestore
 from shared.web.api import Api, Call, Reply
+from tests.support.faults import frozen
 
 
 def app(handler: Callable[[Call], Reply]) -> Client:
@@ -57,3 +62,105 @@ def test_the_handler_runs_with_the_requests_context(settings: Callable[..., None
 
     assert answer.status_code == 200
     assert answer.get_json() == {"requestId": "a" * 32, "callId": "a" * 32}
+
+
+def app_of(api: Api) -> Client:
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        response: Response = api(Request(environ))
+        return response(environ, start_response)
+
+    return Client(wsgi)
+
+
+def test_a_route_with_a_budget_of_its_own_is_held_to_it_not_to_the_default(
+    settings: Callable[..., None],
+) -> None:
+    settings(REQUEST_DEADLINE_SECONDS="0.3")
+    api = Api("deadline-test")
+
+    @api.route("/v1/long", public=True, deadline=lambda: 1.5)
+    def long(call: Call) -> Reply:
+        time.sleep(0.6)
+        return Reply({"done": "yes"})
+
+    @api.route("/v1/longer", public=True, deadline=lambda: 0.6)
+    def longer(call: Call) -> Reply:
+        time.sleep(1.5)
+        return Reply({"done": "yes"})
+
+    client = app_of(api)
+    started = time.monotonic()
+    late = client.get("/v1/longer")
+    elapsed = time.monotonic() - started
+
+    assert client.get("/v1/long").status_code == 200
+    assert late.status_code == 503
+    assert int(late.headers["Retry-After"]) >= 1
+    assert 0.5 < elapsed < 1.4
+
+
+@pytest.mark.parametrize("commit", ["set", "batch", "create_once", "transaction"])
+def test_a_handler_that_outlives_its_deadline_commits_nothing(
+    settings: Callable[..., None], firestore_db: Any, commit: str
+) -> None:
+    settings(REQUEST_DEADLINE_SECONDS="0.4")
+    ref = firestore_db.collection("deadline_test").document(f"late-{commit}")
+    key = firestore_db.collection("deadline_test").document(f"key-{commit}")
+    done = threading.Event()
+    outcome: dict[str, BaseException | None] = {}
+
+    def late_writer(call: Call) -> Reply:
+        try:
+            time.sleep(0.8)  # the client has its 503 by now
+            if commit == "set":
+                ref.set({"late": True})
+            elif commit == "batch":
+                batch = firestore_db.batch()
+                batch.set(ref, {"late": True})
+                batch.commit()
+            elif commit == "create_once":
+                firestore.create_once(key, {"at": 1}, lambda writer: writer.set(ref, {"late": 1}))
+            else:
+                firestore.transaction(lambda writer: writer.set(ref, {"late": True}))
+            outcome["error"] = None
+        except BaseException as exc:
+            outcome["error"] = exc
+            raise
+        finally:
+            done.set()
+        return Reply({"late": "yes"})
+
+    answer = app(late_writer).get("/v1/slow")
+    assert done.wait(10)
+
+    assert answer.status_code == 503
+    assert isinstance(outcome["error"], deadline.DeadlinePassed)
+    assert not ref.get().exists
+    assert not key.get().exists
+
+
+def test_firestore_calls_are_capped_by_the_time_left_before_the_deadline(
+    settings: Callable[..., None], firestore_db: Any, emulators: Emulators
+) -> None:
+    # FIRESTORE_CALL_TIMEOUT_SECONDS alone would let the read wait 10 s.
+    settings(REQUEST_DEADLINE_SECONDS="1", FIRESTORE_CALL_TIMEOUT_SECONDS="10")
+    ref = firestore_db.collection("deadline_test").document("read")
+    ref.get()  # connected before the freeze
+    done = threading.Event()
+    took: dict[str, float] = {}
+
+    def reader(call: Call) -> Reply:
+        started = time.monotonic()
+        try:
+            ref.get()
+        finally:
+            took["read"] = time.monotonic() - started
+            done.set()
+        return Reply({"read": "yes"})
+
+    with frozen(emulators.firestore_port):
+        answer = app(reader).get("/v1/slow")
+        assert done.wait(10)
+
+    assert answer.status_code == 503
+    assert took["read"] < 2.5
