@@ -12,9 +12,13 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
+from infra import manifest
 from infra.local.emulators import Emulators
 from shared.core import deadline, log
+from shared.core.settings import get_settings
 from shared.gcp import firestore
+from shared.llm import settings as model_settings
+from shared.loadtest import runs as loadtest_runs
 from shared.web.api import Api, Call, Reply
 from tests.support.faults import frozen
 
@@ -164,3 +168,22 @@ def test_firestore_calls_are_capped_by_the_time_left_before_the_deadline(
 
     assert answer.status_code == 503
     assert took["read"] < 2.5
+
+
+def test_every_routes_default_budget_ends_before_its_functions_cloud_run_timeout(
+    settings: Callable[..., None],
+) -> None:
+    # Defaults only: a 503 from the deadline, not Cloud Run cutting the request off.
+    settings(REQUEST_DEADLINE_SECONDS=None, ANTHROPIC_TIMEOUT_SECONDS=None)
+    timeouts = {entry.name: entry.scaling.timeout_seconds for entry in manifest.load().functions}
+    budgets = {
+        "chat": model_settings.chat_answer_deadline_seconds(),
+        "persona-router": model_settings.persona_chat_deadline_seconds(),
+        "loadtest": loadtest_runs.run_deadline_seconds(),
+        **{name: get_settings().request_deadline_seconds for name in ("agents", "webhook")},
+    }
+
+    assert budgets["chat"] == 130.0  # the model's 120 s, plus 10 s for Firestore
+    assert budgets["loadtest"] == 140.0  # the longest run (120 s), its last requests, storing
+    for name, budget in budgets.items():
+        assert budget < timeouts[name], name
