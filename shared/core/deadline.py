@@ -33,17 +33,23 @@ class Deadline:
 
     at: float
     _given_up: threading.Event = field(default_factory=threading.Event)
+    answered: bool = False
 
     @classmethod
     def after(cls, seconds: float) -> Deadline:
         return cls(time.monotonic() + seconds)
 
-    def remaining(self) -> float:
-        return max(0.0, self.at - time.monotonic())
+    def remaining(self) -> float | None:
+        """Seconds left; None once the handler answered in time (what runs after it, a
+        stream's body, is not held to the handler's budget)."""
+        return None if self.answered else max(0.0, self.at - time.monotonic())
 
     def give_up(self) -> None:
         """The request was answered 503: nothing of it may be committed any more."""
         self._given_up.set()
+
+    def answer_in_time(self) -> None:
+        self.answered = True
 
     @property
     def passed(self) -> bool:
@@ -62,7 +68,8 @@ def current() -> Deadline | None:
 
 
 def remaining() -> float | None:
-    """Seconds left before the current request's deadline; None outside a request."""
+    """Seconds left before the current request's deadline; None outside a request's
+    handler."""
     deadline = _current.get()
     return None if deadline is None else deadline.remaining()
 

@@ -46,7 +46,7 @@ def within(seconds: float, run: Callable[[], T]) -> T:
     context.run(request_deadline.bind, deadline)  # the handler's context only
     future = _executor().submit(context.run, run)
     try:
-        return future.result(timeout=seconds)
+        result = future.result(timeout=seconds)
     except FutureTimeout:
         deadline.give_up()  # before the 503 leaves: no commit of this request after it
         future.cancel()  # not started yet (the pool was full): it never runs
@@ -54,3 +54,6 @@ def within(seconds: float, run: Callable[[], T]) -> T:
             f"the request did not finish within {seconds:g} s; retry",
             retry_after=max(1, math.ceil(seconds / 2)),
         ) from None
+    # In time: a streamed body runs on after this, in a copy of the handler's context.
+    deadline.answer_in_time()
+    return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,11 +19,12 @@ from shared.core.settings import get_settings
 from shared.gcp import firestore
 from shared.llm import settings as model_settings
 from shared.loadtest import runs as loadtest_runs
+from shared.web import sse
 from shared.web.api import Api, Call, Reply
 from tests.support.faults import frozen
 
 
-def app(handler: Callable[[Call], Reply]) -> Client:
+def app(handler: Callable[[Call], Reply] | Callable[[Call], Response]) -> Client:
     api = Api("deadline-test")
     api.route("/v1/slow", public=True)(handler)
 
@@ -187,3 +188,28 @@ def test_every_routes_default_budget_ends_before_its_functions_cloud_run_timeout
     assert budgets["loadtest"] == 140.0  # the longest run (120 s), its last requests, storing
     for name, budget in budgets.items():
         assert budget < timeouts[name], name
+
+
+def test_a_stream_answered_in_time_is_not_held_to_the_handlers_budget(
+    settings: Callable[..., None], firestore_db: Any
+) -> None:
+    settings(REQUEST_DEADLINE_SECONDS="0.3")
+    ref = firestore_db.collection("deadline_test").document("streamed")
+    seen: dict[str, Any] = {}
+
+    def body() -> Iterator[bytes]:
+        yield sse.frame("message.created", {})
+        time.sleep(0.6)  # past the budget: the answer was already under way
+        seen["remaining"] = deadline.remaining()
+        ref.set({"stored": True})
+        yield sse.frame("done", {})
+
+    def streaming(call: Call) -> Response:
+        return sse.response(body())
+
+    answer = app(streaming).get("/v1/slow")
+
+    assert answer.status_code == 200
+    assert b"event: done" in answer.data
+    assert seen["remaining"] is None
+    assert ref.get().to_dict() == {"stored": True}
