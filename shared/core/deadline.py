@@ -63,6 +63,10 @@ def bind(deadline: Deadline | None) -> Token[Deadline | None]:
     return _current.set(deadline)
 
 
+def unbind(token: Token[Deadline | None]) -> None:
+    _current.reset(token)
+
+
 def current() -> Deadline | None:
     return _current.get()
 

@@ -43,6 +43,9 @@ def deliver(topic: str, event: Event, timeout: float | None = None) -> bool:
     its thread stops waiting on Pub/Sub, and the relay sends the event."""
     if deadline.passed():
         return False
+    left = deadline.remaining()
+    if left is not None:  # a request's handler waits no longer than its budget allows
+        timeout = min(timeout or events.PUBLISH_TIMEOUT_SECONDS, max(left, 0.05))
     try:
         events.publish(topic, event, timeout)
     except Exception as exc:  # noqa: BLE001 - any publish failure leaves the event staged
