@@ -67,10 +67,6 @@ def unbind(token: Token[Deadline | None]) -> None:
     _current.reset(token)
 
 
-def current() -> Deadline | None:
-    return _current.get()
-
-
 def remaining() -> float | None:
     """Seconds left before the current request's deadline; None outside a request's
     handler."""
