@@ -47,6 +47,7 @@ def bounded_stack() -> Iterator[RunningStack]:
             "CHAT_ANSWER_DEADLINE_SECONDS": str(DEADLINE),
             "PERSONA_CHAT_DEADLINE_SECONDS": str(DEADLINE),
             "LOADTEST_RUN_DEADLINE_SECONDS": str(DEADLINE),
+            "GITHUB_WEBHOOK_DEADLINE_SECONDS": "5",  # its production default
             "FIRESTORE_CALL_TIMEOUT_SECONDS": "4",
         }
     )
@@ -264,7 +265,8 @@ def test_with_firestore_frozen_every_route_answers_503_within_the_deadline(
 
     for route, status, seconds, retry_after in answers:
         assert status == 503, (route, status)
-        assert seconds < DEADLINE + 2, (route, seconds)
+        budget = 5 if "webhooks" in route else DEADLINE
+        assert seconds < budget + 2, (route, seconds)
         assert int(retry_after) >= 1, route
 
 

@@ -17,6 +17,7 @@ from infra.local.emulators import Emulators
 from shared.core import deadline, log
 from shared.core.settings import get_settings
 from shared.gcp import firestore
+from shared.github import deliveries
 from shared.llm import settings as model_settings
 from shared.loadtest import runs as loadtest_runs
 from shared.web import sse
@@ -175,17 +176,23 @@ def test_every_routes_default_budget_ends_before_its_functions_cloud_run_timeout
     settings: Callable[..., None],
 ) -> None:
     # Defaults only: a 503 from the deadline, not Cloud Run cutting the request off.
-    settings(REQUEST_DEADLINE_SECONDS=None, ANTHROPIC_TIMEOUT_SECONDS=None)
+    settings(
+        REQUEST_DEADLINE_SECONDS=None,
+        ANTHROPIC_TIMEOUT_SECONDS=None,
+        GITHUB_WEBHOOK_DEADLINE_SECONDS=None,
+    )
     timeouts = {entry.name: entry.scaling.timeout_seconds for entry in manifest.load().functions}
     budgets = {
         "chat": model_settings.chat_answer_deadline_seconds(),
         "persona-router": model_settings.persona_chat_deadline_seconds(),
         "loadtest": loadtest_runs.run_deadline_seconds(),
-        **{name: get_settings().request_deadline_seconds for name in ("agents", "webhook")},
+        "webhook": deliveries.webhook_deadline_seconds(),
+        **{name: get_settings().request_deadline_seconds for name in ("agents", "guest-session")},
     }
 
     assert budgets["chat"] == 130.0  # the model's 120 s, plus 10 s for Firestore
     assert budgets["loadtest"] == 140.0  # the longest run (120 s), its last requests, storing
+    assert budgets["webhook"] == 5.0  # GitHub gives up at 10 s
     for name, budget in budgets.items():
         assert budget < timeouts[name], name
 
