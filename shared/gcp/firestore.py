@@ -6,13 +6,13 @@
   with Retry-After, never a 500.
 - `transaction(run)`: a Firestore transaction whose contention (`Aborted`, "Failed to
   commit transaction in N attempts") or unreachable Firestore is the same 503, never a 500.
-
-Past the request's deadline none of these commit: every Firestore write checks it
-(`shared.gcp.clients`) and raises `shared.core.deadline.DeadlinePassed` instead.
 - `create_once(key, fields, apply)`: the one idempotency recipe. `apply` runs in a
   transaction that also creates `key`; a second run for the same key fails its commit
   with AlreadyExists and changes nothing. The key is created, not read first, so
   concurrent duplicates do not take read locks on it and wait each other out.
+
+Past the request's deadline none of these commit: every Firestore write checks it
+(`shared.gcp.clients`) and raises `shared.core.deadline.DeadlinePassed` instead.
 """
 
 from __future__ import annotations

@@ -99,8 +99,8 @@ class Api:
         """Register a handler. `streams` is True or the models of the SSE events' data;
         `headers` documents request headers the handler reads (name, description,
         required), `also` other success statuses (status, meaning); `idempotent` (default:
-        a POST that answers 201) takes an `Idempotency-Key`; `deadline` gives the route's
-        budget in seconds when it is not REQUEST_DEADLINE_SECONDS (no route has none)."""
+        a POST that answers 201) takes an `Idempotency-Key`; `deadline` returns the route's
+        budget in seconds when it is not REQUEST_DEADLINE_SECONDS (every route has one)."""
         stream_events = () if isinstance(streams, bool) else tuple(streams)
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
