@@ -43,6 +43,7 @@ os.environ.update(
         # seconds. tests/platform/test_bounds.py runs the production defaults.
         "FIRESTORE_CALL_TIMEOUT_SECONDS": "10",
         "REQUEST_DEADLINE_SECONDS": "30",
+        "GITHUB_WEBHOOK_DEADLINE_SECONDS": "30",
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)

@@ -73,7 +73,7 @@ def list_messages(call: Call) -> models.MessagePage:
     streams=models.STREAM_EVENTS,
     errors=[404, 409, 429, 502, 503],
     idempotent=True,
-    deadline=False,  # a JSON answer waits on the model; Firestore calls stay bounded
+    deadline=model.chat_answer_deadline_seconds,  # waits on the model: a budget of its own
 )
 def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""

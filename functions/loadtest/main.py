@@ -35,7 +35,7 @@ api = Api("loadtest", auth=authenticate_operator).serve_framework_errors()
     response=LoadtestRunPublic,
     status=201,
     errors=[409, 422],
-    deadline=False,  # runs for the scenario's duration
+    deadline=loadtest_runs.run_deadline_seconds,  # the longest run allowed, and more
     tags=["loadtests"],
 )
 def create_run(call: Call) -> LoadtestRunPublic:

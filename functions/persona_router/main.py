@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from shared.core import log
 from shared.identity.auth import authenticate
+from shared.llm.settings import persona_chat_deadline_seconds
 from shared.personas import models, routing
 from shared.personas.data import load_personas
 from shared.web.api import Api, Call
@@ -42,7 +43,7 @@ def route(call: Call) -> models.RouteDecision:
     response=models.PersonaChatAnswer,
     max_body_bytes=models.MAX_BODY_BYTES,
     errors=[429, 502, 503],
-    deadline=False,  # waits on the model (its own timeout); Firestore calls stay bounded
+    deadline=persona_chat_deadline_seconds,  # waits on the model: a budget of its own
 )
 def chat(call: Call) -> models.PersonaChatAnswer:
     """Route the message, then answer it in the chosen persona's voice."""

@@ -28,6 +28,7 @@ api = Api("webhook").serve_framework_errors()
     status=202,
     also=[(200, "A ping, or a delivery already received (nothing is done again)")],
     errors=[400, 401, 413, 415],
+    deadline=deliveries.webhook_deadline_seconds,  # well under GitHub's 10 s
 )
 def github_delivery(call: Call) -> Reply:
     """Receive a GitHub delivery: 202 when accepted, 200 for ping and redeliveries."""

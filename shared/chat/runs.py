@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from shared.chat import conversations, send, streams, tool_runs
 from shared.chat.conversations import ConversationRecord, MessageRecord
 from shared.chat.models import MessageExchange
-from shared.core import log
+from shared.core import deadline, log
 from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.limits import quotas, spend
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 logger = log.get_logger("chat")
 CHAT_EVENT_PUBLISH_SECONDS = 2.0
+DEADLINE_PASSED = "the request's deadline passed before the answer was complete"
 SOURCE = "/functions/chat"
 RunEvent = tuple[str, dict[str, Any]]
 Outcome = Literal["completed", "failed", "incomplete"]
@@ -123,6 +124,9 @@ class ChatRun:
             )
             partial = streams.PartialText(self.conversation.id, self.answer.id)
             for chunk in reply:
+                if deadline.passed():  # the client got 503: stop paying for the answer
+                    reply.close()
+                    raise model.ModelUnavailable("deadline_exceeded", DEADLINE_PASSED)
                 if isinstance(chunk, tool_runs.ToolEvent):  # `tool.call` / `tool.result`
                     yield chunk.name, {"messageId": self.answer.id, **chunk.data}
                     continue
@@ -177,7 +181,16 @@ class ChatRun:
         outcome: Outcome,
         error_code: str | None = None,
     ) -> None:
-        """Store the answer and stage its event in one batch, then deliver the event."""
+        """Store the answer and stage its event in one batch, then deliver the event.
+
+        Past the request's deadline (a JSON answer the client saw end in 503) the answer
+        is stored as failed, `deadline_exceeded`, not left pending, and its spend settled:
+        both record what happened, so they are written though the request is over.
+        """
+        if deadline.passed():
+            with deadline.lifted():
+                self._finish(reply, "failed", "deadline_exceeded")
+            return
         now = utcnow()
         answer = self.answer
         answer.content, answer.status, answer.completed_at = reply.text, outcome, now
@@ -276,7 +289,14 @@ class ChatRun:
             yield sse.frame("done", {})
         finally:
             run_events.close()  # type: ignore[attr-defined]
-            self.abandon()
+            try:
+                self.abandon()
+            except Exception as exc:  # noqa: BLE001 - the stream has ended well-formed already
+                # Firestore is down: the answer stays pending until the sweep fails it.
+                logger.warning(
+                    "answer not stored after the stream",
+                    extra={"fields": {"error": repr(exc)[:200]}},
+                )
 
 
 def _store_answer(conversation: ConversationRecord, answer: MessageRecord, event: Any) -> None:

@@ -66,9 +66,10 @@ class Settings(BaseSettings):
         gt=0,
         le=600,
         description=(
-            "Every HTTP route answers within this budget: past it, 503 with Retry-After. "
-            "Routes that wait on the model (a JSON chat answer, the persona chat) or run for "
-            "a set time (a load test) are exempt; their Firestore calls stay bounded."
+            "Every HTTP route answers within this budget: past it, 503 with Retry-After, and "
+            "the request commits nothing more. Routes that wait on the model or run for a set "
+            "time have longer budgets of their own: CHAT_ANSWER_DEADLINE_SECONDS, "
+            "PERSONA_CHAT_DEADLINE_SECONDS, LOADTEST_RUN_DEADLINE_SECONDS."
         ),
     )
     firestore_call_timeout_seconds: float = Field(
@@ -77,7 +78,8 @@ class Settings(BaseSettings):
         le=300,
         description=(
             "How long one Firestore call may take, its retries included (the client "
-            "libraries' own defaults wait 60-300 s for a dead or frozen Firestore)."
+            "libraries' own defaults wait 60-300 s for a dead or frozen Firestore); less "
+            "when the request's deadline is nearer."
         ),
     )
 

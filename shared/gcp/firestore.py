@@ -10,6 +10,9 @@
   transaction that also creates `key`; a second run for the same key fails its commit
   with AlreadyExists and changes nothing. The key is created, not read first, so
   concurrent duplicates do not take read locks on it and wait each other out.
+
+Past the request's deadline none of these commit: every Firestore write checks it
+(`shared.gcp.clients`) and raises `shared.core.deadline.DeadlinePassed` instead.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from shared.core import errors
+from shared.core import deadline, errors
 from shared.gcp import clients
 
 if TYPE_CHECKING:
@@ -60,6 +63,7 @@ def transaction(run: Callable[[Transaction], T], attempts: int = TRANSACTION_ATT
             clients.firestore().transaction(max_attempts=attempts)
         )
     except Aborted as exc:
+        deadline.check_open("the transaction")  # past the deadline: say why it stopped
         raise errors.DependencyUnavailable(
             "too many concurrent writes; retry", retry_after=1
         ) from exc
@@ -68,6 +72,7 @@ def transaction(run: Callable[[Transaction], T], attempts: int = TRANSACTION_ATT
         # transaction whose begin never reached Firestore ("cannot be rolled back").
         if "transaction" not in str(exc).lower():
             raise
+        deadline.check_open("the transaction")
         raise errors.DependencyUnavailable(
             "Firestore did not commit the transaction; retry", retry_after=1
         ) from exc

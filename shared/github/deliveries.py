@@ -70,6 +70,15 @@ class WebhookSettings(BaseSettings):
     github_delivery_ttl_days: float = Field(
         14, gt=0, le=365, description="How long delivery ids are kept to recognise redeliveries."
     )
+    github_webhook_deadline_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description=(
+            "Budget of `POST /v1/webhooks/github`: past it, 503 with Retry-After, well before "
+            "GitHub gives up at 10 s (it then shows the delivery failed; redeliver it)."
+        ),
+    )
 
     @field_validator("github_branch_environments", mode="before")
     @classmethod
@@ -89,6 +98,10 @@ class WebhookSettings(BaseSettings):
 @state.once
 def get_webhook_settings() -> WebhookSettings:
     return WebhookSettings()
+
+
+def webhook_deadline_seconds() -> float:
+    return get_webhook_settings().github_webhook_deadline_seconds
 
 
 def signing_secrets(settings: WebhookSettings | None = None) -> list[bytes]:

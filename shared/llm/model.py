@@ -23,9 +23,20 @@ from typing import Any
 from shared.core import log
 from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
 from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
-from shared.llm.settings import OFFLINE_MODEL, get_model_settings, is_configured
+from shared.llm.settings import (
+    OFFLINE_MODEL,
+    chat_answer_deadline_seconds,
+    get_model_settings,
+    is_configured,
+)
 
-__all__ = ["ModelError", "ModelFailed", "ModelUnavailable", "get_model_settings"]
+__all__ = [
+    "ModelError",
+    "ModelFailed",
+    "ModelUnavailable",
+    "chat_answer_deadline_seconds",
+    "get_model_settings",
+]
 logger = log.get_logger("model")
 
 

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.core import state
+from shared.core.settings import get_settings
 
 # The model an agent gets when it names none (`CHAT_DEFAULT_MODEL` changes it).
 DEFAULT_MODEL = "claude-sonnet-4-6"
@@ -61,6 +62,26 @@ class ModelSettings(BaseSettings):
         le=200_000,
         description="How much recent history (estimated tokens) a model request carries.",
     )
+    # Routes that wait on the model get a budget of their own, above the model's timeout.
+    chat_answer_deadline_seconds: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description=(
+            "Budget of `POST /v1/conversations/{id}/messages` (the JSON answer; a stream must "
+            "start within it): past it, 503 with Retry-After. Unset: ANTHROPIC_TIMEOUT_SECONDS "
+            "+ REQUEST_DEADLINE_SECONDS."
+        ),
+    )
+    persona_chat_deadline_seconds: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description=(
+            "Budget of `POST /v1/personas/chat`: past it, 503 with Retry-After. Unset: "
+            "ANTHROPIC_TIMEOUT_SECONDS + REQUEST_DEADLINE_SECONDS."
+        ),
+    )
     offline_chunk_delay_ms: float = Field(
         15, ge=0, le=1000, description="Pause between the offline model's chunks."
     )
@@ -79,6 +100,23 @@ class ModelSettings(BaseSettings):
 @state.once
 def get_model_settings() -> ModelSettings:
     return ModelSettings()
+
+
+def chat_answer_deadline_seconds() -> float:
+    """The chat message route's budget (`CHAT_ANSWER_DEADLINE_SECONDS`)."""
+    return _model_route_budget(get_model_settings().chat_answer_deadline_seconds)
+
+
+def persona_chat_deadline_seconds() -> float:
+    """The persona chat route's budget (`PERSONA_CHAT_DEADLINE_SECONDS`)."""
+    return _model_route_budget(get_model_settings().persona_chat_deadline_seconds)
+
+
+def _model_route_budget(explicit: float | None) -> float:
+    # The model's own timeout, plus an ordinary request's budget for the Firestore work.
+    if explicit is not None:
+        return explicit
+    return get_model_settings().anthropic_timeout_seconds + get_settings().request_deadline_seconds
 
 
 def is_configured() -> bool:

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.core import errors, ids, log, state
 from shared.core.models import ApiModel, RequestModel, utcnow
+from shared.core.settings import get_settings
 from shared.gcp import clients
 from shared.loadtest.runner import Limits, RunTotals, execute
 from shared.loadtest.scenarios import OFFLINE_MODEL, SCENARIOS
@@ -46,6 +47,16 @@ class LoadtestSettings(BaseSettings):
     )
     max_duration_seconds: float = Field(
         120.0, gt=0, le=900, description="Longest run a request may ask for."
+    )
+    run_deadline_seconds: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description=(
+            "Budget of `POST /v1/loadtests/runs`: past it, 503 with Retry-After. Unset: "
+            "LOADTEST_MAX_DURATION_SECONDS + LOADTEST_REQUEST_TIMEOUT_SECONDS (the last "
+            "requests in flight) + REQUEST_DEADLINE_SECONDS (judging and storing the run)."
+        ),
     )
     max_requests: int = Field(5000, ge=1, le=200_000, description="Most requests one run may send.")
     max_users: int = Field(50, ge=1, le=1000, description="Most virtual users one run may start.")
@@ -94,6 +105,18 @@ class LoadtestSettings(BaseSettings):
 @state.once
 def get_loadtest_settings() -> LoadtestSettings:
     return LoadtestSettings()
+
+
+def run_deadline_seconds() -> float:
+    """The budget of a run request: the longest run any request may ask for, and more."""
+    settings = get_loadtest_settings()
+    if settings.run_deadline_seconds is not None:
+        return settings.run_deadline_seconds
+    return (
+        settings.max_duration_seconds
+        + settings.request_timeout_seconds
+        + get_settings().request_deadline_seconds
+    )
 
 
 ScenarioName = Literal["light", "medium", "heavy", "spike"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.core import log
+from shared.core import deadline, log
 from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.messaging import events
@@ -38,7 +38,14 @@ def stage(writer: Any, topic: str, event: Event) -> Any:
 
 
 def deliver(topic: str, event: Event, timeout: float | None = None) -> bool:
-    """Publish a staged event and unstage it; False (kept for `flush`) if Pub/Sub failed."""
+    """Publish a staged event and unstage it; False (kept for `flush`) if Pub/Sub failed,
+    or if the request it belongs to was already answered 503 (`shared.core.deadline`):
+    its thread stops waiting on Pub/Sub, and the relay sends the event."""
+    if deadline.passed():
+        return False
+    left = deadline.remaining()
+    if left is not None:  # a request's handler waits no longer than its budget allows
+        timeout = min(timeout or events.PUBLISH_TIMEOUT_SECONDS, max(left, 0.05))
     try:
         events.publish(topic, event, timeout)
     except Exception as exc:  # noqa: BLE001 - any publish failure leaves the event staged

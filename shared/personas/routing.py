@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from shared.core import log
+from shared.core import deadline, log
 from shared.personas.analysis import INTENTS, TONES, Analysis, ToneReading, analyse
 from shared.personas.data import Persona, PersonaSet, get_persona_settings, load_personas
 
@@ -252,5 +252,6 @@ def answer_for_user(user_id: str, text: str) -> PersonaAnswer:
 
     quotas.admit_message(user_id)
     answer = answer_in_persona(text)
-    quotas.record_tokens(user_id, answer.reply.input_tokens + answer.reply.output_tokens)
+    with deadline.lifted():  # tokens spent are counted, even past the request's deadline
+        quotas.record_tokens(user_id, answer.reply.input_tokens + answer.reply.output_tokens)
     return answer

@@ -96,15 +96,16 @@ class Api:
         idempotent: bool | None = None,
         headers: Iterable[tuple[str, str, bool]] = (),
         also: Iterable[tuple[int, str]] = (),
-        deadline: bool = True,
+        deadline: Callable[[], float] | None = None,
         overlap_auth: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `streams` is True or the models of the SSE events' data;
         `headers` documents request headers the handler reads (name, description,
         required), `also` other success statuses (status, meaning); `idempotent` (default:
-        a POST that answers 201) takes an `Idempotency-Key`; `overlap_auth` lets a GET
-        handler that reads only `call.principal.user_id` run while the session is checked
-        (with the Api's `claim`, `shared.web.overlap`)."""
+        a POST that answers 201) takes an `Idempotency-Key`; `deadline` returns the route's
+        budget in seconds when it is not REQUEST_DEADLINE_SECONDS (every route has one);
+        `overlap_auth` lets a GET handler that reads only `call.principal.user_id` run while
+        the session is checked (with the Api's `claim`, `shared.web.overlap`)."""
         stream_events = () if isinstance(streams, bool) else tuple(streams)
         # A route takes the Api's authenticator unless it names its own or is public.
         authenticator = None if public else auth or self.auth
@@ -216,10 +217,8 @@ class Api:
             ) from None
         route = self.routes[str(endpoint)]
         call = Call(request, dict(params), request_id, client_ip(request))
-        if not route.deadline:
-            return self._handle(route, call, request)
-        # Within REQUEST_DEADLINE_SECONDS, or 503 with Retry-After (`shared.web.deadline`).
-        budget = get_settings().request_deadline_seconds
+        # Within the route's budget, or 503 with Retry-After (`shared.web.deadline`).
+        budget = route.deadline() if route.deadline else get_settings().request_deadline_seconds
         return within_deadline(budget, lambda: self._handle(route, call, request))
 
     def _handle(self, route: Route, call: Call, request: Request) -> Response:

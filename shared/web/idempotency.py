@@ -26,7 +26,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from shared.core import errors
+from shared.core import deadline, errors
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
 from shared.web.route import Call
@@ -77,15 +77,20 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     stored = firestore.optimistic(lambda: _claim(ref, print_))
     if stored is not None:
         return _replay(stored, replay, scope)
+    # The key follows what happened even past the request's deadline: released when
+    # nothing committed, kept when the work committed (a commit in flight as the deadline
+    # passed), so a retry with the key replays it instead of doing it twice.
     try:
         response = produce()
     except BaseException:
-        ref.delete()
+        with deadline.lifted():
+            ref.delete()
         raise
-    if not 200 <= response.status_code < 300:
-        ref.delete()
-        return response
-    _keep(ref, response, scope)
+    with deadline.lifted():
+        if not 200 <= response.status_code < 300:
+            ref.delete()
+            return response
+        _keep(ref, response, scope)
     return response
 
 

@@ -71,9 +71,10 @@ class Route:
     header_params: tuple[tuple[str, str, bool], ...] = ()
     # Other success statuses the route answers, with what they mean.
     other_statuses: tuple[tuple[int, str], ...] = ()
-    # False for routes that wait on the model or run for their own duration (a JSON chat
-    # answer, a load test): their Firestore calls are bounded, but not the whole request.
-    deadline: bool = True
+    # The route's budget in seconds, read per request (from settings); None: the request
+    # deadline every route has (REQUEST_DEADLINE_SECONDS). Routes that wait on the model or
+    # run for a set time (a JSON chat answer, a load test) pass a longer one of their own.
+    deadline: Callable[[], float] | None = None
     # Set on read-only routes whose handler reads only the principal's `user_id`: the
     # authenticator then runs alongside the handler (`shared.web.overlap`).
     claim: Claimer | None = None

@@ -79,6 +79,22 @@ def test_public_operations_declare_no_security_and_the_servers_are_listed(
     }
 
 
+def test_every_operation_documents_its_deadline_503_with_retry_after(
+    document: dict[str, Any],
+) -> None:
+    # No route is exempt from a deadline (the model-waiting ones have longer budgets).
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "Retry-After" not in operation["responses"].get("503", {}).get("headers", {})
+    ]
+    assert missing == []
+    for path in ("/v1/conversations/{conversationId}/messages", "/v1/loadtests/runs"):
+        assert "503" in document["paths"][path]["post"]["responses"]
+    assert "503" in document["paths"]["/v1/personas/chat"]["post"]["responses"]
+
+
 class Dispatcher:
     """One WSGI app for every HTTP function, routed by path prefix as the gateway does."""
 

@@ -1,7 +1,11 @@
-"""Fault injection at the Firestore boundary: the next writes fail as if it were down."""
+"""Fault injection at the Firestore boundary: the next writes fail as if it were down
+(`firestore_unavailable`), or the emulator itself stops answering (`frozen`)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,3 +49,34 @@ def firestore_unavailable(
         for owner, name in targets:
             patch.setattr(owner, name, failing(getattr(owner, name)))
         yield counters
+
+
+def listening_pids(port: int) -> list[int]:
+    """The processes listening on `port` on this machine (`ss`)."""
+    listing = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], check=True, capture_output=True, text=True
+    )
+    return sorted(
+        {
+            int(part.split("=")[1])
+            for part in listing.stdout.replace(",", " ").split()
+            if part.startswith("pid=")
+        }
+    )
+
+
+@contextmanager
+def frozen(port: int) -> Iterator[None]:
+    """SIGSTOP the server listening on `port` (an emulator: connections stay open, nothing
+    answers), and SIGCONT it on the way out, whatever happens in between."""
+    pids = listening_pids(port)
+    assert pids, f"no process listens on port {port}"
+    stopped: list[int] = []
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from infra.local.emulators import Emulators
 from shared.core import state
 from shared.core.models import utcnow
 from shared.loadtest import runs as loadtest_runs
 from tests.conftest import LoadedFunction, load_function
 from tests.functions.loadtest.fake_target import FakePlatform, serve
+from tests.support.faults import frozen
 from tests.support.pubsub import pull_events, subscribe
 
 ADMIN = "test-admin-token-0123456789"
@@ -150,3 +153,48 @@ def test_a_second_run_on_a_busy_instance_is_a_409(client: Any, target: str) -> N
         response = start(client, target)
 
     assert response.status_code == 409
+
+
+# -- the run route's own budget (LOADTEST_RUN_DEADLINE_SECONDS) ---------------------------
+
+
+def wait_until_the_run_is_over(seconds: float = 15) -> None:
+    """The handler keeps running after its 503; it holds the one-run lock until done."""
+    give_up = time.monotonic() + seconds
+    while loadtest_runs._one_run_at_a_time.locked() and time.monotonic() < give_up:
+        time.sleep(0.1)
+    time.sleep(0.5)  # past the run: where it would store its record
+
+
+def test_a_run_with_firestore_frozen_is_503_within_its_budget(
+    client: Any, target: str, emulators: Emulators, settings: Callable[..., None]
+) -> None:
+    settings(LOADTEST_RUN_DEADLINE_SECONDS="2")
+
+    with frozen(emulators.firestore_port):
+        started = time.monotonic()
+        response = start(client, target, durationSeconds=0.5, users=1)
+        elapsed = time.monotonic() - started
+        wait_until_the_run_is_over()
+
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert elapsed < 3.5
+
+
+def test_a_run_that_outlives_its_budget_is_503_and_stores_nothing(
+    client: Any, target: str, firestore_db: Any, settings: Callable[..., None]
+) -> None:
+    settings(LOADTEST_RUN_DEADLINE_SECONDS="1")
+
+    started = time.monotonic()
+    response = start(client, target, durationSeconds=2, users=1)
+    elapsed = time.monotonic() - started
+    wait_until_the_run_is_over()
+
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert elapsed < 2
+    assert list(firestore_db.collection("loadtest_runs").stream()) == []
+    assert list(firestore_db.collection("outbox").stream()) == []

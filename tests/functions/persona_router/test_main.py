@@ -3,13 +3,16 @@ offline model, and the real `anthropic` SDK against a local Messages API server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from infra.local.emulators import Emulators
 from shared.core import state
 from tests.conftest import LoadedFunction, load_function
+from tests.support.faults import frozen
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 
@@ -216,3 +219,45 @@ def test_openapi_lists_the_persona_routes(client: Any) -> None:
         "/v1/personas/route",
         "/v1/personas/chat",
     }
+
+
+# -- the chat route's own budget (PERSONA_CHAT_DEADLINE_SECONDS) --------------------------
+
+
+def test_chat_with_firestore_frozen_is_503_within_its_budget(
+    client: Any, guest: Guest, emulators: Emulators, settings: Callable[..., None]
+) -> None:
+    settings(PERSONA_CHAT_DEADLINE_SECONDS="2")
+
+    with frozen(emulators.firestore_port):
+        started = time.monotonic()
+        response = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert elapsed < 3.5
+
+
+def test_chat_with_a_model_that_never_answers_is_503_within_its_budget(
+    client: Any, guest: Guest, messages_server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages_server.reset()
+    messages_server.fail, messages_server.first_chunk_delay = "hang", 6.0
+    point_model_at(
+        monkeypatch,
+        messages_server,
+        PERSONA_CHAT_DEADLINE_SECONDS="2",
+        ANTHROPIC_TIMEOUT_SECONDS="4",
+        ANTHROPIC_MAX_RETRIES="0",
+    )
+
+    started = time.monotonic()
+    response = client.post("/v1/personas/chat", json={"message": "hi"}, headers=guest.headers)
+    elapsed = time.monotonic() - started
+    messages_server.reset()
+
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert elapsed < 3.5

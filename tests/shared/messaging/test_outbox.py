@@ -13,7 +13,7 @@ import pytest
 from infra.local.emulators import free_port
 from shared.agents import store as agents
 from shared.chat import conversations, runs
-from shared.core import state
+from shared.core import deadline, state
 from shared.gcp import clients
 from shared.github import deliveries
 from shared.github.normalise import normalise
@@ -52,6 +52,27 @@ def test_delivered_event_is_published_and_unstaged(firestore_db: Any) -> None:
 
     assert [e.id for e in pull_events(subscription)] == [event.id]
     assert staged_ids(firestore_db) == []
+
+
+def test_past_the_requests_deadline_the_event_is_left_to_the_relay(firestore_db: Any) -> None:
+    subscription = subscribe("outbox-late")
+    event = events.new_event("unit.ping", "/tests", "s", {"n": 2})
+    batch = firestore_db.batch()
+    outbox.stage(batch, "outbox-late", event)
+    batch.commit()
+    late = deadline.Deadline.after(0)
+    late.give_up()  # the request was answered 503 after this commit
+
+    token = deadline.bind(late)
+    try:
+        delivered = outbox.deliver("outbox-late", event)
+    finally:
+        deadline.unbind(token)
+
+    assert delivered is False
+    assert staged_ids(firestore_db) == [event.id]
+    assert outbox.flush(older_than=timedelta(0)) == {"sent": 1, "failed": 0}
+    assert [e.id for e in pull_events(subscription)] == [event.id]
 
 
 def pubsub_back(monkeypatch: pytest.MonkeyPatch, emulators: Any) -> None:
