@@ -54,6 +54,16 @@ locals {
         { field_path = "lastSeenAt", order = "DESCENDING" },
       ]
     }
+    # The sweep of abandoned answers (shared/chat/sweeps.py): a collection-group query
+    # over every conversation's messages.
+    messages_pending_since = {
+      collection  = "messages"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "createdAt", order = "ASCENDING" },
+      ]
+    }
     notifications_of_an_alert_newest_first = {
       collection = "notifications"
       fields = [

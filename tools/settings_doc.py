@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings
 from shared.alerts.slack import SlackSettings
 from shared.alerts.state import AlertSettings
 from shared.chat.streams import StreamSettings
+from shared.chat.sweeps import SweepSettings
 from shared.chat.tool_runs import ToolRunSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
@@ -40,6 +41,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Chat quotas", QuotaSettings),
     ("Spend bounds (per client address, per guest, per deployment)", SpendSettings),
     ("Chat runs with tools", ToolRunSettings),
+    ("Sweeps (`POST /v1/sweeps`, Cloud Scheduler every 10 minutes)", SweepSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),
@@ -73,6 +75,10 @@ RETENTION = [
         "until deleted: an agent's deletion erases its conversations (background); "
         "`DELETE /v1/me` erases everything of a guest. Expired guests' data has no "
         "end of life yet.",
+    ),
+    (
+        "answers left `pending` by a dead instance",
+        "marked `failed` (`abandoned`) by the sweep after `CHAT_PENDING_SWEEP_MINUTES`",
     ),
 ]
 

@@ -151,3 +151,9 @@ STREAM_EVENTS = (
     StreamErrorEvent,
     StreamDoneEvent,
 )
+
+
+class SweepResult(ApiModel):
+    """What one sweep pass did (`POST /v1/sweeps`), by kind."""
+
+    pending_failed: int = Field(0, description="Answers left pending by a dead instance, failed.")

@@ -689,6 +689,21 @@ def test_scheduled_load_test_names_a_scenario_and_targets_the_public_api() -> No
     assert local(INFRA, "api_url") == "https://${var.domains[0]}"
 
 
+def test_sweeps_are_scheduled_every_ten_minutes_on_the_operators_sweep_function() -> None:
+    default_calls = one(variables(INFRA)["scheduled_calls"]["default"])
+    call = RUNTIME.scheduled_calls["sweep"]
+    entry = next(entry for entry in MANIFEST.functions if entry.name == call.function)
+
+    assert default_calls["sweep"]["schedule"] == "*/10 * * * *"
+    assert (call.function, call.method, call.path, call.body) == (
+        "sweep",
+        "POST",
+        "/v1/sweeps",
+        "{}",
+    )
+    assert (entry.entry_point, entry.access) == ("sweep", "operators")
+
+
 def test_scheduler_job_sends_what_runtime_config_computes() -> None:
     job = resource(INFRA, "google_cloud_scheduler_job", "call")
     target = one(job["http_target"])

@@ -1,0 +1,125 @@
+"""The sweep entry point through functions-framework: abandoned answers are failed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.agents import store as agents
+from shared.chat import conversations, send
+from shared.core.models import utcnow
+from shared.messaging.events import Event
+from shared.messaging.topics import chat_events
+from tests.conftest import load_function
+from tests.support.guests import Guest, new_guest
+from tests.support.pubsub import pull_events, subscribe
+
+ADMIN = "operator-token-0123456789"
+OPERATOR = {"Authorization": f"Bearer {ADMIN}"}
+
+
+@pytest.fixture
+def sweep(firestore_db: Any, settings: Any) -> Any:
+    settings(ADMIN_TOKEN=ADMIN, OPERATOR_AUTH="token")
+    return load_function("functions/cleanup", "sweep").app.test_client()
+
+
+def pending_answer(guest: Guest, age: timedelta) -> send.Admission:
+    """A stored user message and its pending answer, as if written `age` ago."""
+    agent = agents.create_agent(guest.user_id, agents.AgentCreate(name="A", model="offline"))
+    conversation = conversations.create_conversation(guest.user_id, agent.id, "")
+    admission = send.admit(guest.user_id, conversation.id, "hello")
+    ref = conversations.message_ref(conversation.id, admission.answer.id)
+    ref.update({"createdAt": utcnow() - age})
+    return admission
+
+
+def stored(admission: send.Admission) -> dict[str, Any]:
+    ref = conversations.message_ref(admission.conversation.id, admission.answer.id)
+    return ref.get().to_dict() or {}
+
+
+def test_the_sweep_needs_an_operator(sweep: Any) -> None:
+    assert sweep.post("/v1/sweeps", json={}).status_code == 401
+
+
+def test_an_answer_pending_past_the_setting_is_failed_once_and_a_fresh_one_is_kept(
+    sweep: Any, firestore_db: Any
+) -> None:
+    guest = new_guest()
+    abandoned = pending_answer(guest, timedelta(minutes=31))
+    streaming = pending_answer(guest, timedelta(minutes=5))
+
+    first = sweep.post("/v1/sweeps", json={}, headers=OPERATOR)
+    again = sweep.post("/v1/sweeps", json={}, headers=OPERATOR)
+
+    assert first.status_code == 200
+    assert first.get_json()["pendingFailed"] == 1
+    assert again.get_json()["pendingFailed"] == 0
+    answer = stored(abandoned)
+    assert (answer["status"], answer["errorCode"]) == ("failed", "abandoned")
+    assert answer["completedAt"] is not None
+    assert stored(streaming)["status"] == "pending"
+
+
+def test_a_swept_answer_is_counted_as_a_failed_run(sweep: Any, firestore_db: Any) -> None:
+    subscription = subscribe(chat_events.TOPIC)
+    abandoned = pending_answer(new_guest(), timedelta(hours=2))
+
+    sweep.post("/v1/sweeps", json={}, headers=OPERATOR)
+
+    # Published at once when Pub/Sub answers, else left staged for the outbox relay.
+    staged = [
+        Event.model_validate(s.to_dict()["event"])
+        for s in firestore_db.collection("outbox").stream()
+    ]
+    runs = [
+        event.data_as(chat_events.ChatRunData)
+        for event in pull_events(subscription) + staged
+        if event.type == chat_events.RUN_FAILED
+    ]
+    assert [(r.message_id, r.outcome, r.error_code) for r in runs] == [
+        (abandoned.answer.id, "failed", "abandoned")
+    ]
+    assert runs[0].agent_id == abandoned.agent.id
+
+
+def test_the_sweep_honours_the_setting(sweep: Any, settings: Any) -> None:
+    settings(CHAT_PENDING_SWEEP_MINUTES="60", ADMIN_TOKEN=ADMIN, OPERATOR_AUTH="token")
+    guest = new_guest()
+    recent = pending_answer(guest, timedelta(minutes=45))
+
+    response = sweep.post("/v1/sweeps", json={}, headers=OPERATOR)
+
+    assert response.get_json()["pendingFailed"] == 0
+    assert stored(recent)["status"] == "pending"
+
+
+def test_a_stream_waiting_on_an_abandoned_answer_ends_with_an_error_event_once_swept(
+    sweep: Any, firestore_db: Any
+) -> None:
+    guest = new_guest()
+    abandoned = pending_answer(guest, timedelta(hours=1))
+    chat = load_function("functions/chat", "chat").app.test_client()
+    path = f"/v1/conversations/{abandoned.conversation.id}/messages/{abandoned.answer.id}/events"
+    frames: list[str] = []
+    stream = chat.get(path, headers={**guest.headers, "Last-Event-ID": "0"}, buffered=False)
+    reader = threading.Thread(
+        target=lambda: frames.extend(chunk.decode() for chunk in stream.response)
+    )
+    reader.start()  # the answer is pending: the resume polls it
+
+    time.sleep(0.5)
+    sweep.post("/v1/sweeps", json={}, headers=OPERATOR)
+    reader.join(timeout=15)
+
+    assert not reader.is_alive(), "the resumed stream kept waiting"
+    events = [
+        line.split(": ", 1)[1] for line in "".join(frames).splitlines() if line.startswith("event:")
+    ]
+    assert events == ["error", "done"]
+    assert '"code":"abandoned"' in "".join(frames)
