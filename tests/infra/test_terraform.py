@@ -339,6 +339,23 @@ def test_pubsub_entry_topic_and_dead_letter_topic_are_created(entry: Entry) -> N
     assert RUNTIME.subscriptions[entry.name].dead_letter_topic == expected_dead_letter
 
 
+def test_every_dead_letter_topic_of_a_consumed_topic_becomes_alerts() -> None:
+    """A message a consumer gave up on is an alert, whichever topic it came from."""
+    consumed = {
+        entry.trigger.pubsub.topic
+        for entry in MANIFEST.pubsub_entries()
+        if entry.trigger.pubsub and not entry.trigger.pubsub.topic.endswith("-dead-letter")
+    }
+    alerted = {
+        entry.trigger.pubsub.topic.removesuffix("-dead-letter")
+        for entry in MANIFEST.pubsub_entries()
+        if entry.trigger.pubsub and entry.entry_point == "alerts_dead_letters"
+    }
+
+    assert "agent-events" in consumed
+    assert consumed - {"outbox-relay"} <= alerted  # a relay tick is never retried
+
+
 def test_topic_module_makes_a_dead_letter_topic_and_backlog_subscription() -> None:
     module = INFRA / "modules" / "pubsub_topic"
     dead_letter = resource(module, "google_pubsub_topic", "dead_letter")
