@@ -19,6 +19,12 @@ locals {
     # Spend meters (shared/limits/spend.py): a window's document a day after it closes.
     limits = "expiresAt"
     quotas = "expiresAt"
+    # A guest's data: the session's expiry + GUEST_DATA_RETENTION_DAYS
+    # (shared/identity/retention.py); the sweep erases what predates the field.
+    agents        = "expiresAt"
+    agent_totals  = "expiresAt"
+    conversations = "expiresAt"
+    messages      = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__

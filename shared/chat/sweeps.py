@@ -11,6 +11,14 @@ that stops half way is finished by the next one.
   `abandoned`, and a `chat.run.failed` event is staged with them, so stats and alerts
   count them like any failed run, and a resumed stream of such an answer ends with an
   `error` event instead of waiting.
+- Expired guests: a guest's data carries `expiresAt` (the session's expiry +
+  `GUEST_DATA_RETENTION_DAYS`) and Firestore's TTL deletes it, within a day or so. The
+  sweep erases, through `DELETE /v1/me`'s own code (`erasure.erase_guest`, which also
+  takes agents' stat shards and counters that TTL cannot reach), every guest with an
+  agent past its `expiresAt`, and every guest with an agent or conversation written before
+  the field existed and older than `SESSION_TTL_HOURS` + the retention, so that its session
+  ended at least the retention ago. A guest found with a live session after all (the TTL
+  setting was lowered) keeps its data, stamped with the expiry it now has.
 """
 
 from __future__ import annotations
@@ -22,11 +30,14 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.chat import conversations
+from shared.agents import store as agents
+from shared.chat import conversations, erasure
 from shared.chat.models import SweepResult
 from shared.core import log, state
 from shared.core.models import utcnow
+from shared.core.settings import get_settings
 from shared.gcp import clients
+from shared.identity import retention, sessions
 from shared.messaging import events, outbox
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
@@ -65,7 +76,64 @@ def get_sweep_settings() -> SweepSettings:
 
 def run_sweeps() -> SweepResult:
     """One bounded pass of every sweep."""
-    return SweepResult(pending_failed=fail_abandoned_answers())
+    pending_failed = fail_abandoned_answers()
+    guests_erased, guests_kept = erase_expired_guests()
+    return SweepResult(
+        pending_failed=pending_failed, guests_erased=guests_erased, guests_kept=guests_kept
+    )
+
+
+def erase_expired_guests(now: datetime | None = None) -> tuple[int, int]:
+    """Erase guests whose data's retention is over; (guests erased, guests found with a
+    live session after all, whose data was stamped with its expiry and kept)."""
+    from google.cloud.firestore import FieldFilter
+
+    now = now or utcnow()
+    page = get_sweep_settings().sweep_page_size
+    db = clients.firestore()
+    past = FieldFilter(retention.EXPIRY_FIELD, "<", now)
+    owners: dict[str, list[Any]] = {
+        str((s.to_dict() or {})["userId"]): []
+        for s in db.collection(agents.COLLECTION).where(filter=past).limit(page).stream()
+    }
+    keep = timedelta(
+        hours=get_settings().session_ttl_hours,
+        days=retention.get_retention_settings().guest_data_retention_days,
+    )
+    older = FieldFilter("createdAt", "<", now - keep)
+    for collection in (agents.COLLECTION, conversations.COLLECTION):
+        query = db.collection(collection).where(filter=older).order_by("createdAt").limit(page)
+        for snapshot in query.stream():
+            data = snapshot.to_dict() or {}
+            if retention.EXPIRY_FIELD not in data:  # written before the field: none of TTL's
+                owners.setdefault(str(data["userId"]), []).append(snapshot.reference)
+    erased = kept = 0
+    for user_id, legacy in owners.items():
+        expiry = retention.data_expiry(_live_session_expiry(user_id, now))
+        if expiry is None:
+            erasure.erase_guest(user_id)
+            erased += 1
+            continue
+        for ref in legacy:
+            ref.update({retention.EXPIRY_FIELD: expiry})
+        kept += 1
+    if erased:
+        logger.info("expired guests erased", extra={"fields": {"guests": erased}})
+    return erased, kept
+
+
+def _live_session_expiry(user_id: str, now: datetime) -> datetime | None:
+    """The expiry of the guest's session if it is still live."""
+    from google.cloud.firestore import FieldFilter
+
+    query = (
+        clients.firestore()
+        .collection(sessions.COLLECTION)
+        .where(filter=FieldFilter("userId", "==", user_id))
+    )
+    expiries = [(s.to_dict() or {}).get("expiresAt") for s in query.stream()]
+    live = [e for e in expiries if isinstance(e, datetime) and e > now]
+    return max(live, default=None)
 
 
 def fail_abandoned_answers(now: datetime | None = None) -> int:

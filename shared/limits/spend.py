@@ -289,11 +289,14 @@ def deployment_tokens_today() -> int:
     return sum(count(f"global_{shard}_tokens_{day}") for shard in range(shards))
 
 
-def guest_count(user_id: str, what: str, amount: int = 1) -> Meter:
-    """One more (or, with a negative amount, fewer) `agents` or `conversations` of a guest."""
+def guest_count(
+    user_id: str, what: str, amount: int = 1, expires_at: datetime | None = None
+) -> Meter:
+    """One more (or, with a negative amount, fewer) `agents` or `conversations` of a guest;
+    `expires_at` (the guest's data expiry) is stamped on the count when given."""
     settings = get_spend_settings()
     limit = settings.agents_per_guest if what == "agents" else settings.conversations_per_guest
-    return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60)
+    return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60, expires_at)
 
 
 def reservation(text_length_bytes: int, max_output_tokens: int, history_budget: int) -> int:

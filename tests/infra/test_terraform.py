@@ -448,10 +448,14 @@ def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -
     assert ttl == {
         name: "expiresAt"
         for name in [
+            "agent_totals",
+            "agents",
             "alert_counters",
             "alerts",
+            "conversations",
             "idempotency_keys",
             "limits",
+            "messages",
             "notifications",
             "processed_events",
             "quotas",

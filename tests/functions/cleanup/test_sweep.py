@@ -12,6 +12,8 @@ import pytest
 from shared.agents import store as agents
 from shared.chat import conversations, send
 from shared.core.models import utcnow
+from shared.gcp import clients
+from shared.identity import sessions as identity_sessions
 from shared.messaging.events import Event
 from shared.messaging.topics import chat_events
 from tests.conftest import load_function
@@ -123,3 +125,79 @@ def test_a_stream_waiting_on_an_abandoned_answer_ends_with_an_error_event_once_s
     ]
     assert events == ["error", "done"]
     assert '"code":"abandoned"' in "".join(frames)
+
+
+# -- expired guests ----------------------------------------------------------------------
+
+
+def legacy_agent(guest: Guest, age: timedelta) -> str:
+    """An agent written before `expiresAt` existed: none on it, created `age` ago."""
+    agent = agents.create_agent(guest.user_id, agents.AgentCreate(name="Old", model="offline"))
+    ref = agents.agent_ref(agent.id)
+    assert "expiresAt" not in (ref.get().to_dict() or {})
+    ref.update({"createdAt": utcnow() - age})
+    return agent.id
+
+
+def revoke(guest: Guest) -> None:
+    sessions_ref = clients.firestore().collection(identity_sessions.COLLECTION)
+    sessions_ref.document(identity_sessions.hash_token(guest.token)).delete()
+
+
+def test_a_legacy_agent_of_a_guest_without_a_session_is_erased_after_the_retention(
+    sweep: Any, firestore_db: Any, settings: Any
+) -> None:
+    settings(GUEST_DATA_RETENTION_DAYS="7", ADMIN_TOKEN=ADMIN, OPERATOR_AUTH="token")
+    gone, recent = new_guest(), new_guest()
+    old_agent = legacy_agent(gone, timedelta(days=9))
+    young_agent = legacy_agent(recent, timedelta(days=7))  # its session may have ended < 7 days ago
+    conversation = conversations.create_conversation(gone.user_id, old_agent, "")
+    revoke(gone)
+    revoke(recent)
+
+    first = sweep.post("/v1/sweeps", json={}, headers=OPERATOR).get_json()
+    again = sweep.post("/v1/sweeps", json={}, headers=OPERATOR).get_json()
+
+    assert (first["guestsErased"], again["guestsErased"]) == (1, 0)
+    assert not agents.agent_ref(old_agent).get().exists
+    assert (
+        firestore_db.collection("limits").document(f"user_{gone.user_id}_agents").get().exists
+        is False
+    )
+    assert agents.agent_ref(young_agent).get().exists
+    assert not conversations.conversation_ref(conversation.id).get().exists
+
+
+def test_a_legacy_agent_of_a_guest_with_a_live_session_is_kept_and_given_an_expiry(
+    sweep: Any, firestore_db: Any, settings: Any
+) -> None:
+    settings(GUEST_DATA_RETENTION_DAYS="7", ADMIN_TOKEN=ADMIN, OPERATOR_AUTH="token")
+    guest = new_guest()
+    agent_id = legacy_agent(guest, timedelta(days=30))
+    session = firestore_db.collection("sessions").document(
+        identity_sessions.hash_token(guest.token)
+    )
+
+    result = sweep.post("/v1/sweeps", json={}, headers=OPERATOR).get_json()
+
+    assert (result["guestsErased"], result["guestsKept"]) == (0, 1)
+    stored_agent = agents.agent_ref(agent_id).get()
+    assert stored_agent.exists
+    assert stored_agent.get("expiresAt") == session.get().get("expiresAt") + timedelta(days=7)
+
+
+def test_a_guest_whose_data_expired_is_erased_before_ttl_gets_there(
+    sweep: Any, firestore_db: Any, settings: Any
+) -> None:
+    settings(GUEST_DATA_RETENTION_DAYS="7", ADMIN_TOKEN=ADMIN, OPERATOR_AUTH="token")
+    expired, current = new_guest(), new_guest()
+    body = agents.AgentCreate(name="A", model="offline")
+    ended = agents.create_agent(expired.user_id, body, utcnow() - timedelta(days=8))
+    live = agents.create_agent(current.user_id, body, utcnow() + timedelta(hours=1))
+    revoke(expired)
+
+    result = sweep.post("/v1/sweeps", json={}, headers=OPERATOR).get_json()
+
+    assert result["guestsErased"] == 1
+    assert not agents.agent_ref(ended.id).get().exists
+    assert agents.agent_ref(live.id).get().exists
