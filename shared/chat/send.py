@@ -64,6 +64,8 @@ def admit(user_id: str, conversation_id: str, content: str, address: str = "") -
             quotas.stage_admission(batch, reads.others[0])
         if not holds:
             holds.append(spending.reserve(user_id, address, reads.agent, content))
+        # Kept with the pending answer, so the sweep can give it back if this process dies.
+        spend.stage_record(batch, holds[0], answer.id)
         batch.commit()
         return Admission(reads.conversation, reads.agent, question, answer, reads, holds[0])
 

@@ -10,7 +10,8 @@ that stops half way is finished by the next one.
   function's timeout and the longest model call) are marked `failed` with the error code
   `abandoned`, and a `chat.run.failed` event is staged with them, so stats and alerts
   count them like any failed run, and a resumed stream of such an answer ends with an
-  `error` event instead of waiting.
+  `error` event instead of waiting; the spend the run reserved is given back
+  (`spend.release_recorded`).
 - Expired guests: a guest's data carries `expiresAt` (the session's expiry +
   `GUEST_DATA_RETENTION_DAYS`) and Firestore's TTL deletes it, within a day or so. The
   sweep erases, through `DELETE /v1/me`'s own code (`erasure.erase_guest`, which also
@@ -38,6 +39,7 @@ from shared.core.models import utcnow
 from shared.core.settings import get_settings
 from shared.gcp import clients
 from shared.identity import retention, sessions
+from shared.limits import spend
 from shared.messaging import events, outbox
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
@@ -168,6 +170,7 @@ def _fail(snapshot: Any) -> bool:
     if not conversation.exists:
         with contextlib.suppress(FailedPrecondition, NotFound):
             snapshot.reference.delete(option=unchanged)
+            spend.release_recorded(snapshot.id)
         return False
     record = conversations.ConversationRecord.from_document(
         conversation_id, conversation.to_dict() or {}
@@ -197,5 +200,6 @@ def _fail(snapshot: Any) -> bool:
         batch.commit()
     except (FailedPrecondition, NotFound):
         return False
+    spend.release_recorded(snapshot.id)  # what the dead run reserved and never settled
     outbox.deliver(chat_events.TOPIC, event, timeout=PUBLISH_SECONDS)
     return True

@@ -14,6 +14,7 @@ from shared.chat import conversations, send
 from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.identity import sessions as identity_sessions
+from shared.limits import spend
 from shared.messaging.events import Event
 from shared.messaging.topics import chat_events
 from tests.conftest import load_function
@@ -40,6 +41,11 @@ def pending_answer(guest: Guest, age: timedelta) -> send.Admission:
     return admission
 
 
+def reserved(admission: send.Admission) -> int:
+    assert admission.hold is not None
+    return sum(m.amount for m in admission.hold.meters if m.doc_id.startswith("user_"))
+
+
 def stored(admission: send.Admission) -> dict[str, Any]:
     ref = conversations.message_ref(admission.conversation.id, admission.answer.id)
     return ref.get().to_dict() or {}
@@ -64,6 +70,8 @@ def test_an_answer_pending_past_the_setting_is_failed_once_and_a_fresh_one_is_ke
     assert again.get_json()["pendingFailed"] == 0
     answer = stored(abandoned)
     assert (answer["status"], answer["errorCode"]) == ("failed", "abandoned")
+    # The dead run's reservation is given back; the live one's is still held.
+    assert 0 < spend.tokens_spent_today(guest.user_id) == reserved(streaming)
     assert answer["completedAt"] is not None
     assert stored(streaming)["status"] == "pending"
 
@@ -88,6 +96,20 @@ def test_a_swept_answer_is_counted_as_a_failed_run(sweep: Any, firestore_db: Any
         (abandoned.answer.id, "failed", "abandoned")
     ]
     assert runs[0].agent_id == abandoned.agent.id
+
+
+def test_an_abandoned_answer_left_by_a_deleted_conversation_is_deleted(
+    sweep: Any, firestore_db: Any
+) -> None:
+    guest = new_guest()
+    orphan = pending_answer(guest, timedelta(hours=1))
+    conversations.conversation_ref(orphan.conversation.id).delete()  # its messages stay
+
+    result = sweep.post("/v1/sweeps", json={}, headers=OPERATOR).get_json()
+
+    assert result["pendingFailed"] == 0
+    assert stored(orphan) == {}
+    assert spend.tokens_spent_today(guest.user_id) == 0
 
 
 def test_the_sweep_honours_the_setting(sweep: Any, settings: Any) -> None:
