@@ -93,18 +93,28 @@ def erase_expired_guests(now: datetime | None = None) -> tuple[int, int]:
     now = now or utcnow()
     page = get_sweep_settings().sweep_page_size
     db = clients.firestore()
-    past = FieldFilter(retention.EXPIRY_FIELD, "<", now)
+    expired = (
+        db.collection(agents.COLLECTION)
+        .where(filter=FieldFilter("expiresAt", "<", now))
+        .limit(page)
+    )
     owners: dict[str, list[Any]] = {
-        str((s.to_dict() or {})["userId"]): []
-        for s in db.collection(agents.COLLECTION).where(filter=past).limit(page).stream()
+        str((s.to_dict() or {})["userId"]): [] for s in expired.stream()
     }
     keep = timedelta(
         hours=get_settings().session_ttl_hours,
         days=retention.get_retention_settings().guest_data_retention_days,
     )
-    older = FieldFilter("createdAt", "<", now - keep)
-    for collection in (agents.COLLECTION, conversations.COLLECTION):
-        query = db.collection(collection).where(filter=older).order_by("createdAt").limit(page)
+    cutoff = now - keep  # data older than this outlived its session by the retention
+    older = [
+        db.collection(agents.COLLECTION)
+        .where(filter=FieldFilter("createdAt", "<", cutoff))
+        .limit(page),
+        db.collection(conversations.COLLECTION)
+        .where(filter=FieldFilter("createdAt", "<", cutoff))
+        .limit(page),
+    ]
+    for query in older:  # oldest first: Firestore orders by the range field
         for snapshot in query.stream():
             data = snapshot.to_dict() or {}
             if retention.EXPIRY_FIELD not in data:  # written before the field: none of TTL's
