@@ -18,7 +18,12 @@ locals {
     idempotency_keys   = "expiresAt"
     # Spend meters (shared/limits/spend.py): a window's document a day after it closes.
     limits = "expiresAt"
-    quotas = "expiresAt"
+    # A guest's data: the session's expiry + GUEST_DATA_RETENTION_DAYS
+    # (shared/identity/retention.py); the sweep erases what predates the field.
+    agents        = "expiresAt"
+    agent_totals  = "expiresAt"
+    conversations = "expiresAt"
+    messages      = "expiresAt"
   }
 
   # Fields in query order: equality filters, then the order_by fields, then __name__
@@ -52,6 +57,16 @@ locals {
       fields = [
         { field_path = "status", order = "ASCENDING" },
         { field_path = "lastSeenAt", order = "DESCENDING" },
+      ]
+    }
+    # The sweep of abandoned answers (shared/chat/sweeps.py): a collection-group query
+    # over every conversation's messages.
+    messages_pending_since = {
+      collection  = "messages"
+      query_scope = "COLLECTION_GROUP"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "createdAt", order = "ASCENDING" },
       ]
     }
     notifications_of_an_alert_newest_first = {

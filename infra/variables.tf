@@ -94,6 +94,8 @@ variable "scheduled_calls" {
   default = {
     # The contract requires a scenario; the target is the public API (modules/runtime_config).
     loadtest = { path = "/v1/loadtests/runs", schedule = "*/30 * * * *", body = "{\"scenario\": \"light\"}" }
+    # Abandoned answers and expired guests' data (shared/chat/sweeps.py); bounded per pass.
+    sweep = { path = "/v1/sweeps", schedule = "*/10 * * * *" }
   }
 
   validation {

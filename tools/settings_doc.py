@@ -19,9 +19,11 @@ from pydantic_settings import BaseSettings
 from shared.alerts.slack import SlackSettings
 from shared.alerts.state import AlertSettings
 from shared.chat.streams import StreamSettings
+from shared.chat.sweeps import SweepSettings
 from shared.chat.tool_runs import ToolRunSettings
 from shared.core.settings import Settings
 from shared.github.deliveries import WebhookSettings
+from shared.identity.retention import RetentionSettings
 from shared.limits.quotas import QuotaSettings
 from shared.limits.spend import SpendSettings
 from shared.llm.settings import ModelSettings
@@ -40,6 +42,8 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Chat quotas", QuotaSettings),
     ("Spend bounds (per client address, per guest, per deployment)", SpendSettings),
     ("Chat runs with tools", ToolRunSettings),
+    ("Retention of guests' data", RetentionSettings),
+    ("Sweeps (`POST /v1/sweeps`, Cloud Scheduler every 10 minutes)", SweepSettings),
     ("Personas", PersonaSettings),
     ("GitHub webhook", WebhookSettings),
     ("Alerts", AlertSettings),
@@ -64,15 +68,21 @@ RETENTION = [
     (
         "`limits` (spend meters)",
         "a window's meter a day after the window (minute or UTC day) closes (TTL); a "
-        "guest's agent and conversation counts with `DELETE /v1/me`",
+        "guest's agent and conversation counts with the guest's data (below)",
     ),
     ("`quotas`", "two days after the guest's last message (TTL); `DELETE /v1/me`"),
     ("`processed_events`, `webhook_deliveries`", "`expiresAt` (TTL)"),
     (
         "agents, conversations, messages, `agent_totals`",
-        "until deleted: an agent's deletion erases its conversations (background); "
-        "`DELETE /v1/me` erases everything of a guest. Expired guests' data has no "
-        "end of life yet.",
+        "`expiresAt` = the guest's session expiry + `GUEST_DATA_RETENTION_DAYS` (TTL); the "
+        "sweep erases a guest whose agents are past it, and a guest whose data predates "
+        "the field once it is older than `SESSION_TTL_HOURS` + the retention (agents' stat "
+        "shards with them); an agent's deletion erases its conversations (background); "
+        "`DELETE /v1/me` erases everything of a guest at once",
+    ),
+    (
+        "answers left `pending` by a dead instance",
+        "marked `failed` (`abandoned`) by the sweep after `CHAT_PENDING_SWEEP_MINUTES`",
     ),
 ]
 

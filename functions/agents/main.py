@@ -27,7 +27,8 @@ AGENTS, AGENT = "/v1/agents", "/v1/agents/<agent_id>"
 def create_agent(call: Call) -> AgentPublic:
     """Create an agent owned by the caller."""
     tools.check_agent_tools(call.body.tools)
-    return store.create_agent(call.principal.user_id, call.body).public()
+    principal = call.principal
+    return store.create_agent(principal.user_id, call.body, principal.expires_at).public()
 
 
 @api.route(AGENTS, query=models.AgentListQuery, response=models.AgentPage, overlap_auth=True)

@@ -30,8 +30,8 @@ MESSAGES = CONVERSATION + "/messages"
 )
 def create_conversation(call: Call) -> models.ConversationPublic:
     """Start a conversation with one of your agents."""
-    body, owner = call.body, call.principal.user_id
-    return conversations.create_conversation(owner, body.agent_id, body.title).public()
+    body, owner, expires = call.body, call.principal.user_id, call.principal.expires_at
+    return conversations.create_conversation(owner, body.agent_id, body.title, expires).public()
 
 
 @api.route(

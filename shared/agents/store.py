@@ -2,7 +2,8 @@
 
 Storage contract (chat reads it): collection `agents`, document id `agt_` + 24 hex,
 camelCase fields `userId name description tags color icon systemPrompt model persona
-status tools createdAt updatedAt` (`tools` may be missing on older agents). Deleting is
+status tools createdAt updatedAt expiresAt` (`tools` and `expiresAt`, the guest's data
+expiry for Firestore's TTL, may be missing on older agents). Deleting is
 a hard delete of the document and its stat shards. Anyone but the owner is told the agent
 does not exist.
 """
@@ -32,6 +33,7 @@ from shared.agents.stats import AgentStats
 from shared.core import errors, ids
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
+from shared.identity import retention
 from shared.limits import spend
 from shared.messaging import events, outbox
 from shared.messaging.topics import agent_events
@@ -119,8 +121,13 @@ def get_owned_agent(user_id: str, agent_id: str) -> AgentRecord:
     return _owned(_checked_ref(agent_id).get(), user_id)
 
 
-def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
+def create_agent(
+    user_id: str, body: AgentCreate, session_expires_at: datetime | None = None
+) -> AgentRecord:
+    """Store a new agent; with the owner's session expiry, the agent, its count and the
+    guest's totals carry `expiresAt` (`shared.identity.retention`) for Firestore's TTL."""
     now = utcnow()
+    expires_at = retention.data_expiry(session_expires_at)
     record = AgentRecord(
         id=ids.new_id("agt"),
         user_id=user_id,
@@ -129,16 +136,19 @@ def create_agent(user_id: str, body: AgentCreate) -> AgentRecord:
         **body.model_dump(),
     )
     active = 1 if record.active else 0
+    document = record.to_document()
+    if expires_at is not None:
+        document["expiresAt"] = expires_at
     batch = clients.firestore().batch()
-    batch.create(agent_ref(record.id), record.to_document())
-    agent_totals.stage(batch, user_id, active=active)
+    batch.create(agent_ref(record.id), document)
+    agent_totals.stage(batch, user_id, active=active, expires_at=expires_at)
 
     def undo(reverse: Any) -> None:
         reverse.delete(agent_ref(record.id))
         agent_totals.stage(reverse, user_id, active=-active)
 
     # One commit: the agent, the totals and the per-guest count; 429 past the cap.
-    spend.commit_with(batch, [spend.guest_count(user_id, "agents")], undo)
+    spend.commit_with(batch, [spend.guest_count(user_id, "agents", 1, expires_at)], undo)
     return record
 
 

@@ -10,6 +10,7 @@ transform, so writers never read the document and never contend on it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.gcp import clients
@@ -22,12 +23,23 @@ def totals_ref(user_id: str) -> Any:
     return clients.firestore().collection(COLLECTION).document(user_id)
 
 
-def stage(writer: Any, user_id: str, *, active: int = 0, runs: int = 0, successes: int = 0) -> None:
-    """Add to the guest's totals in `writer`'s commit (a batch or a transaction)."""
+def stage(
+    writer: Any,
+    user_id: str,
+    *,
+    active: int = 0,
+    runs: int = 0,
+    successes: int = 0,
+    expires_at: datetime | None = None,
+) -> None:
+    """Add to the guest's totals in `writer`'s commit (a batch or a transaction);
+    `expires_at` (the guest's data expiry, `shared.identity.retention`) when known."""
     from google.cloud.firestore import Increment
 
     changes = {"activeAgents": active, "totalRuns": runs, "successfulRuns": successes}
-    fields = {name: Increment(amount) for name, amount in changes.items() if amount}
+    fields: dict[str, Any] = {name: Increment(amount) for name, amount in changes.items() if amount}
+    if expires_at is not None:
+        fields["expiresAt"] = expires_at
     if fields:
         writer.set(totals_ref(user_id), fields, merge=True)
 

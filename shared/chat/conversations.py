@@ -21,6 +21,7 @@ from shared.chat.models import ConversationPage, ConversationPublic, MessagePage
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients
+from shared.identity import retention
 from shared.limits import spend
 from shared.web import etags
 
@@ -105,8 +106,13 @@ def owned_agent(user_id: str, agent_id: str) -> AgentRecord:
     return get_owned_agent(user_id, agent_id)
 
 
-def create_conversation(user_id: str, agent_id: str, title: str) -> ConversationRecord:
+def create_conversation(
+    user_id: str, agent_id: str, title: str, session_expires_at: datetime | None = None
+) -> ConversationRecord:
+    """Start a conversation; with the owner's session expiry it (and every message stored
+    in it, see `send.stage_exchange`) carries `expiresAt` for Firestore's TTL."""
     agent = owned_agent(user_id, agent_id)
+    expires_at = retention.data_expiry(session_expires_at)
     now = utcnow()
     record = ConversationRecord(
         id=ids.new_id("cnv"),
@@ -117,9 +123,11 @@ def create_conversation(user_id: str, agent_id: str, title: str) -> Conversation
         created_at=now,
         updated_at=now,
     )
-    hold = spend.take([spend.guest_count(user_id, "conversations")])  # 429 past the cap
+    hold = spend.take(
+        [spend.guest_count(user_id, "conversations", 1, expires_at)]
+    )  # 429 past the cap
     try:
-        _create(record)
+        _create(record, expires_at)
     except Exception:
         hold.release()
         raise
@@ -127,17 +135,18 @@ def create_conversation(user_id: str, agent_id: str, title: str) -> Conversation
     return record
 
 
-def _create(record: ConversationRecord) -> None:
-    conversation_ref(record.id).create(
-        {
-            "userId": record.user_id,
-            "agentId": record.agent_id,
-            "title": record.title,
-            "messageCount": 0,
-            "createdAt": record.created_at,
-            "updatedAt": record.updated_at,
-        }
-    )
+def _create(record: ConversationRecord, expires_at: datetime | None) -> None:
+    document: dict[str, Any] = {
+        "userId": record.user_id,
+        "agentId": record.agent_id,
+        "title": record.title,
+        "messageCount": 0,
+        "createdAt": record.created_at,
+        "updatedAt": record.updated_at,
+    }
+    if expires_at is not None:
+        document["expiresAt"] = expires_at
+    conversation_ref(record.id).create(document)
 
 
 def owned_record(snapshot: Any, user_id: str) -> ConversationRecord:

@@ -151,3 +151,13 @@ STREAM_EVENTS = (
     StreamErrorEvent,
     StreamDoneEvent,
 )
+
+
+class SweepResult(ApiModel):
+    """What one sweep pass did (`POST /v1/sweeps`), by kind."""
+
+    pending_failed: int = Field(0, description="Answers left pending by a dead instance, failed.")
+    guests_erased: int = Field(0, description="Guests whose data's retention was over, erased.")
+    guests_kept: int = Field(
+        0, description="Guests with old data but a live session: kept, stamped with an expiry."
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.chat import conversations, spending
-from shared.chat.conversations import ConversationRecord, MessageRecord
+from shared.chat.conversations import MESSAGES, ConversationRecord, MessageRecord
 from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
@@ -64,6 +64,8 @@ def admit(user_id: str, conversation_id: str, content: str, address: str = "") -
             quotas.stage_admission(batch, reads.others[0])
         if not holds:
             holds.append(spending.reserve(user_id, address, reads.agent, content))
+        # Kept with the pending answer, so the sweep can give it back if this process dies.
+        spend.stage_record(batch, holds[0], answer.id)
         batch.commit()
         return Admission(reads.conversation, reads.agent, question, answer, reads, holds[0])
 
@@ -179,10 +181,14 @@ def stage_exchange(
     )
     unchanged = clients.firestore().write_option(last_update_time=snapshot.update_time)
     batch.update(snapshot.reference, {"messageCount": seq + 2, "updatedAt": now}, option=unchanged)
+    # Messages go with their conversation (Firestore TTL on both).
+    expires_at = (snapshot.to_dict() or {}).get("expiresAt")
+    messages = conversations.conversation_ref(current.id).collection(MESSAGES)
     for message in (question, answer):
-        batch.create(
-            conversations.message_ref(current.id, message.id), message.to_document(user_id)
-        )
+        document = message.to_document(user_id)
+        if expires_at is not None:
+            document["expiresAt"] = expires_at
+        batch.create(messages.document(message.id), document)
     return question, answer
 
 

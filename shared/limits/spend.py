@@ -17,6 +17,10 @@ share), so every chat message does not write to one hot document.
 
 Meter documents carry `expiresAt` (Firestore's TTL policy removes them): windows a day
 after they close; per-guest counts with the guest's data.
+
+A chat run's hold is also recorded (`hold_<answer id>`, in the admission's own commit) and
+the record deleted when the hold settles, so a hold whose process died before settling
+can be given back by another (`release_recorded`, from the sweep of abandoned answers).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from shared.core.models import utcnow
 from shared.gcp import clients
 
 COLLECTION = "limits"
+HOLD_RECORD_PREFIX = "hold_"
+HOLD_RECORD_DAYS = 2  # past the day windows a record's meters count in
 logger = log.get_logger("spend")
 
 
@@ -122,6 +128,7 @@ class Hold:
 
     meters: list[Meter] = field(default_factory=list)
     settled: bool = False
+    record: str | None = None  # the `hold_...` document that keeps it (`stage_record`)
 
     def settle(self, used: int | None = None) -> None:
         """Correct reservations to `used`; `None` gives back everything taken (counts too).
@@ -134,8 +141,8 @@ class Hold:
         else:
             changes = [(m, used - m.amount) for m in self.meters if m.by_use]
         try:
-            if changes:
-                _add(changes)
+            if changes or self.record:
+                _add(changes, delete=self.record)
         except Exception as exc:  # noqa: BLE001 - the work is done; the count only errs high
             logger.warning("spend not settled", extra={"fields": {"error": repr(exc)[:200]}})
 
@@ -208,14 +215,17 @@ def stage_add(writer: Any, meter: Meter) -> None:
     _stage(writer, meter, meter.amount, utcnow())
 
 
-def _add(changes: list[tuple[Meter, int]]) -> list[int]:
-    """Increment each meter's document by its amount in one commit; the new counts."""
+def _add(changes: list[tuple[Meter, int]], delete: str | None = None) -> list[int]:
+    """Increment each meter's document by its amount in one commit (deleting the document
+    `delete` in it too); the new counts."""
     batch = clients.firestore().batch()
+    if delete is not None:
+        batch.delete(clients.firestore().collection(COLLECTION).document(delete))
     now = utcnow()
     for meter, amount in changes:
         _stage(batch, meter, amount, now)
     results = batch.commit()
-    return [_counted(result) for result in results]
+    return [_counted(result) for result in results[-len(changes) :]] if changes else []
 
 
 def _stage(writer: Any, meter: Meter, amount: int, now: datetime) -> None:
@@ -230,6 +240,49 @@ def _stage(writer: Any, meter: Meter, amount: int, now: datetime) -> None:
 def _counted(result: Any) -> int:
     value = result.transform_results[0]
     return int(value.integer_value or value.double_value)
+
+
+def stage_record(writer: Any, hold: Hold, key: str) -> None:
+    """Record what `hold` took in `writer`'s commit (`hold_<key>`), so that another process
+    can give it back (`release_recorded`) if this one dies before the hold settles."""
+    if not hold.meters:
+        return
+    hold.record = HOLD_RECORD_PREFIX + key
+    writer.set(
+        clients.firestore().collection(COLLECTION).document(hold.record),
+        {
+            "meters": [{"docId": m.doc_id, "amount": m.amount} for m in hold.meters],
+            "expiresAt": utcnow() + timedelta(days=HOLD_RECORD_DAYS),
+        },
+    )
+
+
+def release_recorded(key: str) -> bool:
+    """Give back everything a recorded hold took, once; False if there is no record (it
+    settled, or was released already)."""
+    from google.api_core.exceptions import FailedPrecondition, NotFound
+    from google.cloud.firestore import Increment
+
+    db = clients.firestore()
+    ref = db.collection(COLLECTION).document(HOLD_RECORD_PREFIX + key)
+    snapshot = ref.get()
+    if not snapshot.exists:
+        return False
+    batch = db.batch()
+    # Deleted only as read: a concurrent release finds it changed and gives back nothing.
+    batch.delete(ref, option=db.write_option(last_update_time=snapshot.update_time))
+    now = utcnow()
+    for meter in (snapshot.to_dict() or {}).get("meters") or []:
+        batch.set(
+            db.collection(COLLECTION).document(str(meter["docId"])),
+            {"count": Increment(-int(meter["amount"])), "updatedAt": now},
+            merge=True,
+        )
+    try:
+        batch.commit()
+    except (FailedPrecondition, NotFound):
+        return False
+    return True
 
 
 def count(doc_id: str) -> int:
@@ -325,11 +378,14 @@ def deployment_tokens_today() -> int:
     return sum(count(f"global_{shard}_tokens_{day}") for shard in range(shards))
 
 
-def guest_count(user_id: str, what: str, amount: int = 1) -> Meter:
-    """One more (or, with a negative amount, fewer) `agents` or `conversations` of a guest."""
+def guest_count(
+    user_id: str, what: str, amount: int = 1, expires_at: datetime | None = None
+) -> Meter:
+    """One more (or, with a negative amount, fewer) `agents` or `conversations` of a guest;
+    `expires_at` (the guest's data expiry) is stamped on the count when given."""
     settings = get_spend_settings()
     limit = settings.agents_per_guest if what == "agents" else settings.conversations_per_guest
-    return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60)
+    return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60, expires_at)
 
 
 def reservation(text_length_bytes: int, max_output_tokens: int, history_budget: int) -> int:

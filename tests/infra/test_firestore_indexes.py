@@ -6,7 +6,8 @@ index exists. This test finds query shapes in `shared/` and `functions/` and loo
 one up in `local.firestore_indexes` (infra/firestore.tf).
 
 What the scanner understands (and its limits; it is deliberately conservative):
-- Chains of calls on one expression (`db.collection(X).where(...).order_by(...)`), and a
+- Chains of calls on one expression (`db.collection(X).where(...).order_by(...)`, also
+  `db.collection_group(X)...`, matched to indexes of that query scope), and a
   variable extended by later assignments in the same function (`q = q.where(...)`); an
   assignment may sit in an `if`, so both the extended and the unextended query count.
 - Filters written `.where(filter=FieldFilter("field", "op", value))` or
@@ -15,7 +16,7 @@ What the scanner understands (and its limits; it is deliberately conservative):
 - Collection ids given as string literals or module constants (also constants imported
   from another `shared` module).
 It does not follow queries passed between functions, `Or`/`And` composite filters, field
-names held in variables, or collection-group queries. A shape it cannot read fully (an
+names held in variables. A shape it cannot read fully (an
 unresolved collection or field) FAILS the test when it might need an index, so a query
 the scanner cannot see is reported rather than silently passed: rewrite it in one of the
 forms above, or extend the scanner.
@@ -46,12 +47,15 @@ class Shape:
     collection: str
     filters: tuple[tuple[str, str], ...] = ()
     orders: tuple[tuple[str, str], ...] = ()
+    group: bool = False  # a collection-group query (`collection_group(X)`)
 
     def extended(self, method: str, call: ast.Call, consts: dict[str, str]) -> Shape:
         if method == "where":
-            return Shape(self.collection, (*self.filters, _filter(call, consts)), self.orders)
+            filters = (*self.filters, _filter(call, consts))
+            return Shape(self.collection, filters, self.orders, self.group)
         if method == "order_by":
-            return Shape(self.collection, self.filters, (*self.orders, _order(call, consts)))
+            orders = (*self.orders, _order(call, consts))
+            return Shape(self.collection, self.filters, orders, self.group)
         return self
 
     def fields(self) -> set[str]:
@@ -127,8 +131,9 @@ def _shapes_of(
     if isinstance(root, ast.Name) and root.id in variables:
         shapes = set(variables[root.id])
     for index, (method, call) in enumerate(calls):
-        if method == "collection":
-            shapes = {Shape(_literal(call.args[0] if call.args else None, consts))}
+        if method in ("collection", "collection_group"):
+            name = _literal(call.args[0] if call.args else None, consts)
+            shapes = {Shape(name, group=method == "collection_group")}
             start = index + 1
     for method, call in calls[start:]:
         shapes = {shape.extended(method, call, consts) for shape in shapes}
@@ -206,6 +211,9 @@ def _index_matches(shape: Shape, index: dict[str, Any]) -> bool:
     inequality field, if not ordered on, right after; a trailing __name__ is optional."""
     if index.get("collection") != shape.collection:
         return False
+    scope = "COLLECTION_GROUP" if shape.group else "COLLECTION"
+    if index.get("query_scope", "COLLECTION") != scope:
+        return False
     fields = [(f["field_path"], f.get("order") or f.get("array_config")) for f in index["fields"]]
     equalities = {name for name, op in shape.filters if op in EQUALITY}
     arrays = {name for name, op in shape.filters if op in ARRAY}
@@ -279,3 +287,12 @@ def test_every_declared_index_serves_a_query_in_the_code() -> None:
     ]
 
     assert unused == []
+
+
+def test_scanner_reads_the_abandoned_answers_sweep_as_a_collection_group_query() -> None:
+    expected = Shape("messages", (("status", "=="), ("createdAt", "<")), group=True)
+
+    assert ("shared/chat/sweeps.py", expected) in NEEDING
+    index = next(index for index in _indexes() if index["key"] == "messages_pending_since")
+    assert _index_matches(expected, index)
+    assert not _index_matches(Shape("messages", expected.filters), index)  # scope differs

@@ -164,3 +164,15 @@ def test_no_ttl_policy_waits_on_a_field_nothing_writes() -> None:
 
     assert set(ttl) <= set(collections_with_expiry())
     assert "outbox" not in ttl, "a staged event is deleted once published, never by age"
+
+
+def test_no_collection_is_listed_twice() -> None:
+    # Terraform refuses an object with a repeated key; the parser here keeps the last one.
+    text = (INFRA / "firestore.tf").read_text()
+    block = text[
+        text.index("firestore_ttl_fields = {") : text.index(
+            "}", text.index("firestore_ttl_fields = {")
+        )
+    ]
+    keys = [line.split("=")[0].strip() for line in block.splitlines()[1:] if "=" in line]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

@@ -339,6 +339,23 @@ def test_pubsub_entry_topic_and_dead_letter_topic_are_created(entry: Entry) -> N
     assert RUNTIME.subscriptions[entry.name].dead_letter_topic == expected_dead_letter
 
 
+def test_every_dead_letter_topic_of_a_consumed_topic_becomes_alerts() -> None:
+    """A message a consumer gave up on is an alert, whichever topic it came from."""
+    consumed = {
+        entry.trigger.pubsub.topic
+        for entry in MANIFEST.pubsub_entries()
+        if entry.trigger.pubsub and not entry.trigger.pubsub.topic.endswith("-dead-letter")
+    }
+    alerted = {
+        entry.trigger.pubsub.topic.removesuffix("-dead-letter")
+        for entry in MANIFEST.pubsub_entries()
+        if entry.trigger.pubsub and entry.entry_point == "alerts_dead_letters"
+    }
+
+    assert "agent-events" in consumed
+    assert consumed - {"outbox-relay"} <= alerted  # a relay tick is never retried
+
+
 def test_topic_module_makes_a_dead_letter_topic_and_backlog_subscription() -> None:
     module = INFRA / "modules" / "pubsub_topic"
     dead_letter = resource(module, "google_pubsub_topic", "dead_letter")
@@ -431,10 +448,14 @@ def test_ttl_policies_cover_every_collection_that_expires_but_not_the_outbox() -
     assert ttl == {
         name: "expiresAt"
         for name in [
+            "agent_totals",
+            "agents",
             "alert_counters",
             "alerts",
+            "conversations",
             "idempotency_keys",
             "limits",
+            "messages",
             "notifications",
             "processed_events",
             "quotas",
@@ -687,6 +708,21 @@ def test_scheduled_load_test_names_a_scenario_and_targets_the_public_api() -> No
     assert env["LOADTEST_TARGET_BASE_URL"] == "https://api.example.com"
     assert env["LOADTEST_ALLOWED_TARGETS"] == "https://api.example.com"
     assert local(INFRA, "api_url") == "https://${var.domains[0]}"
+
+
+def test_sweeps_are_scheduled_every_ten_minutes_on_the_operators_sweep_function() -> None:
+    default_calls = one(variables(INFRA)["scheduled_calls"]["default"])
+    call = RUNTIME.scheduled_calls["sweep"]
+    entry = next(entry for entry in MANIFEST.functions if entry.name == call.function)
+
+    assert default_calls["sweep"]["schedule"] == "*/10 * * * *"
+    assert (call.function, call.method, call.path, call.body) == (
+        "sweep",
+        "POST",
+        "/v1/sweeps",
+        "{}",
+    )
+    assert (entry.entry_point, entry.access) == ("sweep", "operators")
 
 
 def test_scheduler_job_sends_what_runtime_config_computes() -> None:

@@ -82,6 +82,7 @@ def test_create_answers_201_with_defaults_and_stores_the_contract_fields(
         "tools",
         "createdAt",
         "updatedAt",
+        "expiresAt",  # the session's expiry + GUEST_DATA_RETENTION_DAYS (Firestore TTL)
     }
     assert stored["userId"] == guest.user_id
     assert stored["systemPrompt"] == "Be brief."

@@ -11,7 +11,7 @@ import pytest
 
 from shared.core import state
 from shared.messaging import events
-from shared.messaging.topics import chat_events, deploy_events
+from shared.messaging.topics import agent_events, chat_events, deploy_events
 from shared.messaging.topics.loadtest_results import COMPLETED, LoadtestCompletedData
 from tests.conftest import ROOT, LoadedFunction, load_function
 from tests.support.pubsub import binary_cloud_event, push_message, structured_cloud_event
@@ -268,6 +268,29 @@ def test_dead_letter_becomes_an_alert_naming_its_subscription(
     assert alert["labels"]["subscription"] == "alerts-deploys"
     assert alert["labels"]["topic"] == "deploy-events"
     assert "deploy.requested" in alert["summary"]
+    assert len(slack_server.posts) == 1
+
+
+def test_a_dead_agent_event_becomes_an_alert_naming_the_cleanup_subscription(
+    slack_server: SlackServer, http: Any
+) -> None:
+    """A deleted agent whose conversations could not be erased is an operator's matter."""
+    original = envelope(agent_events.DELETED, {"agentId": "agt_1", "userId": "usr_1"})
+    attributes = {
+        "CloudPubSubDeadLetterSourceSubscription": "agent-cleanup",
+        "CloudPubSubDeadLetterSourceDeliveryCount": "5",
+    }
+
+    response = push("alerts_dead_letters", "agent-events-dead-letter", original, attributes)
+
+    assert response.status_code == 200
+    [alert] = alert_list(http)
+    assert alert["labels"]["alertname"] == "DeadLetter"
+    assert (alert["labels"]["subscription"], alert["labels"]["topic"]) == (
+        "agent-cleanup",
+        "agent-events",
+    )
+    assert agent_events.DELETED in alert["summary"]
     assert len(slack_server.posts) == 1
 
 

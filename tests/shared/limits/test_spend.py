@@ -67,6 +67,37 @@ def test_a_release_gives_everything_back(firestore_db: Any) -> None:
     assert spend.count("test_meter") == 0
 
 
+def recorded(firestore_db: Any, hold: spend.Hold) -> Any:
+    """A hold recorded in a commit of its own, as the chat admission records it."""
+    batch = firestore_db.batch()
+    spend.stage_record(batch, hold, "msg_1")
+    batch.commit()
+    return firestore_db.collection(spend.COLLECTION).document("hold_msg_1")
+
+
+def test_a_recorded_hold_is_given_back_once_by_another_process(firestore_db: Any) -> None:
+    counted = spend.Meter("counted", 1, 10, "messages", retry_after=1)
+    record = recorded(firestore_db, spend.take([counted, meter(100, limit=1000)]))
+
+    first, again = spend.release_recorded("msg_1"), spend.release_recorded("msg_1")
+
+    assert (first, again) == (True, False)
+    assert (spend.count("counted"), spend.count("test_meter")) == (0, 0)
+    assert not record.get().exists
+
+
+def test_settling_a_recorded_hold_deletes_its_record(firestore_db: Any) -> None:
+    hold = spend.take([meter(100, limit=1000)])
+    record = recorded(firestore_db, hold)
+    assert record.get().get("expiresAt") is not None
+
+    hold.settle(30)
+
+    assert not record.get().exists
+    assert spend.release_recorded("msg_1") is False
+    assert spend.count("test_meter") == 30
+
+
 def test_addresses_are_stored_only_as_hashes(firestore_db: Any) -> None:
     spend.take([spend.sessions_from("203.0.113.7", 5)])
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra import manifest
 from infra.local.emulators import Emulators
+from shared.chat import sweeps
 from shared.core import deadline, log
 from shared.core.settings import get_settings
 from shared.gcp import firestore
@@ -187,6 +188,7 @@ def test_every_routes_default_budget_ends_before_its_functions_cloud_run_timeout
         "persona-router": model_settings.persona_chat_deadline_seconds(),
         "loadtest": loadtest_runs.run_deadline_seconds(),
         "webhook": deliveries.webhook_deadline_seconds(),
+        "sweep": sweeps.sweep_deadline_seconds(),
         **{name: get_settings().request_deadline_seconds for name in ("agents", "guest-session")},
     }
 
