@@ -31,14 +31,14 @@ def create_agent(call: Call) -> AgentPublic:
     return store.create_agent(principal.user_id, call.body, principal.expires_at).public()
 
 
-@api.route(AGENTS, query=models.AgentListQuery, response=models.AgentPage, overlap_auth=True)
+@api.read(AGENTS, query=models.AgentListQuery, response=models.AgentPage)
 def list_agents(call: Call) -> models.AgentPage:
     """The caller's agents, newest first, one page at a time."""
     query: models.AgentListQuery = call.query
     return store.agent_page(call.principal.user_id, query.limit, query.page_token)
 
 
-@api.route(AGENT, response=models.AgentPublic, overlap_auth=True)
+@api.read(AGENT, response=models.AgentPublic)
 def get_agent(call: Call) -> models.AgentPublic:
     """One of the caller's agents, with its run statistics."""
     record = store.get_owned_agent(call.principal.user_id, call.params["agent_id"])
@@ -63,7 +63,7 @@ def delete_agent(call: Call) -> None:
     store.delete_agent(call.principal.user_id, call.params["agent_id"], if_match)
 
 
-@api.route("/v1/dashboard/stats", response=models.DashboardStats, overlap_auth=True)
+@api.read("/v1/dashboard/stats", response=models.DashboardStats)
 def dashboard_stats(call: Call) -> models.DashboardStats:
     """Totals over the caller's agents."""
     return store.dashboard(call.principal.user_id)

@@ -8,14 +8,14 @@ from werkzeug.wrappers import Response
 
 from shared.chat import conversations, models, runs, streams
 from shared.core import log
-from shared.identity.auth import authenticate
+from shared.identity.auth import authenticate, claim
 from shared.llm import model
 from shared.web import sse
 from shared.web.api import Api, Call
 
 log.configure("chat")
 runs.check_settings()
-api = Api("chat", auth=authenticate).serve_framework_errors()
+api = Api("chat", auth=authenticate, claim=claim).serve_framework_errors()
 CONVERSATION = "/v1/conversations/<conversation_id>"
 MESSAGES = CONVERSATION + "/messages"
 
@@ -34,16 +34,14 @@ def create_conversation(call: Call) -> models.ConversationPublic:
     return conversations.create_conversation(owner, body.agent_id, body.title, expires).public()
 
 
-@api.route(
-    "/v1/conversations", query=models.ConversationListQuery, response=models.ConversationPage
-)
+@api.read("/v1/conversations", query=models.ConversationListQuery, response=models.ConversationPage)
 def list_conversations(call: Call) -> models.ConversationPage:
     """Your conversations with an agent, most recently active first."""
     query, owner = call.query, call.principal.user_id
     return conversations.list_conversations(owner, query.agent_id, query.limit, query.page_token)
 
 
-@api.route(CONVERSATION, response=models.ConversationPublic, errors=[404])
+@api.read(CONVERSATION, response=models.ConversationPublic, errors=[404])
 def get_conversation(call: Call) -> models.ConversationPublic:
     """One of your conversations."""
     conversation_id = call.params["conversation_id"]
@@ -57,7 +55,7 @@ def delete_conversation(call: Call) -> None:
     conversations.delete_conversation(owner, call.params["conversation_id"], if_match)
 
 
-@api.route(MESSAGES, query=models.MessageListQuery, response=models.MessagePage, errors=[400, 404])
+@api.read(MESSAGES, query=models.MessageListQuery, response=models.MessagePage, errors=[400, 404])
 def list_messages(call: Call) -> models.MessagePage:
     """Messages of a conversation, a page at a time, newest page first."""
     query: models.MessageListQuery = call.query

@@ -150,6 +150,11 @@ class Api:
 
         return register
 
+    def read(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """A GET of the caller's own data: a route whose handler reads only
+        `call.principal.user_id`, so its session is checked alongside (`overlap_auth`)."""
+        return self.route(path, overlap_auth=True, **options)
+
     def serve_framework_errors(self) -> Api:
         """Answer what functions-framework refuses before routing as the contract says
         (see `framework_error`); call once in the entry module."""

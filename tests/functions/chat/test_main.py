@@ -74,6 +74,33 @@ def test_list_conversations_is_per_agent_and_pages(client: Any, owner: Owner) ->
     assert second["nextPageToken"] is None
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/conversations?agentId={agent}",
+        "/v1/conversations/{conversation}",
+        "/v1/conversations/{conversation}/messages",
+    ],
+)
+def test_a_token_naming_another_guest_reads_alongside_but_answers_401(
+    client: Any, owner: Owner, path: str, settings: Any
+) -> None:
+    settings(SESSION_CACHE_SECONDS="0")  # every request reads its session, alongside
+    conversation = start_conversation(client, owner, title="Victim's talk")
+    send(client, owner, conversation["id"], "a secret question")
+    intruder = new_owner()
+    forged = intruder.guest.token.split(".")[0] + "." + owner.guest.user_id
+    target = path.format(agent=owner.agent.id, conversation=conversation["id"])
+
+    answer = client.get(target, headers={"Authorization": f"Bearer {forged}"})
+    own = client.get(target, headers=owner.headers)
+
+    assert answer.status_code == 401
+    assert "Victim" not in answer.get_data(as_text=True)
+    assert "secret" not in answer.get_data(as_text=True)
+    assert own.status_code == 200
+
+
 def test_delete_conversation_removes_it_and_its_messages(
     client: Any, owner: Owner, firestore_db: Any
 ) -> None:
