@@ -54,7 +54,8 @@ def _list_agents(user_id: str, limit: int = 20) -> list[dict[str, Any]]:
     return [{"id": s.id, **(s.to_dict() or {})} for s in query.stream()][:limit]
 
 
-def _create_agent(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def _create_agent(user_id: str, body: dict[str, Any], expires: datetime) -> dict[str, Any]:
+    """The agent, the guest's totals and agent count in one commit, as the platform does."""
     now = datetime.now(UTC)
     agent_id = "agt_" + secrets.token_hex(12)
     record = {
@@ -66,7 +67,19 @@ def _create_agent(user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         "createdAt": now,
         "updatedAt": now,
     }
-    db.collection("agents").document(agent_id).create(record)
+    batch = db.batch()
+    batch.create(db.collection("agents").document(agent_id), {**record, "expiresAt": expires})
+    batch.set(
+        db.collection("agent_totals").document(user_id),
+        {"activeAgents": firestore.Increment(1), "expiresAt": expires},
+        merge=True,
+    )
+    batch.set(
+        db.collection("limits").document(f"user_{user_id}_agents"),
+        {"count": firestore.Increment(1), "updatedAt": now, "expiresAt": expires},
+        merge=True,
+    )
+    batch.commit()
     return {"id": agent_id, **record}
 
 
@@ -99,7 +112,9 @@ def bare_routes(request: Any) -> Any:
     if route == ("GET", "/v1/agents"):
         return _json({"agents": _list_agents(session["userId"])})
     if route == ("POST", "/v1/agents"):
-        return _json(_create_agent(session["userId"], request.get_json(silent=True) or {}), 201)
+        body = request.get_json(silent=True) or {}
+        expires = session["expiresAt"] + timedelta(days=30)
+        return _json(_create_agent(session["userId"], body, expires), 201)
     if route == ("POST", "/v1/personas/route"):
         return _json(_route(str((request.get_json(silent=True) or {}).get("message", ""))))
     return _json({"error": "not found"}, 404)

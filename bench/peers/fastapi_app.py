@@ -3,9 +3,10 @@ current user, the synchronous Firestore client in `def` endpoints (FastAPI runs 
 its thread pool), served by uvicorn. Run: uvicorn bench.peers.fastapi_app:app
 
 Equal work with the platform: the same documents (an agent as shared/agents/store.py
-stores it), the same query (userId, createdAt desc, __name__ desc, limit + 1), the stats
-shards each agent lists read in one batch, the same page token and the same JSON fields;
-persona routing calls the platform's own router.
+stores it, with the guest's totals and agent count in the same commit), the same query
+(userId, createdAt desc, __name__ desc, limit + 1), the stats shards each agent lists read
+in one batch, the same page token and the same JSON fields; persona routing calls the
+platform's own router.
 """
 
 from __future__ import annotations
@@ -130,10 +131,25 @@ def read_session(user: CurrentUser) -> SessionOut:
 
 @app.post("/v1/agents", status_code=201, response_model=AgentOut)
 def create_agent(body: AgentIn, user: CurrentUser) -> AgentOut:
+    # As the platform writes it: the agent, the guest's totals and the guest's agent count
+    # in one commit, each with the guest data's expiry (session expiry + 30 days).
     now = datetime.now(UTC)
+    expires = user.expiresAt + timedelta(days=30)
     agent_id = "agt_" + secrets.token_hex(12)
     record = {"userId": user.userId, **body.model_dump(), "createdAt": now, "updatedAt": now}
-    db.collection("agents").document(agent_id).create(record)
+    batch = db.batch()
+    batch.create(db.collection("agents").document(agent_id), {**record, "expiresAt": expires})
+    batch.set(
+        db.collection("agent_totals").document(user.userId),
+        {"activeAgents": firestore.Increment(1), "expiresAt": expires},
+        merge=True,
+    )
+    batch.set(
+        db.collection("limits").document(f"user_{user.userId}_agents"),
+        {"count": firestore.Increment(1), "updatedAt": now, "expiresAt": expires},
+        merge=True,
+    )
+    batch.commit()
     return AgentOut(id=agent_id, **record)
 
 
