@@ -97,7 +97,17 @@ def render(runs: list[dict[str, Any]]) -> str:
             lines += _table(
                 f"Warm routes, {label}: {name}", runs, keys, cell, lambda m: m >= WARM_GOAL
             )
-    entries = list(dict.fromkeys(row["entry"] for r in runs for row in r["coldStart"]))
+    exempt = {
+        row["entry"]: row.get("notComparable") or "calls the model"
+        for r in runs
+        for row in r["coldStart"]
+        if row.get("notComparable") or row.get("callsModel")
+    }
+    entries = [
+        entry
+        for entry in dict.fromkeys(row["entry"] for r in runs for row in r["coldStart"])
+        if entry not in exempt
+    ]
 
     def cold(run: dict[str, Any], entry: str) -> float | None:
         row = next((row for row in run["coldStart"] if row["entry"] == entry), None)

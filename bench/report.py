@@ -56,8 +56,11 @@ def cold_table(rows: list[dict[str, Any]]) -> list[str]:
                 f"| {row['entry']} | {row['probe']} | | skipped: {row['skipped'][:80]} | | | |"
             )
             continue
-        ok = None if row["callsModel"] or row["ratio"] is None else row["ratio"] <= COLD_GOAL
+        exempt = row.get("notComparable") or row.get("callsModel")
+        ok = None if exempt or row["ratio"] is None else row["ratio"] <= COLD_GOAL
         calls = "page" if row["bare"] == "bare_page" else first_work(row.get("firstCalls", []))
+        if row.get("firstWork"):
+            calls += f" + `{row['firstWork']}`"
         lines.append(
             f"| {row['entry']} | {row['probe']} | {calls} | {_spread(row['platformMs'])} | "
             f"{_spread(row['bareMs'])} | {_ratio(row['ratio'])} | {_goal(ok)} |"

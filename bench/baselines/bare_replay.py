@@ -4,8 +4,9 @@ The bench records, in a counted start of the platform's entry (`bench/opcount.py
 calls its first answer made, and gives them to this function as `BARE_CALLS` (JSON):
 gets of N documents, queries returning N documents, transactions with their reads and
 writes, commits of N writes and deletes, publishes. This function makes the same calls in
-the same order, one after the other, against seeded documents, and answers `BARE_STATUS`:
-the cold-start floor for an entry whose first work is more than one Firestore call.
+the same order, one after the other, against seeded documents, then any computation the
+entry's first answer is made of (`BARE_WORK`), and answers `BARE_STATUS`: the cold-start
+floor for an entry whose first work is more than one Firestore call.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ SEEDED = "bare_replay"  # SEED_COUNT documents, written by the bench before it s
 SEED_COUNT = 100
 EMPTY = "bare_replay_empty"
 TOPIC = os.environ.get("BARE_TOPIC", "")
+# Work besides the calls, when the entry's first answer computes something: "module:function"
+# and its one string argument, e.g. the persona router's routing of the probe's message.
+WORK = os.environ.get("BARE_WORK", "")
+WORK_ARGUMENT = os.environ.get("BARE_WORK_ARGUMENT", "")
 
 
 def _seeded(count: int) -> list[Any]:
@@ -104,12 +109,22 @@ def replay(calls: list[list[Any]]) -> None:
         index += 1
 
 
+def compute() -> None:
+    if WORK:
+        import importlib
+
+        module, function = WORK.split(":")
+        getattr(importlib.import_module(module), function)(WORK_ARGUMENT)
+
+
 @functions_framework.http
 def bare_replay_http(request: Any) -> Any:
     replay(CALLS)
+    compute()
     return "{}", STATUS, {"Content-Type": "application/json"}
 
 
 @functions_framework.cloud_event
 def bare_replay_event(cloud_event: Any) -> None:
     replay(CALLS)
+    compute()
