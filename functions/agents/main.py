@@ -1,18 +1,16 @@
-"""Agents: CRUD, the dashboard totals and erasure (`agents`, HTTP), and run statistics
-(`on_chat_event`, Pub/Sub push from `chat-events`, deployed as `agents-stats`)."""
+"""Agents: CRUD, the dashboard totals and erasure (`agents`, HTTP). Run statistics come
+from `functions/agent_stats` (Pub/Sub), so these routes alone load this module."""
 
 from __future__ import annotations
 
 import functions_framework
-from cloudevents.http import CloudEvent
 from flask import Request
 from werkzeug.wrappers import Response
 
-from shared.agents import consumer, models, store
+from shared.agents import models, store
 from shared.agents.models import AgentCreate, AgentPublic
 from shared.core import log
 from shared.identity import auth
-from shared.messaging import events
 from shared.tools import registry as tools
 from shared.web.api import Api, Call
 
@@ -81,17 +79,3 @@ def erase_me(call: Call) -> None:
 @functions_framework.http
 def agents(request: Request) -> Response:
     return api(request)
-
-
-@functions_framework.cloud_event
-def on_chat_event(cloud_event: CloudEvent) -> None:
-    """Count a finished chat run (`chat.run.completed` / `chat.run.failed`) in its agent's stats.
-
-    Retried: any Firestore failure raises, so Pub/Sub redelivers (then dead-letters).
-    Dropped as poison (logged, acknowledged): a message that is not a platform event, data
-    that is not `ChatRunData`, a malformed agent id. Ignored: other event types, and runs
-    of an agent that no longer exists or belongs to another user.
-    Deduplicated: the event id is recorded in `processed_events` in the same transaction
-    as the counter update, so a redelivered event counts once.
-    """
-    events.consume(cloud_event, consumer.count_run)

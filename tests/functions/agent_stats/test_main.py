@@ -31,7 +31,7 @@ ENCODINGS = pytest.mark.parametrize(
 
 @pytest.fixture
 def function(firestore_db: Any) -> LoadedFunction:
-    return load_function("functions/agents", "on_chat_event", "cloudevent")
+    return load_function("functions/agent_stats", "on_chat_event", "cloudevent")
 
 
 @pytest.fixture

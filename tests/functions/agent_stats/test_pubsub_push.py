@@ -45,7 +45,8 @@ class CountingApp:
 @pytest.fixture
 def served(firestore_db: Any) -> Iterator[tuple[str, CountingApp]]:
     """The entry point on a free local port, as the emulator's push endpoint."""
-    counting = CountingApp(load_function("functions/agents", "on_chat_event", "cloudevent").app)
+    consumer = load_function("functions/agent_stats", "on_chat_event", "cloudevent")
+    counting = CountingApp(consumer.app)
     server = make_server("127.0.0.1", 0, counting, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
