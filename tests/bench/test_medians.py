@@ -43,3 +43,11 @@ def test_a_median_short_of_the_goal_is_marked(tmp_path: Path) -> None:
     text = medians.render(runs)
     assert "| GET /v1/agents p50 | 1.00x | 1.00x | **no** |" in text
     assert "| agents | 1.40x | 1.40x | **no** |" in text
+
+
+def test_entries_no_bare_function_can_match_are_listed_apart() -> None:
+    exempt = run(10.0, 100.0, 2.2)
+    exempt["coldStart"][0]["notComparable"] = "loads the MCP SDK"
+    text = medians.render([exempt | {"file": "a.json"}])
+    assert "| agents |" not in text
+    assert "Not held to the budget: agents, which loads the MCP SDK." in text
