@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 
 from shared.github import deliveries as github
 from tests.conftest import E2E_ADMIN_TOKEN, ROOT, RunningStack, start_stack, stop_stack
+from tests.support.faults import listening_pids
 
 GUEST_TOKENS_PER_DAY = 6000
 LONG_MESSAGE = "tokens " * 400  # 2,800 characters: about 700 tokens of input
@@ -163,19 +163,6 @@ def test_a_model_outside_the_allowlist_never_reaches_the_model(http: httpx.Clien
 
 
 # -- a frozen Firestore: every route answers 503 within the deadline ----------------------
-
-
-def listening_pids(port: int) -> list[int]:
-    listing = subprocess.run(
-        ["ss", "-ltnpH", f"sport = :{port}"], check=True, capture_output=True, text=True
-    )
-    return sorted(
-        {
-            int(part.split("=")[1])
-            for part in listing.stdout.replace(",", " ").split()
-            if part.startswith("pid=")
-        }
-    )
 
 
 def test_with_firestore_frozen_every_route_answers_503_within_the_deadline(
