@@ -222,6 +222,7 @@ def local_stack(stack_peers: StackPeers) -> Iterator[RunningStack]:
             "ANTHROPIC_BASE_URL": stack_peers.messages_api.url,
             "OFFLINE_CHUNK_DELAY_MS": "0",
             "ALERT_GROUP_WAIT_SECONDS": "0",
+            "SWEEP_SECONDS": "2",  # Cloud Scheduler's 10 minutes, made short
             # The journeys read the Cloud Logging lines; `make run` itself defaults to text.
             "LOG_FORMAT": "json",
         }

@@ -58,6 +58,12 @@ LOCAL_STACK = [
     ("PUBSUB_PORT", "8085", "Pub/Sub emulator port of `make run`."),
     ("FUNCTION_BASE_PORT", "8101", "First port of the functions behind the gateway."),
     ("OUTBOX_RELAY_SECONDS", "10", "How often `make run` ticks the outbox relay."),
+    (
+        "SWEEP_SECONDS",
+        "600",
+        "How often `make run` calls the sweep (`POST /v1/sweeps`, as Cloud Scheduler does"
+        " every 10 minutes); only when ADMIN_TOKEN is set, since it is an operator route.",
+    ),
 ]
 
 

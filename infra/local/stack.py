@@ -36,8 +36,14 @@ from infra.manifest import ROOT, Entry, Manifest, load
 DEFAULT_PROJECT = "demo-agent-platform"
 FUNCTION_BASE_PORT = 8101
 MAX_DELIVERY_ATTEMPTS = 5
-# Locally a thread plays Cloud Scheduler's part: a tick on this topic every few seconds.
+# Locally threads play Cloud Scheduler's part: a tick on this topic every few seconds, and
+# the sweep (`POST /v1/sweeps`, an operator route) when ADMIN_TOKEN is set.
 OUTBOX_RELAY_TOPIC = "outbox-relay"
+SWEEP_PATH = "/v1/sweeps"
+
+
+def _paths(entry: Entry) -> list[str]:
+    return entry.trigger.http.paths if entry.trigger.http else []
 
 
 @dataclass
@@ -77,20 +83,47 @@ class Stack:
         self._start_gateway()
         self._wait_until_ready()
         if OUTBOX_RELAY_TOPIC in self.manifest.topics():
-            threading.Thread(target=self._tick_outbox_relay, daemon=True).start()
+            self._every("OUTBOX_RELAY_SECONDS", 10, "outbox relay", self._tick_outbox_relay())
+        sweeper = next((e for e in self.manifest.http_entries() if SWEEP_PATH in _paths(e)), None)
+        token = self.base_env.get("ADMIN_TOKEN")
+        if sweeper is not None and token:
+            self._every("SWEEP_SECONDS", 600, "sweep", self._sweep(sweeper, token))
+        elif sweeper is not None:
+            self.log_sink("stack", "sweep not scheduled: set ADMIN_TOKEN to run it locally")
         return self
 
-    def _tick_outbox_relay(self) -> None:
+    def _every(self, setting: str, default: float, what: str, tick: Callable[[], None]) -> None:
+        """Call `tick` every `setting` seconds until the stack stops; a failure is logged."""
+        interval = float(self.base_env.get(setting, str(default)))
+
+        def loop() -> None:
+            while not self.stopped.wait(interval):
+                try:
+                    tick()
+                except Exception as exc:  # noqa: BLE001 - the next tick tries again
+                    self.log_sink("stack", f"{what} tick failed: {exc!r}")
+
+        threading.Thread(target=loop, daemon=True).start()
+
+    def _tick_outbox_relay(self) -> Callable[[], None]:
         from google.cloud import pubsub_v1
 
         publisher = pubsub_v1.PublisherClient()
         topic = publisher.topic_path(self.project, OUTBOX_RELAY_TOPIC)
-        interval = float(self.base_env.get("OUTBOX_RELAY_SECONDS", "10"))
-        while not self.stopped.wait(interval):
-            try:
-                publisher.publish(topic, b"{}").result(timeout=10)
-            except Exception as exc:  # noqa: BLE001 - the next tick tries again
-                self.log_sink("stack", f"outbox relay tick failed: {exc!r}")
+        return lambda: publisher.publish(topic, b"{}").result(timeout=10)
+
+    def _sweep(self, entry: Entry, token: str) -> Callable[[], None]:
+        import httpx
+
+        url = self.function_url(entry.name) + SWEEP_PATH
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def tick() -> None:
+            answer = httpx.post(url, json={}, headers=headers, timeout=300)
+            answer.raise_for_status()
+            self.log_sink("stack", f"sweep: {answer.text.strip()}")
+
+        return tick
 
     def _assign_ports(self) -> None:
         port = int(self.base_env.get("FUNCTION_BASE_PORT", FUNCTION_BASE_PORT))

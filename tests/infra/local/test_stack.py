@@ -60,6 +60,18 @@ def test_function_logs_are_streamed_with_their_names(local_stack: RunningStack) 
     assert any(line.strip().startswith("guest-session |") for line in local_stack.output)
 
 
+def test_the_stack_calls_the_sweep_as_cloud_scheduler_would(local_stack: RunningStack) -> None:
+    swept: list[str] = []
+    for _ in range(100):
+        swept = [line for line in local_stack.output if "sweep: {" in line]
+        if swept:
+            break
+        time.sleep(0.1)
+
+    assert swept, "no sweep within 10 s at SWEEP_SECONDS=2"
+    assert '"pendingFailed"' in swept[0]
+
+
 def test_sigint_stops_every_process_and_frees_the_ports() -> None:
     stack = start_stack()
     function_ports = range(stack.ports[3], stack.ports[3] + len(load().functions))
