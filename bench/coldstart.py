@@ -16,7 +16,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,6 @@ BARE_HTTP = ROOT / "bench" / "baselines" / "bare_http.py"  # the warm section's 
 BARE_REPLAY = ROOT / "bench" / "baselines" / "bare_replay.py"
 BARE_PAGE = ROOT / "bench" / "baselines" / "bare_page.py"
 REPLAY_TOPIC = "bare-replay"
-COUNTED_SITE = ROOT / "bench" / "opcount_site"
 
 
 @dataclass
@@ -221,15 +219,10 @@ def _sample(server: Server, check: Callable[[int], bool]) -> float:
 def first_calls(entry: Entry, ctx: Context, probe: Probe) -> list[list[Any]]:
     """The Firestore and Pub/Sub calls the entry's first answer makes (a counted start)."""
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as directory:
-        counted = {
-            **ctx.env,
-            "BENCH_OPCOUNT_DIR": directory,
-            "PYTHONPATH": f"{COUNTED_SITE}:{ctx.env.get('PYTHONPATH', '')}",
-        }
-        server = entry_server(entry, counted)
+        server = entry_server(entry, opcount.counted_env(ctx.env, Path(directory)))
         try:
             wait_for_answer(server, lambda: probe.check(server.port), timeout=20)
-            time.sleep(opcount.FLUSH_SECONDS * 4)  # the worker writes its calls every 0.1 s
+            opcount.settled(Path(directory))  # until the worker has written its calls
         finally:
             server.stop()
         return opcount.read_calls(Path(directory))

@@ -111,7 +111,8 @@ def dollars_per_million(per_request: dict[str, float], entry: Entry | None) -> d
         + per_request["deletes"] * FIRESTORE_DELETE
     )
     messages = per_request["published"] + per_request.get("delivered", 0)
-    average = per_request["publishedBytes"] / per_request["published"] if messages else 0
+    published = per_request["published"]
+    average = per_request["publishedBytes"] / published if published else 0
     pubsub = messages * max(average, PUBSUB_MIN_BYTES) / 2**40 * PUBSUB_TIB
     million = 1_000_000
     return {
@@ -244,19 +245,10 @@ def seed_messages(conversation_id: str, pair: list[dict[str, Any]], count: int) 
     batch.commit()
 
 
-COUNTED_SITE = Path(__file__).parent / "opcount_site"
-
-
 def counted_env(env: dict[str, str], directory: Path) -> dict[str, str]:
-    """The server's environment with the operation counting on (and the session cache off,
-    so every route pays for its session read as the peer does)."""
-    return {
-        **env,
-        "BENCH_OPCOUNT_DIR": str(directory),
-        "PYTHONPATH": f"{COUNTED_SITE}:{env.get('PYTHONPATH', '')}",
-        "SESSION_CACHE_SECONDS": "0",
-        "BENCH_PHASES": "1",
-    }
+    """The server's environment with the operation counting and the edge's phases on (and
+    the session cache off, so every route pays for its session read as the peer does)."""
+    return opcount.counted_env({**env, "SESSION_CACHE_SECONDS": "0"}, directory, phases=True)
 
 
 def _document(path: str) -> dict[str, Any]:

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from bench.report import COLD_GOAL, PEER_GOAL, ahead
 from bench.run import RESULTS
-
-WARM_GOAL = 1.2
-COLD_BUDGET = 1.3
+from bench.warm import CLIENTS
 
 
 def _full_runs(paths: Iterable[Path]) -> list[dict[str, Any]]:
@@ -32,19 +31,15 @@ def newest_full_runs(count: int, directory: Path = RESULTS) -> list[dict[str, An
     return _full_runs(sorted(directory.glob("bench-*.json"))[::-1])[:count][::-1]
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 2) if a and b else None
-
-
 def _warm_cell(row: dict[str, Any], figure: str, who: str = "platform") -> float | None:
     """`who` (the platform, or the bare function) ahead of FastAPI: lower latency or more
     requests per second."""
-    platform, peer = row.get(who, {}), row.get("fastapi", {})
+    mine, peer = row.get(who, {}), row.get("fastapi", {})
     if figure == "p50":
-        return _ratio(
-            peer.get("latencyMs", {}).get("median"), platform.get("latencyMs", {}).get("median")
-        )
-    return _ratio(platform.get("throughput", {}).get("rps"), peer.get("throughput", {}).get("rps"))
+        latency = mine.get("latencyMs", {}).get("median"), peer.get("latencyMs", {}).get("median")
+        return ahead(*latency, higher_is_better=False)
+    rps = mine.get("throughput", {}).get("rps"), peer.get("throughput", {}).get("rps")
+    return ahead(*rps, higher_is_better=True)
 
 
 def _table(
@@ -91,7 +86,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     ):
         table = rows(section)
         routes = list(dict.fromkeys(route for _, route in table))
-        for figure, name in (("p50", "p50 latency"), ("rps", "requests/s, 8 clients")):
+        for figure, name in (("p50", "p50 latency"), ("rps", f"requests/s, {CLIENTS} clients")):
             keys = [f"{route} {figure}" for route in routes]
 
             def cell(
@@ -105,7 +100,7 @@ def render(runs: list[dict[str, Any]]) -> str:
                 return _warm_cell(row, figure, who) if row else None
 
             lines += _table(
-                f"Warm routes, {label}: {name}", runs, keys, cell, lambda m: m >= WARM_GOAL
+                f"Warm routes, {label}: {name}", runs, keys, cell, lambda m: m >= PEER_GOAL
             )
     exempt = {
         row["entry"]: row.get("notComparable") or "calls the model"
@@ -123,9 +118,7 @@ def render(runs: list[dict[str, Any]]) -> str:
         row = next((row for row in run["coldStart"] if row["entry"] == entry), None)
         return row.get("ratio") if row else None
 
-    lines += _table(
-        "Cold start, platform over bare", runs, entries, cold, lambda m: m <= COLD_BUDGET
-    )
+    lines += _table("Cold start, platform over bare", runs, entries, cold, lambda m: m <= COLD_GOAL)
     lines += [f"Not held to the budget: {name}, which {why}." for name, why in exempt.items()]
     return "\n".join(lines)
 

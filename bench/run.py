@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -337,6 +338,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # Stopped with SIGTERM, the run still stops the servers and emulators it started (they
+    # run in sessions of their own, so nothing else would).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     sections = set(filter(None, args.only.split(","))) or set(SECTIONS)
     began = time.perf_counter()
     emulators = Emulators(free_port(), free_port(), PROJECT).start()

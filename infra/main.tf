@@ -6,7 +6,6 @@ locals {
   manifest  = yamldecode(file("${path.module}/functions.yaml"))
   functions = { for entry in local.manifest.functions : entry.name => entry }
   http      = { for name, entry in local.functions : name => entry if try(entry.trigger.http, null) != null }
-  pubsub    = { for name, entry in local.functions : name => entry if try(entry.trigger.pubsub, null) != null }
 
   region  = coalesce(var.region, local.manifest.defaults.region)
   runtime = local.manifest.defaults.runtime

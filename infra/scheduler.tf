@@ -53,3 +53,10 @@ resource "google_cloud_scheduler_job" "message" {
 
   depends_on = [google_project_service.api]
 }
+
+# The outbox relay's job had a resource of its own before ticks came from the manifest;
+# the same job, so an applied environment keeps it instead of recreating it.
+moved {
+  from = google_cloud_scheduler_job.outbox_relay[0]
+  to   = google_cloud_scheduler_job.message["outbox-relay"]
+}

@@ -343,7 +343,7 @@ resource "google_monitoring_alert_policy" "scheduler_failures" {
   }
 
   documentation {
-    content   = "A Cloud Scheduler job's call failed (see the job's logs for the status it got). The load-test job calls POST /v1/loadtests/runs; the outbox relay publishes on its topic. ${local.documentation}"
+    content   = "A Cloud Scheduler job's call failed (see the job's logs for the status it got). The jobs call operator routes (POST /v1/loadtests/runs, POST /v1/sweeps) or publish a tick (the outbox relay). ${local.documentation}"
     mime_type = "text/markdown"
   }
 
