@@ -77,7 +77,7 @@ def send_message(call: Call) -> models.MessageExchange | Response:
     """Send a message; the answer comes as JSON, or as SSE with `Accept: text/event-stream`."""
     user, conversation = call.principal.user_id, call.params["conversation_id"]
     run = runs.start(user, conversation, call.body.content, call.client_ip)
-    if "text/event-stream" in call.request.headers.get("Accept", ""):
+    if sse.wanted(call.request):
         return sse.response(run.sse(), location=run.events_path)
     return run.exchange()
 

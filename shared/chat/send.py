@@ -10,9 +10,8 @@ pending to final, so each process caches the final recent turns of a conversatio
 
 from __future__ import annotations
 
-import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from shared.core import errors, ids, state
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
 from shared.limits import quotas, spend
+from shared.web import pools
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -31,7 +31,8 @@ WINDOW = 200  # history considers at most this many newest messages
 _history: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
 state.on_reset(_history.clear)
 _lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+# Reads made beside the admission's batch, with the request's deadline (`shared.web.pools`).
+_READS = ("chat-reads", 8)
 
 
 @dataclass
@@ -99,7 +100,9 @@ def read_for_send(user_id: str, conversation_id: str, others: list[Any]) -> Send
     with _lock:
         cached = _history.get(conversation_id)
     # Unknown here: read the recent messages beside the documents (discarded on a 404).
-    recent = None if cached else _reads().submit(_recent_messages, conversation_id, None)
+    recent = None
+    if not cached:
+        recent = pools.submit(*_READS, lambda: _recent_messages(conversation_id, None))
     agent_id = conversations.known_agent_id(conversation_id)
     refs = [ref, *others] + ([_agent_ref(agent_id)] if agent_id else [])
     found = {s.reference.path: s for s in clients.firestore().get_all(refs)}
@@ -111,7 +114,7 @@ def read_for_send(user_id: str, conversation_id: str, others: list[Any]) -> Send
         conversations.remember(record)
     agent = _owned_agent(agent_snapshot, user_id, conversation_id)
     if cached and record.message_count > cached[0]:  # newer than the cache: read during commit
-        recent = _reads().submit(_recent_messages, conversation_id, None, cached[0])
+        recent = pools.submit(*_READS, lambda: _recent_messages(conversation_id, None, cached[0]))
     return SendReads(
         record,
         snapshot,
@@ -135,14 +138,6 @@ def _owned_agent(snapshot: Any, user_id: str, conversation_id: str) -> AgentReco
     if data is None or data.get("userId") != user_id:
         raise errors.NotFound(f"conversation {conversation_id} does not exist")
     return AgentRecord.from_document(snapshot.id, data)
-
-
-def _reads() -> ThreadPoolExecutor:
-    # Created on first use in each process: gunicorn forks workers after loading the app.
-    global _pool  # noqa: PLW0603 - one pool per process
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(8, thread_name_prefix="chat-reads"))
-    return _pool[1]
 
 
 def stage_exchange(

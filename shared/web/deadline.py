@@ -23,7 +23,6 @@ from shared.core import errors
 from shared.web import pools
 
 T = TypeVar("T")
-_WORKERS = 64
 
 
 def within(seconds: float, run: Callable[[], T]) -> T:
@@ -31,7 +30,7 @@ def within(seconds: float, run: Callable[[], T]) -> T:
     deadline = request_deadline.Deadline.after(seconds)
     context = contextvars.copy_context()
     context.run(request_deadline.bind, deadline)  # the handler's context only
-    future = pools.pool("request", _WORKERS).submit(context.run, run)
+    future = pools.pool("request", pools.server_threads()).submit(context.run, run)
     try:
         result = future.result(timeout=seconds)
     except FutureTimeout:

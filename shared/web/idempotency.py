@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response
 from shared.core import deadline, errors
 from shared.core.models import utcnow
 from shared.gcp import clients, firestore
+from shared.web import sse
 from shared.web.route import Call
 from shared.web.settings import get_web_settings
 
@@ -37,7 +38,7 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Headers of a first answer that a replay repeats (the rest are per request).
-_KEPT_HEADERS = ("Content-Location", "ETag", "Location", "RateLimit", "RateLimit-Policy")
+_KEPT_HEADERS = ("Content-Location", "ETag", "Location")
 
 Replayer = Callable[[str], Response]
 
@@ -52,14 +53,17 @@ def principal_key(call: Call) -> str:
 
 
 def fingerprint(call: Call) -> str:
-    """The request as the key promises it: the body's JSON (key order ignored) and query."""
+    """The request as the key promises it: the body's JSON (key order ignored), the query,
+    and whether the answer is asked for as a stream (a retry gets the form it asked for,
+    or 422)."""
     raw = call.raw_body
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True).encode() if raw.strip() else b""
     except ValueError:
         canonical = raw
     query = call.request.query_string
-    return hashlib.sha256(canonical + b"\0" + query).hexdigest()
+    form = b"stream" if sse.wanted(call.request) else b"json"
+    return hashlib.sha256(canonical + b"\0" + query + b"\0" + form).hexdigest()
 
 
 def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer) -> Response:

@@ -14,17 +14,14 @@ from shared.web.bodies import ErrorBody
 from shared.web.route import Route
 
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
-_ETAG = {
-    "description": "The resource's entity tag; send it back in `If-Match` to change it safely.",
-    "schema": {"type": "string"},
-}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": (
         "A unique key per intended request: a retry with the same key and body replays the "
-        "first answer (`Idempotent-Replayed: true`) for 24 h and runs nothing again; another "
+        "first answer (`Idempotent-Replayed: true`) for IDEMPOTENCY_TTL_HOURS (24 h by "
+        "default) and runs nothing again; another "
         "body with the key is 422, a retry while the first runs is 409."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},

@@ -19,12 +19,10 @@ from shared.core import errors
 from shared.web import pools
 from shared.web.route import Authenticator, Claimed
 
-# Separate from the request pool: a handler on that pool waits for this one.
-_WORKERS = 64
-
 
 def start(authenticate: Authenticator, request: Request) -> Future[Any]:
-    return pools.submit("session-check", _WORKERS, lambda: authenticate(request))
+    # A pool of its own: the handler waiting for this runs on the request pool.
+    return pools.submit("session-check", pools.server_threads(), lambda: authenticate(request))
 
 
 def confirm(claimed: Claimed, checking: Future[Any]) -> None:

@@ -18,6 +18,12 @@ _pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}
 _lock = threading.Lock()
 
 
+def server_threads() -> int:
+    """The threads the server serves requests on (gunicorn's THREADS, the manifest's
+    concurrency): a pool that takes every request needs as many, or requests queue."""
+    return int(os.environ.get("THREADS") or 64)
+
+
 def pool(name: str, workers: int) -> ThreadPoolExecutor:
     with _lock:
         made = _pools.get(name)

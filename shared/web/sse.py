@@ -92,6 +92,11 @@ def _in_context(chunks: Iterator[bytes], context: contextvars.Context) -> Iterat
             context.run(close)
 
 
+def wanted(request: Any) -> bool:
+    """Whether the client asked for the answer as a stream (`Accept: text/event-stream`)."""
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
 def response(chunks: Iterator[bytes], *, location: str | None = None) -> Any:
     """A `text/event-stream` answer of `chunks`, in the request's context, with keep-alives;
     `location` says where the stream can be read again (`Content-Location`)."""

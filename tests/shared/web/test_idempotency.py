@@ -122,6 +122,19 @@ def test_the_same_key_with_another_body_is_422(client: Client, things: Things) -
     assert things.created == ["one"]
 
 
+def test_the_same_key_asking_for_a_stream_instead_is_422(client: Client, things: Things) -> None:
+    post(client, "key-1", "one")
+
+    streamed = client.post(
+        "/v1/things",
+        json={"name": "one"},
+        headers={idempotency.HEADER: "key-1", "Accept": "text/event-stream"},
+    )
+
+    assert streamed.status_code == 422  # not the stored JSON under a stream's request
+    assert things.created == ["one"]
+
+
 def test_a_duplicate_while_the_first_runs_is_409(things: Things, firestore_db: Any) -> None:
     things.release.clear()
     api = things.api()
