@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from shared.core import log
 from shared.mcp_server import server
+from shared.tools import registry
 from shared.web.api import Api, Call
 
 log.configure("mcp")
@@ -19,8 +20,11 @@ api = Api("mcp", auth=server.authenticate).serve_framework_errors()
 
 
 # POST only: a stateless server offers no standalone SSE stream (GET answers 405, as the
-# transport allows) and no session to DELETE.
-@api.route("/mcp", methods=["POST"], raw_body=True, tags=["mcp"])
+# transport allows) and no session to DELETE. A `tools/call` of `start_loadtest` runs the
+# scenario within the request, so the route's budget is a tool call's.
+@api.route(
+    "/mcp", methods=["POST"], raw_body=True, tags=["mcp"], deadline=registry.call_deadline_seconds
+)
 def mcp(call: Call) -> Response:
     """MCP over Streamable HTTP: JSON-RPC `initialize`, `tools/list`, `tools/call`."""
     return server.handle(call.request, call.raw_body, call.principal)

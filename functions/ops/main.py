@@ -14,6 +14,7 @@ from shared.core import log
 from shared.identity.auth import authenticate_operator
 from shared.ops import commands, planner
 from shared.ops.models import CommandCreate, CommandPublic
+from shared.tools import registry
 from shared.web.api import Api, Call
 
 log.configure("ops")
@@ -42,7 +43,12 @@ def get_command(call: Call) -> CommandPublic:
 
 
 @api.route(
-    COMMAND + "/confirm", methods=["POST"], response=CommandPublic, errors=[404, 409], tags=["ops"]
+    COMMAND + "/confirm",
+    methods=["POST"],
+    response=CommandPublic,
+    errors=[404, 409],
+    tags=["ops"],
+    deadline=registry.call_deadline_seconds,  # a confirmed load test runs within the request
 )
 def confirm_command(call: Call) -> CommandPublic:
     """Run a changing plan; confirming again runs nothing and answers the stored command."""

@@ -10,11 +10,12 @@ an instance that died is not retried (it may have acted).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from shared.core import errors, ids, log
 from shared.core.models import utcnow
-from shared.gcp import clients
+from shared.gcp import clients, firestore
 from shared.ops import planner
 from shared.ops.models import CommandPublic, Plan
 from shared.tools import registry
@@ -85,12 +86,11 @@ def get(command_id: str) -> CommandPublic:
 
 
 def confirm(command_id: str) -> CommandPublic:
-    """Run a changing plan once; a repeated confirmation answers the stored command."""
-    from google.cloud import firestore
-
+    """Run a changing plan once; a repeated confirmation answers the stored command. A run
+    that fails on the way (a dependency down) is stored as failed, so it can be planned
+    again, and the failure answered."""
     ref = _ref(command_id)
 
-    @firestore.transactional
     def claim(transaction: Any) -> tuple[bool, dict[str, Any]]:
         snapshot = ref.get(transaction=transaction)
         if not snapshot.exists:
@@ -104,10 +104,16 @@ def confirm(command_id: str) -> CommandPublic:
         transaction.update(ref, claimed)
         return True, {**data, **claimed}
 
-    won, data = claim(clients.firestore().transaction())
+    won, data = firestore.transaction(claim)
     if not won:
         return _public(command_id, data)
-    finished = _run(Plan.model_validate(data["plan"]))
+    try:
+        finished = _run(Plan.model_validate(data["plan"]))
+    except Exception as exc:
+        failed = {"status": "failed", "error": str(exc)[:300], "finishedAt": utcnow()}
+        with contextlib.suppress(Exception):  # the run's own failure is the one to answer
+            ref.update(failed)
+        raise
     ref.update(finished)
     logger.info(
         "ops command ran",

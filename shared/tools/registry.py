@@ -83,3 +83,11 @@ def execute(caller: Caller, name: str, arguments: dict[str, Any]) -> ToolOutcome
         extra={"fields": {"tool": name, "caller": caller.kind, "changes": tool.changes}},
     )
     return ToolOutcome(name, arguments, result)
+
+
+def call_deadline_seconds() -> float:
+    """The budget of a request that runs a tool: `start_loadtest` runs its whole scenario
+    inside the call, so the longest load-test run bounds it."""
+    from shared.loadtest import runs
+
+    return runs.run_deadline_seconds()

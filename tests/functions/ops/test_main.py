@@ -128,3 +128,35 @@ def test_with_a_key_claude_picks_the_tool_through_tool_use(
     assert body["plannedBy"] == "claude-sonnet-4-6" and body["status"] == "awaiting_confirmation"
     assert {t["name"] for t in request["tools"]} >= {"create_silence", "start_loadtest"}
     assert request["messages"] == [{"role": "user", "content": "run the light load test again"}]
+
+
+def test_a_confirmed_run_that_fails_on_the_way_is_stored_as_failed(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.core import errors
+    from shared.tools import registry
+
+    planned = command(client, "mute deploy alerts for 30 minutes")
+
+    def firestore_down(*args: Any) -> Any:
+        raise errors.DependencyUnavailable("Firestore did not answer; retry", retry_after=1)
+
+    monkeypatch.setattr(registry, "execute", firestore_down)  # the dependency, not the code
+    answer = client.post(f"/v1/ops/commands/{planned['id']}/confirm", headers=OPERATOR)
+    stored = client.get(f"/v1/ops/commands/{planned['id']}", headers=OPERATOR).get_json()
+
+    assert answer.status_code == 503
+    assert stored["status"] == "failed" and "did not answer" in stored["error"]
+
+
+def test_confirming_has_the_budget_of_a_tool_call_that_runs_a_load_test(
+    client: Any, settings: Any
+) -> None:
+    from shared.tools import registry
+
+    settings(LOADTEST_RUN_DEADLINE_SECONDS="77")
+    api = load_function("functions/ops", "ops").module.api
+    confirm = next(r for r in api.routes.values() if r.path.endswith("/confirm"))
+
+    assert confirm.deadline is not None and confirm.deadline() == 77.0
+    assert registry.call_deadline_seconds() == 77.0

@@ -21,6 +21,7 @@ from shared.gcp import firestore
 from shared.github import deliveries
 from shared.llm import settings as model_settings
 from shared.loadtest import runs as loadtest_runs
+from shared.tools import registry as tool_registry
 from shared.web import sse
 from shared.web.api import Api, Call, Reply
 from tests.support.faults import frozen
@@ -189,6 +190,7 @@ def test_every_routes_default_budget_ends_before_its_functions_cloud_run_timeout
         "loadtest": loadtest_runs.run_deadline_seconds(),
         "webhook": deliveries.webhook_deadline_seconds(),
         "sweep": sweeps.sweep_deadline_seconds(),
+        **dict.fromkeys(("ops", "mcp"), tool_registry.call_deadline_seconds()),
         **{name: get_settings().request_deadline_seconds for name in ("agents", "guest-session")},
     }
 
