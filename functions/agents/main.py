@@ -69,7 +69,7 @@ def dashboard_stats(call: Call) -> models.DashboardStats:
 
 @api.route("/v1/me", methods=["DELETE"], status=204, errors=[503])
 def erase_me(call: Call) -> None:
-    """Erase all your data (conversations within moments); your tokens stop working."""
+    """Erase all your data at once; your tokens stop working."""
     from shared.chat import erasure  # only this route pays for the chat package
 
     erasure.erase_guest(call.principal.user_id)

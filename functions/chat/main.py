@@ -87,7 +87,7 @@ def message_events(call: Call) -> Response:
     """An answer's SSE events after `Last-Event-ID`: live while pending, else stored."""
     after = streams.parse_last_event_id(call.request.headers.get("Last-Event-ID"))
     ids = call.principal.user_id, call.params["conversation_id"], call.params["message_id"]
-    return sse.response(streams.resume(*ids, after))
+    return sse.response(streams.resume(*ids, after), keepalive=False)  # it polls, with its own
 
 
 @functions_framework.http

@@ -1,9 +1,9 @@
 """Erasing everything of a guest: `DELETE /v1/me`.
 
-At once: every session of the guest (every token is refused from then on), every agent
-(each deletion stages `agent.deleted`, whose consumer erases that agent's conversations
-and messages in the background, surviving a crash through the outbox), conversations
-left from agents deleted before, and the guest's counters and quota document. The
+At once: every agent, every conversation with its messages (the `agent.deleted` events
+the agent deletions stage then find nothing left; erasing them here keeps the guest's
+counters from being touched again after they are gone), every session of the guest
+(every token is refused from then on), and the guest's counters and quota document. The
 guest's daily token meters are spend records of the deployment; they expire with
 their day (TTL).
 """
@@ -36,9 +36,8 @@ def erase_guest(user_id: str) -> dict[str, int]:
         conversation = conversations.ConversationRecord.from_document(
             snapshot.id, snapshot.to_dict() or {}
         )
-        if not agents.agent_ref(conversation.agent_id).get().exists:  # others go with agents
-            conversations.erase(conversation)
-            erased["conversations"] += 1
+        conversations.erase(conversation)
+        erased["conversations"] += 1
     batch = db.batch()
     batch.delete(quotas.quota_ref(user_id))
     batch.delete(totals.totals_ref(user_id))

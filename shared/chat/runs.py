@@ -278,10 +278,7 @@ class ChatRun:
             for name, data in run_events:
                 if name == "message.delta":
                     offset += len(data["text"])
-                    event_id = offset
-                else:
-                    event_id = {"message.created": 0, "done": offset + 2}.get(name, offset + 1)
-                yield sse.frame(name, data, event_id)
+                yield sse.frame(name, data, streams.event_id(name, offset))
         except Exception:  # end the stream well-formed; the log has the cause
             logger.exception("chat stream failed")
             failure = {"code": "internal", "message": "the answer could not be finished"}

@@ -3,7 +3,9 @@
 Every SSE event of an answer has an `id:` that says how far into the answer it is, in
 characters: `message.created` is 0, a `message.delta` is the answer's length once that
 delta is added, the closing `message.completed` or `error` is the full length + 1, and
-`done` + 2. The instance generating an answer stores its text so far on the message every
+`done` + 2. A tool-using agent's `tool.call` and `tool.result` events have no id (a resume
+would otherwise take their position for text) and are sent live only: a resumed stream
+carries the text. The instance generating an answer stores its text so far on the message every
 `CHAT_STREAM_PERSIST_SECONDS`, so any instance can serve
 `GET /v1/conversations/{id}/messages/{messageId}/events` with `Last-Event-ID`: the events
 after that id, polled from Firestore while the answer is pending, or read from the stored
@@ -21,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.chat import conversations
 from shared.chat.conversations import MessageRecord
-from shared.core import errors, log, state
+from shared.core import errors, ids, log, state
 from shared.web import sse
 from shared.web.settings import get_web_settings
 
@@ -44,10 +46,13 @@ class StreamSettings(BaseSettings):
         0.25, gt=0, le=5, description="How often a resumed stream reads a pending answer."
     )
     chat_resume_max_seconds: float = Field(
-        600.0,
+        270.0,
         gt=0,
-        le=3600,
-        description="Longest a resumed stream waits for a pending answer before it ends.",
+        le=290,
+        description=(
+            "Longest a resumed stream waits for a pending answer before it ends (with a "
+            "`timeout` error); below the chat function's 300 s timeout, so it ends well-formed."
+        ),
     )
 
 
@@ -102,8 +107,17 @@ def resume(user_id: str, conversation_id: str, message_id: str, after: int) -> I
     return _frames(conversation_id, first, after)
 
 
+def event_id(name: str, offset: int) -> int | None:
+    """The `id:` of an event sent when the answer is `offset` characters long."""
+    if name in ("tool.call", "tool.result"):
+        return None
+    if name == "message.delta":
+        return offset
+    return {"message.created": 0, "done": offset + 2}.get(name, offset + 1)
+
+
 def _read_answer(conversation_id: str, message_id: str) -> MessageRecord:
-    if not message_id.startswith("msg_") or len(message_id) > 64:
+    if not ids.is_id("msg", message_id):
         raise errors.NotFound(f"message {message_id[:40]!r} does not exist")
     snapshot = conversations.message_ref(conversation_id, message_id).get()
     data = snapshot.to_dict() if snapshot.exists else None

@@ -97,14 +97,17 @@ def wanted(request: Any) -> bool:
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
-def response(chunks: Iterator[bytes], *, location: str | None = None) -> Any:
-    """A `text/event-stream` answer of `chunks`, in the request's context, with keep-alives;
-    `location` says where the stream can be read again (`Content-Location`)."""
+def response(
+    chunks: Iterator[bytes], *, location: str | None = None, keepalive: bool = True
+) -> Any:
+    """A `text/event-stream` answer of `chunks`, in the request's context, with keep-alives
+    (`keepalive=False` when `chunks` sends its own); `location` says where the stream can
+    be read again (`Content-Location`)."""
     from werkzeug.wrappers import Response
 
     from shared.web.settings import get_web_settings
 
     every = get_web_settings().sse_keepalive_seconds
     headers = {"X-Accel-Buffering": "no", **({"Content-Location": location} if location else {})}
-    body = stream(with_keepalive(chunks, every))
+    body = stream(with_keepalive(chunks, every) if keepalive else chunks)
     return Response(body, mimetype="text/event-stream", headers=headers)
