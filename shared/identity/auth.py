@@ -114,13 +114,19 @@ def authenticate_operator(request: Request) -> Operator:
         # The function has no public invoker; Cloud Run already checked the caller's
         # identity token against the operators' and the scheduler's roles.
         return Operator(via="iam")
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if not expected:
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
         raise errors.Unauthenticated("operator routes are disabled: ADMIN_TOKEN is not set")
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    if not bears_admin_token(request):
         raise errors.Unauthenticated("operator routes need 'Authorization: Bearer <ADMIN_TOKEN>'")
     return Operator(via="token")
+
+
+def bears_admin_token(request: Request) -> bool:
+    """Whether the request's bearer token is `ADMIN_TOKEN` (never, when none is set);
+    compared in constant time."""
+    admin = get_settings().admin_token
+    expected = admin.get_secret_value() if admin else ""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())

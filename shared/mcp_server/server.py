@@ -13,7 +13,6 @@ operator token (`ADMIN_TOKEN`) when one is configured.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import MutableMapping
 from contextvars import ContextVar
@@ -26,7 +25,6 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from werkzeug.wrappers import Request, Response
 
 from shared.core import errors
-from shared.core.settings import get_settings
 from shared.identity import auth
 from shared.tools import registry
 from shared.tools.registry import Caller
@@ -38,11 +36,7 @@ logging.getLogger("mcp").setLevel(logging.WARNING)
 
 def authenticate(request: Request) -> Caller:
     """The operator (the `ADMIN_TOKEN` bearer, if set) or the guest of a live session."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    admin = get_settings().admin_token
-    expected = admin.get_secret_value() if admin else ""
-    bearer = token.strip().encode() if scheme.lower() == "bearer" else b""
-    if expected and bearer and hmac.compare_digest(bearer, expected.encode()):
+    if auth.bears_admin_token(request):
         return Caller(operator=True)
     return Caller(user_id=auth.authenticate(request).user_id)
 
