@@ -210,18 +210,8 @@ class Api:
         adapter = self._adapter
         if request.method == "OPTIONS":
             return self._options(request, adapter)
-        try:
-            endpoint, params = adapter.match(request.path, request.method)
-        except WerkzeugNotFound:
-            raise errors.NotFound(f"no route matches {request.path}") from None
-        except WerkzeugMethodNotAllowed as exc:
-            allowed = sorted(exc.valid_methods or [])
-            raise errors.MethodNotAllowed(
-                f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
-                allowed=allowed,
-            ) from None
-        route = self.routes[str(endpoint)]
-        call = Call(request, dict(params), request_id, client_ip(request))
+        route, params = self._match(adapter, request.path, request.method)
+        call = Call(request, params, request_id, client_ip(request))
         # Within the route's budget, or 503 with Retry-After (`shared.web.deadline`).
         budget = route.deadline() if route.deadline else get_settings().request_deadline_seconds
         return within_deadline(budget, lambda: self._handle(route, call, request))
@@ -255,18 +245,31 @@ class Api:
                 call,
                 key,
                 lambda: _to_response(route.handler(call), route.status),
-                lambda location: self._replay_stream(request, location, call.request_id),
+                lambda location: self._replay_stream(call, location),
             )
         return _to_response(route.handler(call), route.status)
 
-    def _replay_stream(self, request: Request, location: str, request_id: str) -> Response:
-        """GET `location` (a stream kept by an idempotent route) for the same caller."""
+    def _match(self, adapter: MapAdapter, path: str, method: str) -> tuple[Route, dict[str, str]]:
+        """The route serving `method` on `path`, or the contract's 404 / 405."""
+        try:
+            endpoint, params = adapter.match(path, method)
+        except WerkzeugNotFound:
+            raise errors.NotFound(f"no route matches {path}") from None
+        except WerkzeugMethodNotAllowed as exc:
+            allowed = sorted(exc.valid_methods or [])
+            raise errors.MethodNotAllowed(
+                f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}",
+                allowed=allowed,
+            ) from None
+        return self.routes[str(endpoint)], dict(params)
+
+    def _replay_stream(self, first: Call, location: str) -> Response:
+        """GET `location` (a stream kept by an idempotent route) for the caller the edge
+        has already authenticated."""
         assert self._adapter is not None
-        endpoint, params = self._adapter.match(location, "GET")
-        route = self.routes[str(endpoint)]
-        call = Call(request, dict(params), request_id, client_ip(request))
-        if route.auth is not None:
-            call.principal = route.auth(request)
+        route, params = self._match(self._adapter, location, "GET")
+        call = Call(first.request, params, first.request_id, first.client_ip)
+        call.principal = first.principal
         return _to_response(route.handler(call), route.status)
 
     def framework_error(self, exc: HTTPException) -> Response:
