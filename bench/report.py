@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import routing
 from bench.warm import CLIENTS
 
 COLD_GOAL = 1.3
@@ -344,6 +345,10 @@ def markdown(results: dict[str, Any]) -> str:
         "**Chat capacity** of one instance",
         "",
         *capacity_lines(results.get("capacity") or {"skipped": "not run"}),
+        "",
+        "**Persona routing** of a 10,000-character message, in process",
+        "",
+        *routing.lines(results.get("routing") or {"skipped": "not run"}),
     ]
     if results.get("plots"):
         out += ["", "Plots: " + ", ".join(f"[{name}]({name})" for name in results["plots"])]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, coldstart, cost, overhead, plots, report, warm
+from bench import capacity, coldstart, cost, overhead, plots, report, routing, warm
 from bench.procs import (
     Client,
     Server,
@@ -35,7 +35,7 @@ from infra.manifest import ROOT, Entry, load
 from shared.core import state
 
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("import", "cold", "warm", "chat", "cost", "capacity")
+SECTIONS = ("import", "cold", "warm", "chat", "cost", "capacity", "routing")
 SPEND_BOUNDS = (
     "SESSION_CREATE_PER_MINUTE",
     "CHAT_MESSAGES_PER_MINUTE",
@@ -330,7 +330,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--growth-sizes", default=",".join(map(str, cost.GROWTH_SIZES)))
     parser.add_argument("--capacity-levels", default=",".join(map(str, capacity.LEVELS)))
     parser.add_argument(
-        "--only", default="", help="comma list: import,cold,warm,chat,cost,capacity"
+        "--only", default="", help="comma list: import,cold,warm,chat,cost,capacity,routing"
     )
     parser.add_argument("--entries", default="", help="comma list of manifest entry names")
     return parser.parse_args(argv)
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": [],
         "warmDeployed": [],
     }
-    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost", "capacity"):
+    for section in ("chat", "agentsOverQuery", "sessionsOverCreate", "cost", "capacity", "routing"):
         results[section] = {"skipped": "not run"}
     try:
         os.environ.update({**emulators.env, **dict.fromkeys(SPEND_BOUNDS, "0")})
@@ -403,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         if "capacity" in sections:
             print("chat capacity ...", file=sys.stderr, flush=True)
             _capacity_section(named, env, args, results)
+        if "routing" in sections:
+            print("persona routing of long messages ...", file=sys.stderr, flush=True)
+            results["routing"] = routing.measure()
     finally:
         emulators.stop()
     results["notes"] += [
