@@ -27,9 +27,15 @@ api = Api("guest_session", auth=auth.authenticate).serve_framework_errors()
     status=201,
     public=True,
     errors=[429, 503],
+    # Never replayed: a replay would hand this answer's bearer token to whoever sends the
+    # same key, and before a session there is no principal to scope the key to but the
+    # address, which many clients share. A session is cheap and limited per address, so a
+    # retry simply starts another one; an Idempotency-Key here is ignored.
+    idempotent=False,
 )
 def create_session(call: Call) -> SessionCreated:
-    """Start a guest session; the token is shown only in this answer."""
+    """Start a guest session; the token is shown only in this answer (an Idempotency-Key is
+    ignored: every request starts a session of its own)."""
     limit = get_settings().session_create_per_minute
     hold = spend.take([spend.sessions_from(call.client_ip, limit)])
     try:

@@ -128,15 +128,19 @@ def test_creation_is_limited_per_client_address_across_instances(
     assert third.headers["RateLimit"].endswith(f";r=0;t={third.headers['Retry-After']}")
 
 
-def test_the_same_idempotency_key_gives_the_same_session(client: Any, firestore_db: Any) -> None:
+def test_two_clients_behind_one_address_with_the_same_idempotency_key_get_their_own_sessions(
+    client: Any, firestore_db: Any
+) -> None:
     headers = {"Idempotency-Key": "first-visit", "X-Forwarded-For": "203.0.113.9"}
 
     first = client.post("/v1/sessions", headers=headers)
-    again = client.post("/v1/sessions", headers=headers)
+    second = client.post("/v1/sessions", headers=headers)
 
-    assert first.status_code == again.status_code == 201
-    assert again.get_json()["sessionId"] == first.get_json()["sessionId"]
-    assert len(list(firestore_db.collection("sessions").stream())) == 1
+    assert first.status_code == second.status_code == 201
+    assert second.get_json()["token"] != first.get_json()["token"]
+    assert second.get_json()["userId"] != first.get_json()["userId"]
+    assert "Idempotent-Replayed" not in second.headers
+    assert len(list(firestore_db.collection("sessions").stream())) == 2
 
 
 def test_malformed_json_is_a_json_400_and_creates_nothing(client: Any, firestore_db: Any) -> None:
@@ -215,10 +219,19 @@ def test_paths_the_framework_refuses_still_get_a_json_404(client: Any) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_replayable_session_answer_is_not_stored_in_clear(client: Any, firestore_db: Any) -> None:
-    token = client.post("/v1/sessions", headers={"Idempotency-Key": "k-1"}).get_json()["token"]
+def test_a_session_answer_is_never_kept_for_replay(client: Any, firestore_db: Any) -> None:
+    response = client.post("/v1/sessions", headers={"Idempotency-Key": "k-1"})
 
-    [stored] = [s.to_dict() for s in firestore_db.collection("idempotency_keys").stream()]
+    assert response.status_code == 201
+    assert list(firestore_db.collection("idempotency_keys").stream()) == []
 
-    assert token not in str(stored)
-    assert "k-1" not in str(stored)
+
+def test_openapi_does_not_offer_an_idempotency_key_for_session_creation(client: Any) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    create_operation = document["paths"]["/v1/sessions"]["post"]
+    names = [parameter.get("name") for parameter in create_operation.get("parameters", [])]
+    refs = [parameter.get("$ref", "") for parameter in create_operation.get("parameters", [])]
+    assert "Idempotency-Key" not in names
+    assert not any("Idempotency" in ref for ref in refs)
+    assert "Idempotent-Replayed" not in str(create_operation["responses"])
