@@ -26,12 +26,18 @@ api = Api("webhook").serve_framework_errors()
     max_body_bytes=settings.github_webhook_max_bytes,
     response=DeliveryAccepted,
     status=202,
-    also=[(200, "A ping, or a delivery already received (nothing is done again)")],
+    also=[
+        (
+            200,
+            "A ping, or a delivery already received: the same delivery id, or the same signed "
+            "body under another id (nothing is done again)",
+        )
+    ],
     errors=[400, 401, 413, 415],
     deadline=deliveries.webhook_deadline_seconds,  # well under GitHub's 10 s
 )
 def github_delivery(call: Call) -> Reply:
-    """Receive a GitHub delivery: 202 when accepted, 200 for ping and redeliveries."""
+    """Receive a GitHub delivery: 202 when accepted, 200 for ping, redeliveries and replays."""
     answer, status = deliveries.receive(call.raw_body, call.request.headers)
     return Reply(answer, status)
 

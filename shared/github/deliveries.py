@@ -6,6 +6,12 @@ so a rotation needs no downtime. A delivery is recorded with a Firestore `create
 a hash of `X-GitHub-Delivery`, in the same batch as the deployment it describes and the
 staged outbox event, so a redelivery is refused as a whole and a Pub/Sub outage loses
 nothing (the outbox keeps the event until it is published).
+
+The signature covers the body, not the delivery id, so a captured delivery could be sent
+again under a new `X-GitHub-Delivery`. Each delivery therefore also creates a record keyed
+by a hash of its signed body, in the same transaction: a body seen before, under any
+delivery id, is a duplicate and nothing is done again. Both records live in
+`webhook_deliveries` for `GITHUB_DELIVERY_TTL_DAYS` (Firestore TTL on `expiresAt`).
 """
 
 from __future__ import annotations
@@ -142,11 +148,16 @@ def signature_valid(body: bytes, header: str | None, secrets: list[bytes]) -> bo
 
 
 class DuplicateDelivery(Exception):
-    """This X-GitHub-Delivery was recorded before."""
+    """This X-GitHub-Delivery, or this signed body, was recorded before."""
 
 
 def delivery_key(delivery_id: str) -> str:
     return hashlib.sha256(delivery_id.encode()).hexdigest()
+
+
+def body_key(raw_body: bytes) -> str:
+    """The record id of a signed body (its own hash domain: never a delivery id's key)."""
+    return hashlib.sha256(b"github-body\0" + raw_body).hexdigest()
 
 
 def deployment_key(repository: str, sha: str) -> str:
@@ -154,12 +165,18 @@ def deployment_key(repository: str, sha: str) -> str:
 
 
 def record(
-    delivery_id: str, event_name: str, action: str, result: Normalised
+    delivery_id: str,
+    event_name: str,
+    action: str,
+    result: Normalised,
+    raw_body: bytes | None = None,
 ) -> events.Event | None:
-    """Record the delivery (and deployment), stage the deploy event, then publish it.
+    """Record the delivery and its signed body (and deployment), stage the deploy event,
+    then publish it. `receive` always passes the body; without one only the delivery id
+    is recorded.
 
-    Raises DuplicateDelivery when the delivery was seen before: nothing is written or
-    published again.
+    Raises DuplicateDelivery when the delivery id or the signed body was seen before:
+    nothing is written or published again.
     """
     db = clients.firestore()
     now = utcnow()
@@ -185,13 +202,24 @@ def record(
         fields = _deployment_fields(event.type, event.id, result.data, now)
         staged.append((db.collection(DEPLOYMENTS).document(deployment_id), fields))
 
+    body = db.collection(DELIVERIES).document(body_key(raw_body)) if raw_body else None
+    body_fields = {
+        "kind": "body",
+        "deliveryId": delivery_id,
+        "receivedAt": now,
+        "expiresAt": now + ttl,
+    }
+
     def apply(transaction: Any) -> None:
+        if body is not None:  # a replay under a new delivery id fails here
+            transaction.create(body, body_fields)
         for deployment, fields in staged:
             transaction.set(deployment, fields, merge=True)
         if event is not None:
             outbox.stage(transaction, deploy_events.TOPIC, event)
 
-    # The delivery record is the idempotency key: a redelivery finds it and writes nothing.
+    # The delivery and body records are the idempotency keys: a redelivery or a replay finds
+    # one of them and the whole transaction writes nothing.
     key = db.collection(DELIVERIES).document(delivery_key(delivery_id))
     if not firestore.create_once(key, delivery, apply).first:
         raise DuplicateDelivery(delivery_id)
@@ -264,12 +292,9 @@ def receive(raw_body: bytes, headers: Headers) -> tuple[DeliveryAccepted, int]:
     settings = get_webhook_settings()
     result = normalise(event_name, delivery_id, payload, settings.github_branch_environments)
     try:
-        event = record(delivery_id, event_name, str(payload.get("action") or ""), result)
+        event = record(delivery_id, event_name, str(payload.get("action") or ""), result, raw_body)
     except DuplicateDelivery:
-        duplicate = DeliveryAccepted(
-            delivery_id=delivery_id, event=event_name, outcome="duplicate", duplicate=True
-        )
-        return duplicate, 200
+        return _duplicate(delivery_id, event_name), 200
     accepted = DeliveryAccepted(
         delivery_id=delivery_id,
         event=event_name,
@@ -279,3 +304,23 @@ def receive(raw_body: bytes, headers: Headers) -> tuple[DeliveryAccepted, int]:
         reason=result.reason,
     )
     return accepted, 200 if result.outcome == "ping" else 202
+
+
+def _duplicate(delivery_id: str, event_name: str) -> DeliveryAccepted:
+    """The answer to a delivery id or a signed body seen before (nothing is done again)."""
+    seen = clients.firestore().collection(DELIVERIES).document(delivery_key(delivery_id)).get()
+    if seen.exists:
+        reason = "this delivery id was received before"
+    else:
+        reason = "this signed body was received before under another delivery id"
+        logger.warning(
+            "github delivery replayed under a new delivery id",
+            extra={"fields": {"deliveryId": delivery_id, "githubEvent": event_name}},
+        )
+    return DeliveryAccepted(
+        delivery_id=delivery_id,
+        event=event_name,
+        outcome="duplicate",
+        duplicate=True,
+        reason=reason,
+    )

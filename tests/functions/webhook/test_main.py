@@ -219,6 +219,66 @@ def test_redelivery_answers_duplicate_and_publishes_nothing(client: Any, deploys
     assert len(pull_events(deploys)) == 1
 
 
+def test_a_signed_push_replayed_under_a_new_delivery_id_does_nothing_again(
+    client: Any, deploys: str, firestore_db: Any
+) -> None:
+    body = payload("push")
+
+    first = deliver(client, "push", body, delivery="original-delivery")
+    replay = deliver(client, "push", body, delivery="replayed-under-a-new-id")
+
+    assert first.status_code == 202
+    assert replay.status_code == 200
+    assert replay.get_json()["duplicate"] is True
+    assert "another delivery id" in replay.get_json()["reason"]
+    assert len(pull_events(deploys)) == 1
+    replayed = github.delivery_key("replayed-under-a-new-id")
+    assert not firestore_db.collection(github.DELIVERIES).document(replayed).get().exists
+    [deployment] = [d.to_dict() for d in firestore_db.collection(github.DEPLOYMENTS).stream()]
+    assert deployment["environments"]["staging"]["deliveryId"] == "original-delivery"
+
+
+def test_a_replay_signed_with_the_previous_secret_is_still_a_duplicate(
+    client: Any, deploys: str
+) -> None:
+    body = payload("release_published")
+
+    first = deliver(client, "release", body, secret=SECRET)
+    replay = deliver(client, "release", body, secret=PREVIOUS)
+
+    assert (first.status_code, replay.status_code) == (202, 200)
+    assert replay.get_json()["duplicate"] is True
+    assert len(pull_events(deploys)) == 1
+
+
+def test_the_signed_body_is_remembered_as_long_as_the_delivery_id(
+    client: Any, firestore_db: Any
+) -> None:
+    body = payload("push")
+
+    deliver(client, "push", body, delivery="remembered")
+
+    kept = firestore_db.collection(github.DELIVERIES).document(github.body_key(body)).get()
+    delivery = firestore_db.collection(github.DELIVERIES).document(
+        github.delivery_key("remembered")
+    )
+    assert kept.to_dict()["deliveryId"] == "remembered"
+    assert kept.to_dict()["expiresAt"] == delivery.get().to_dict()["expiresAt"]
+    assert body.decode() not in str(kept.to_dict())
+
+
+def test_a_changed_body_under_a_new_delivery_id_is_a_new_delivery(
+    client: Any, deploys: str
+) -> None:
+    body = json.loads(payload("push"))
+    first = deliver(client, "push", json.dumps(body).encode())
+    body["after"] = "1" * 40
+    second = deliver(client, "push", json.dumps(body).encode())
+
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert len(pull_events(deploys)) == 2
+
+
 def test_previous_secret_is_accepted_during_a_rotation(client: Any) -> None:
     response = deliver(client, "push", payload("push"), secret=PREVIOUS)
 
