@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.llm.budget import Unmetered
 from shared.ops import planner
 from shared.tools import registry
 from shared.tools.registry import Caller
@@ -67,7 +68,7 @@ def load_samples(path: Path = DEFAULT_SET) -> list[Sample]:
 def evaluate(path: Path = DEFAULT_SET) -> list[Result]:
     results = []
     for sample in load_samples(path):
-        planned = planner.plan(sample.text).plan
+        planned = planner.plan(sample.text, Unmetered()).plan
         results.append(
             Result(
                 sample, planned.tool if planned else None, planned.arguments if planned else None

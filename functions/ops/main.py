@@ -33,7 +33,7 @@ COMMAND = "/v1/ops/commands/<command_id>"
 )
 def create_command(call: Call) -> CommandPublic:
     """Plan a command; a read-only plan runs at once, a changing one awaits confirmation."""
-    return commands.create(call.body.text)
+    return commands.create(call.body.text, call.client_ip)
 
 
 @api.route(COMMAND, response=CommandPublic, errors=[404], tags=["ops"])

@@ -47,7 +47,7 @@ def route(call: Call) -> models.RouteDecision:
 )
 def chat(call: Call) -> models.PersonaChatAnswer:
     """Route the message, then answer it in the chosen persona's voice."""
-    answer = routing.answer_for_user(call.principal.user_id, call.body.message)
+    answer = routing.answer_for_user(call.principal.user_id, call.client_ip, call.body.message)
     return models.chat_answer(answer)
 
 

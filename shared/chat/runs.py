@@ -91,12 +91,13 @@ def start(user_id: str, conversation_id: str, content: str, address: str = "") -
             chosen_model,
             settings.chat_max_output_tokens,
             tool_names=agent.tools,
+            budget=admission.hold,
         )
     else:
-        reply = model.stream(system, history, chosen_model, settings.chat_max_output_tokens)
-    run = ChatRun(admission.conversation, agent, admission.question, answer, reply)
-    run.hold = admission.hold
-    return run
+        reply = model.stream(
+            system, history, chosen_model, settings.chat_max_output_tokens, budget=admission.hold
+        )
+    return ChatRun(admission.conversation, agent, admission.question, answer, reply, admission.hold)
 
 
 @dataclass
@@ -107,9 +108,9 @@ class ChatRun:
     answer: MessageRecord
     # Nothing is sent to the model before the first event.
     reply: model.ModelStream | tool_runs.ToolRun
+    hold: spend.Hold  # the run's budget (`shared.chat.spending`), settled when it finishes
     error: model.ModelError | None = None
     finished: bool = False
-    hold: spend.Hold | None = None  # reserved spend, settled when the run finishes
 
     def events(self) -> Iterator[RunEvent]:
         """The run as events; closing the iterator stops the model (answer: incomplete)."""
@@ -223,11 +224,7 @@ class ChatRun:
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
-        used = reply.input_tokens + reply.output_tokens
-        if self.hold is not None:
-            self.hold.settle(used)
-        else:
-            quotas.record_tokens(self.conversation.user_id, used)
+        self.hold.settle(reply.input_tokens + reply.output_tokens)
         # A failed run is the platform's trouble (alerts watch it); the rest is routine.
         logger.log(
             logging.WARNING if outcome == "failed" else logging.INFO,

@@ -44,7 +44,7 @@ class Admission:
     question: MessageRecord
     answer: MessageRecord
     reads: SendReads
-    hold: spend.Hold | None = None  # the run's reserved spend (`shared.chat.spending`)
+    hold: spend.Hold  # the run's reserved spend and its model calls' budget (`spending`)
 
 
 def admit(user_id: str, conversation_id: str, content: str, address: str = "") -> Admission:

@@ -1,17 +1,19 @@
 """What a chat run may spend: the tokens and message counts it reserves before the model.
 
-A run reserves the longest answer plus an upper bound of its input (system prompt,
-persona style, the message and the history budget) on the guest's, the client address's
-and the deployment's daily meters, and one message on the address's minute meter, all in
-one commit (`shared.limits.spend.take`); the run settles the reservation with the tokens
-the answer really used. Parallel sends therefore cannot spend past a budget.
+A run is admitted (`shared.limits.admission`) for the longest answer plus an upper bound
+of its input (system prompt, persona style, the message and the history budget), and one
+message on the address's minute meter, in one commit. The hold is the run's budget: each
+model turn is covered on it before it is sent (a run with tools takes more when a turn
+needs more), and the run settles it with the tokens the answer really used. Parallel
+sends therefore cannot spend past a budget.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.limits import quotas, spend
+from shared.limits import admission, spend
+from shared.llm.budget import tokens_for
 from shared.llm.settings import get_model_settings
 
 if TYPE_CHECKING:
@@ -25,14 +27,9 @@ def reserve(user_id: str, address: str, agent: AgentRecord, content: str) -> spe
     """Take the run's meters, or `RateLimited` naming the limit (nothing taken)."""
     model_settings = get_model_settings()
     text_bytes = len(agent.system_prompt.encode()) + len(content.encode())
-    tokens = spend.reservation(
+    tokens = tokens_for(
         text_bytes + (PERSONA_STYLE_BYTES if agent.persona else 0),
         model_settings.chat_max_output_tokens,
-        model_settings.chat_history_token_budget,
     )
-    user_limit = quotas.get_quota_settings().chat_tokens_per_day
-    meters = spend.token_meters(user_id, address, tokens, user_limit)
-    if address:
-        limit = spend.get_spend_settings().chat_messages_per_address_per_minute
-        meters.append(spend.per_address_minute(address, "messages", limit, "chat messages"))
-    return spend.take(meters)
+    tokens += model_settings.chat_history_token_budget
+    return admission.admit(admission.Payer(user_id, address), tokens, message=True)

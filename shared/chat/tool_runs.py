@@ -5,7 +5,8 @@ chunks and, between turns, `ToolEvent`s (`tool.call` then `tool.result`) that th
 streams as they happen. Each tool runs for the conversation's owner (a guest's call sees
 only that guest's data). A run is bounded: after `CHAT_TOOL_MAX_CALLS` calls the model
 must answer in text, and once `CHAT_TOOL_MAX_TOKENS` tokens are spent no further turn
-starts (stop reason `max_tokens`).
+starts (stop reason `max_tokens`): a turn starts only when its worst case fits in what
+is left. Every turn is covered by the run's budget before it is sent (`shared.llm.budget`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.core import state
+from shared.llm.budget import Budget, request_tokens
 from shared.llm.tool_use import ToolSpec, ToolTurn
 from shared.tools import registry
 from shared.tools.registry import Caller
@@ -74,11 +76,14 @@ class ToolRun:
         max_tokens: int,
         *,
         tool_names: list[str],
+        budget: Budget,
     ) -> None:
         self.caller, self.system, self.max_tokens = caller, system, max_tokens
+        self.budget = budget
         self.messages: list[dict[str, Any]] = list(messages)
         self.requested_model = self.model = model
         self.tools = specs_for(caller, tool_names)
+        self.given = frozenset(tool.name for tool in self.tools)
         self.input_tokens = self.output_tokens = 0
         self.stop_reason: str | None = None
         self.parts: list[str] = []
@@ -115,14 +120,20 @@ class ToolRun:
         settings = get_tool_run_settings()
         while True:
             allow = len(self.calls) < settings.chat_tool_max_calls
-            turn = self._turn = ToolTurn(
+            turn = ToolTurn(
                 self.system,
                 self.messages,
                 self.requested_model,
                 self.max_tokens,
                 self.tools,
+                budget=self.budget,
                 allow_tools=allow,
             )
+            spent = self.input_tokens + self.output_tokens
+            if spent and spent + request_tokens(turn.request()) > settings.chat_tool_max_tokens:
+                self.stop_reason = "max_tokens"  # the next turn could pass the run's bound
+                return
+            self._turn = turn
             for chunk in turn:
                 if self.first_chunk_ms is None:
                     self.first_chunk_ms = (time.perf_counter() - self._started) * 1000
@@ -139,7 +150,7 @@ class ToolRun:
             for use in turn.tool_uses:
                 yield ToolEvent("tool.call", {"id": use.id, "name": use.name, "input": use.input})
                 if len(self.calls) < settings.chat_tool_max_calls:
-                    outcome = registry.execute(self.caller, use.name, use.input)
+                    outcome = registry.execute(self.caller, use.name, use.input, given=self.given)
                 else:  # one turn asked for more calls than the run has left
                     refusal = {"error": "this run's tool call limit is reached"}
                     outcome = registry.ToolOutcome(use.name, use.input, refusal, is_error=True)
@@ -161,6 +172,3 @@ class ToolRun:
                     }
                 )
             self.messages.append({"role": "user", "content": results})
-            if self.input_tokens + self.output_tokens >= settings.chat_tool_max_tokens:
-                self.stop_reason = "max_tokens"
-                return

@@ -30,10 +30,6 @@ def unbind_request_id(token: object) -> None:
     _request_id.reset(token)  # type: ignore[arg-type]
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 class CloudLoggingFormatter(logging.Formatter):
     def __init__(self, project: str, component: str) -> None:
         super().__init__()

@@ -133,14 +133,3 @@ def check_tokens(user_id: str) -> None:
             f"daily token budget of this guest spent: {spent} of {limit}",
             retry_after=_seconds_to_midnight(utcnow()),
         )
-
-
-def record_tokens(user_id: str, tokens: int) -> None:
-    """Add tokens spent without a reservation to the user's day; logged on failure."""
-    if tokens <= 0:
-        return
-    meters = spend.token_meters(user_id, "", tokens, get_quota_settings().chat_tokens_per_day)
-    try:
-        spend.add(meters)  # the guest's and the deployment's
-    except Exception as exc:  # noqa: BLE001 - the answer is given; the count is upkeep
-        logger.warning("token count not recorded", extra={"fields": {"error": repr(exc)[:200]}})

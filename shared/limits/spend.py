@@ -30,7 +30,7 @@ import math
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,30 +124,64 @@ class Meter:
 
 @dataclass
 class Hold:
-    """Meters taken; `settle` corrects the amounts to what was really used."""
+    """Meters taken for some work; the budget (`shared.llm.budget.Budget`) of its model calls.
+
+    The token meters (`by_use`) reserve `reserved` tokens. Each model call is `cover`ed
+    before it is sent: when the reservation left (`reserved - used`) is short of the
+    call's worst case, the hold takes the difference from the same meters first (refused,
+    with nothing taken, past a limit), so a run of several calls can never spend past a
+    bound. `settle` corrects the meters to what was really used.
+    """
 
     meters: list[Meter] = field(default_factory=list)
     settled: bool = False
     record: str | None = None  # the `hold_...` document that keeps it (`stage_record`)
+    used: int = 0  # tokens the covered calls spent so far
+    extended: int = 0  # tokens taken after the first reservation, by `cover`
+
+    @property
+    def reserved(self) -> int:
+        """Tokens reserved on each token meter (they all reserve the same amount)."""
+        first = next((m.amount for m in self.meters if m.by_use), 0)
+        return first + self.extended
+
+    def cover(self, tokens: int) -> None:
+        """Make room for a call of at most `tokens`, or `RateLimited` (nothing taken)."""
+        short = self.used + tokens - self.reserved
+        more = [replace(m, amount=short) for m in self.meters if m.by_use]
+        if short <= 0 or not more or self.settled:
+            return
+        totals = _add([(m, m.amount) for m in more])
+        _refuse_past_limits(more, totals, lambda: add([replace(m, amount=-short) for m in more]))
+        # Not added to the `hold_` record: if this process dies, the sweep gives back the
+        # first reservation and the extension stays counted (the safe side).
+        self.extended += short
+
+    def spent(self, tokens: int) -> None:
+        self.used += tokens
 
     def settle(self, used: int | None = None) -> None:
-        """Correct reservations to `used`; `None` gives back everything taken (counts too).
-        Best effort: logged on failure (an unsettled hold over-counts: the safe side)."""
+        """Correct the token reservations to `used` (default: what the covered calls
+        spent). Best effort: logged on failure (an unsettled hold over-counts: safe)."""
+        self._give_back(self.used if used is None else used)
+
+    def release(self) -> None:
+        """Give back everything taken, counts too (the work was refused or never done)."""
+        self._give_back(None)
+
+    def _give_back(self, used: int | None) -> None:
         if self.settled or not self.meters:
             return
         self.settled = True
         if used is None:
-            changes = [(m, -m.amount) for m in self.meters]
+            changes = [(m, -m.amount - (self.extended if m.by_use else 0)) for m in self.meters]
         else:
-            changes = [(m, used - m.amount) for m in self.meters if m.by_use]
+            changes = [(m, used - self.reserved) for m in self.meters if m.by_use]
         try:
             if changes or self.record:
                 _add(changes, delete=self.record)
         except Exception as exc:  # noqa: BLE001 - the work is done; the count only errs high
             logger.warning("spend not settled", extra={"fields": {"error": repr(exc)[:200]}})
-
-    def release(self) -> None:
-        self.settle(None)
 
 
 def take(meters: list[Meter]) -> Hold:
@@ -325,57 +359,32 @@ def sessions_from(address: str, limit: int) -> Meter:
     return per_address_minute(address, "sessions", limit, "guest sessions")
 
 
-def token_meters(user_id: str, address: str, tokens: int, user_limit: int) -> list[Meter]:
-    """The day's token meters of a guest, the deployment (one shard) and, when known,
+def token_meters(user_id: str | None, address: str, tokens: int, user_limit: int) -> list[Meter]:
+    """The day's token meters of the deployment (one shard) and, when known, the guest and
     the client address."""
     settings = get_spend_settings()
     day, retry_after, expires = _day(utcnow())
     shards = settings.chat_token_budget_shards
     global_limit = math.ceil(settings.chat_tokens_per_day_global / shards)
     shard = random.randrange(shards)  # noqa: S311 - load spreading, not security
-    meters = [
-        Meter(
-            f"user_{user_id}_tokens_{day}",
-            tokens,
-            user_limit,
-            "daily token budget of this guest",
-            retry_after,
-            expires,
-            by_use=True,
-        ),
-        Meter(
-            f"global_{shard}_tokens_{day}",
-            tokens,
-            global_limit,
-            "daily token budget of the deployment",
-            retry_after,
-            expires,
-            by_use=True,
-        ),
-    ]
+
+    def tokens_of(doc_id: str, limit: int, whose: str) -> Meter:
+        what = f"daily token budget of {whose}"
+        return Meter(doc_id, tokens, limit, what, retry_after, expires, by_use=True)
+
+    meters = [tokens_of(f"global_{shard}_tokens_{day}", global_limit, "the deployment")]
+    if user_id:
+        meters.insert(0, tokens_of(f"user_{user_id}_tokens_{day}", user_limit, "this guest"))
     if address:
+        limit = settings.chat_tokens_per_address_per_day
         meters.append(
-            Meter(
-                f"addr_{address_key(address)}_tokens_{day}",
-                tokens,
-                settings.chat_tokens_per_address_per_day,
-                "daily token budget of this client address",
-                retry_after,
-                expires,
-                by_use=True,
-            )
+            tokens_of(f"addr_{address_key(address)}_tokens_{day}", limit, "this client address")
         )
     return meters
 
 
 def tokens_spent_today(user_id: str) -> int:
     return count(f"user_{user_id}_tokens_{utcnow().date().isoformat()}")
-
-
-def deployment_tokens_today() -> int:
-    day = utcnow().date().isoformat()
-    shards = get_spend_settings().chat_token_budget_shards
-    return sum(count(f"global_{shard}_tokens_{day}") for shard in range(shards))
 
 
 def guest_count(
@@ -386,9 +395,3 @@ def guest_count(
     settings = get_spend_settings()
     limit = settings.agents_per_guest if what == "agents" else settings.conversations_per_guest
     return Meter(f"user_{user_id}_{what}", amount, limit, f"{what} per guest", 60, expires_at)
-
-
-def reservation(text_length_bytes: int, max_output_tokens: int, history_budget: int) -> int:
-    """Tokens to reserve for a model call: the longest answer plus an upper bound of the
-    input (about 3 bytes of UTF-8 per token at most, so CJK text is not underestimated)."""
-    return max_output_tokens + history_budget + math.ceil(text_length_bytes / 3)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.core import log
+from shared.llm import budget as budgets
+from shared.llm.budget import Budget
 from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
 from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
 from shared.llm.settings import (
@@ -54,13 +56,23 @@ class ModelReply:
 class ModelStream:
     """A streamed answer: iterate for text chunks; usage fills in as the stream goes.
 
-    Nothing is sent until the first `next()`. `close()` (or closing the iterator) stops
-    generation and releases the connection; the text so far stays in `text`.
+    Nothing is sent until the first `next()`, and then only once `budget` covers the call
+    (`shared.llm.budget`); it hears what the call spent when the stream ends. `close()`
+    (or closing the iterator) stops generation and releases the connection; the text so
+    far stays in `text`.
     """
 
-    def __init__(self, system: str, messages: list[dict[str, str]], model: str, max_tokens: int):
+    def __init__(
+        self,
+        system: str,
+        messages: list[dict[str, Any]],
+        model: str,
+        max_tokens: int,
+        *,
+        budget: Budget,
+    ) -> None:
         self.system, self.messages, self.requested_model = system, messages, model
-        self.max_tokens = max_tokens
+        self.max_tokens, self.budget = max_tokens, budget
         self.offline = model == OFFLINE_MODEL or not is_configured()
         self.model = OFFLINE_MODEL if self.offline else model
         self.input_tokens = self.output_tokens = self.cache_read_tokens = 0
@@ -73,6 +85,7 @@ class ModelStream:
 
     def __iter__(self) -> Iterator[str]:
         self._started = time.perf_counter()
+        budgets.cover(self.budget, self.request())  # refused: nothing is sent
         try:
             for chunk in self._chunks:
                 if self.first_chunk_ms is None:
@@ -82,6 +95,7 @@ class ModelStream:
         finally:
             self._finished = time.perf_counter()
             self._chunks.close()  # stops the model when the consumer stops early
+            self.budget.spent(self.input_tokens + self.output_tokens)
 
     def close(self) -> None:
         self._chunks.close()
@@ -120,7 +134,7 @@ class ModelStream:
         from shared.llm.anthropic_api import call, translate
 
         raw = call(
-            lambda client: client.messages.create(stream=True, **self._request()),
+            lambda client: client.messages.create(stream=True, **self.request()),
         )
         stopped = False
         try:
@@ -156,12 +170,12 @@ class ModelStream:
             self.cache_read_tokens = getattr(usage, "cache_read_input_tokens", 0) or 0
         self.output_tokens = getattr(usage, "output_tokens", 0) or self.output_tokens
 
-    def _request(self) -> dict[str, Any]:
+    def request(self) -> dict[str, Any]:
         return build_request(self.system, self.messages, self.requested_model, self.max_tokens)
 
 
 def build_request(
-    system: str, messages: list[dict[str, str]], model: str, max_tokens: int
+    system: str, messages: list[dict[str, Any]], model: str, max_tokens: int
 ) -> dict[str, Any]:
     """Messages API arguments; the system prompt is a cached block (prompt caching)."""
     request: dict[str, Any] = {
@@ -177,29 +191,51 @@ def build_request(
 
 
 def stream(
-    system: str, messages: list[dict[str, str]], model: str, max_tokens: int = 1024
+    system: str,
+    messages: list[dict[str, Any]],
+    model: str,
+    max_tokens: int = 1024,
+    *,
+    budget: Budget,
 ) -> ModelStream:
     """A streamed answer (see `ModelStream`); the request starts on first iteration."""
-    return ModelStream(system, messages, model, max_tokens)
+    return ModelStream(system, messages, model, max_tokens, budget=budget)
 
 
 def complete(
-    system: str, messages: list[dict[str, str]], model: str, max_tokens: int = 1024
+    system: str,
+    messages: list[dict[str, Any]],
+    model: str,
+    max_tokens: int = 1024,
+    *,
+    budget: Budget,
+    timeout: float | None = None,
 ) -> ModelReply:
-    """One whole answer (the Messages API's JSON form; the offline model when no key)."""
+    """One whole answer (the Messages API's JSON form; the offline model when no key),
+    covered by `budget` first. `timeout` (seconds, no retries) bounds a short call that has
+    a fallback of its own; otherwise the client's timeout and retries apply."""
     if model == OFFLINE_MODEL or not is_configured():
-        answer = stream(system, messages, model, max_tokens)
+        answer = stream(system, messages, model, max_tokens, budget=budget)
         for _ in answer:
             pass
         return answer.reply()
     from shared.llm.anthropic_api import call
 
+    request = build_request(system, messages, model, max_tokens)
+    budgets.cover(budget, request)
     started = time.perf_counter()
-    message = call(
-        lambda client: client.messages.create(**build_request(system, messages, model, max_tokens))
-    )
-    usage = message.usage
-    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+    spent = 0
+    try:
+        message = call(
+            lambda client: (
+                client if timeout is None else client.with_options(timeout=timeout, max_retries=0)
+            ).messages.create(**request)
+        )
+        usage = message.usage
+        cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+        spent = usage.input_tokens + cached + usage.output_tokens
+    finally:
+        budget.spent(spent)
     return ModelReply(
         text="".join(block.text for block in message.content if block.type == "text"),
         model=message.model,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core import log
+from shared.llm.budget import Budget
 from shared.llm.errors import ModelFailed, ModelUnavailable
 from shared.llm.model import ModelStream, build_request
 from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
@@ -75,18 +76,19 @@ class ToolTurn(ModelStream):
         max_tokens: int,
         tools: list[ToolSpec],
         *,
+        budget: Budget,
         allow_tools: bool = True,
     ) -> None:
         self.tools, self.allow_tools = tools, allow_tools
         self.tool_uses: list[ToolUse] = []
-        super().__init__(system, messages, model, max_tokens)
+        super().__init__(system, messages, model, max_tokens, budget=budget)
 
     def blocks(self) -> list[dict[str, Any]]:
         """The assistant's turn as content blocks, to send back with the results."""
         text = [{"type": "text", "text": self.text}] if self.text else []
         return text + [use.block() for use in self.tool_uses]
 
-    def _request(self) -> dict[str, Any]:
+    def request(self) -> dict[str, Any]:
         request = build_request(self.system, self.messages, self.requested_model, self.max_tokens)
         if self.tools:
             request["tools"] = [tool.api() for tool in self.tools]
@@ -127,7 +129,7 @@ class ToolTurn(ModelStream):
 
         from shared.llm.anthropic_api import call, translate
 
-        raw = call(lambda client: client.messages.create(stream=True, **self._request()))
+        raw = call(lambda client: client.messages.create(stream=True, **self.request()))
         stopped = False
         pending: dict[int, tuple[ToolUse, list[str]]] = {}  # block index -> use, JSON pieces
         try:
@@ -206,10 +208,18 @@ def _quote_results(results: list[Any], messages: list[dict[str, Any]]) -> str:
 
 
 def answer_chooses_tool(
-    system: str, text: str, model: str, tools: list[ToolSpec], max_tokens: int = 512
+    system: str,
+    text: str,
+    model: str,
+    tools: list[ToolSpec],
+    max_tokens: int = 512,
+    *,
+    budget: Budget,
 ) -> ToolUse | None:
     """The tool (and arguments) the model picks for one request, or None if it picks none."""
-    turn = ToolTurn(system, [{"role": "user", "content": text}], model, max_tokens, tools)
+    turn = ToolTurn(
+        system, [{"role": "user", "content": text}], model, max_tokens, tools, budget=budget
+    )
     for _ in turn:
         pass
     return turn.tool_uses[0] if turn.tool_uses else None

@@ -48,9 +48,13 @@ def _run(plan: Plan) -> dict[str, Any]:
     return {"status": "done", "result": outcome.result, "finishedAt": utcnow()}
 
 
-def create(text: str) -> CommandPublic:
+def create(text: str, address: str = "") -> CommandPublic:
     """Plan the command and store it; run it now if it only reads."""
-    chosen = planner.plan(text)
+    hold = planner.admit(text, address)
+    try:
+        chosen = planner.plan(text, hold)
+    finally:
+        hold.settle()
     command_id = ids.new_id("opc")
     data: dict[str, Any] = {
         "text": text,

@@ -3,13 +3,17 @@ configured; otherwise the offline model's deterministic reading (`shared.tools.p
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.core import errors, state
+from shared.limits import admission
+from shared.limits.spend import Hold
 from shared.llm import tool_use
+from shared.llm.budget import Budget, tokens_for
 from shared.llm.settings import OFFLINE_MODEL, get_model_settings, is_configured
 from shared.ops.models import Plan
 from shared.tools import registry
@@ -21,6 +25,9 @@ SYSTEM = (
     "from the command. If no tool does what it asks, answer with one short sentence and "
     "call no tool."
 )
+
+
+PLAN_MAX_TOKENS = 512
 
 
 class OpsSettings(BaseSettings):
@@ -44,14 +51,29 @@ class Planned:
     planned_by: str
 
 
-def plan(text: str) -> Planned:
-    """The tool and validated arguments for `text`, or no plan when nothing fits."""
-    caller = Caller(operator=True)
+def _specs(caller: Caller) -> list[tool_use.ToolSpec]:
     tools = registry.available(caller)
-    specs = [tool_use.ToolSpec(t.name, t.description, t.input_schema(), t.match) for t in tools]
+    return [tool_use.ToolSpec(t.name, t.description, t.input_schema(), t.match) for t in tools]
+
+
+def admit(text: str, address: str) -> Hold:
+    """The planning call's budget: its worst case taken on the deployment's and the
+    address's token meters (`shared.limits.admission`), or `RateLimited`."""
+    specs = _specs(Caller(operator=True))
+    sent = json.dumps([SYSTEM, text, [spec.api() for spec in specs]], ensure_ascii=False)
+    worst = tokens_for(len(sent.encode()), PLAN_MAX_TOKENS)
+    return admission.admit(admission.Payer(None, address), worst, message=False)
+
+
+def plan(text: str, budget: Budget) -> Planned:
+    """The tool and validated arguments for `text`, or no plan when nothing fits; the
+    planning call is covered by `budget` (`admit`) before it is made."""
+    caller = Caller(operator=True)
     model = get_ops_settings().ops_model or get_model_settings().chat_default_model
     planned_by = model if is_configured() and model != OFFLINE_MODEL else OFFLINE_MODEL
-    use = tool_use.answer_chooses_tool(SYSTEM, text, model, specs)
+    use = tool_use.answer_chooses_tool(
+        SYSTEM, text, model, _specs(caller), PLAN_MAX_TOKENS, budget=budget
+    )
     if use is None:
         return Planned(None, planned_by)
     try:

@@ -9,8 +9,8 @@ Every persona gets a raw score from four signals of the message's analysis:
 and a softmax turns the raw scores into `scores` in [0, 1] that sum to 1. Ties go to the
 fallback persona, then to file order, so the same text always gets the same answer.
 Routing makes no model call and no I/O (the persona file is read once): it takes about a
-hundred microseconds. Only the /chat path calls the model: `answer_in_persona`, and
-`analyse_with_model` when PERSONA_MODEL_TONE is on.
+hundred microseconds. Only the /chat path calls the model (`answer_for_user`, and
+`analyse_with_model` when PERSONA_MODEL_TONE is on), inside the caller's spend bounds.
 
 The public facade for other modules (the chat function) is `route_message`,
 `persona_style` and `persona_names`.
@@ -21,10 +21,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from shared.core import deadline, log
+from shared.llm.budget import Budget, tokens_for
 from shared.personas.analysis import INTENTS, TONES, Analysis, ToneReading, analyse
 from shared.personas.data import Persona, PersonaSet, get_persona_settings, load_personas
 
@@ -163,48 +163,42 @@ _CLASSIFY_PROMPT = (
     "intent is one of: " + ", ".join(INTENTS) + "."
 )
 MODEL_SHARE = 0.6  # weight of the model's tone against the rules' distribution
+TONE_MAX_TOKENS = 40
+# Room for the chosen persona's style text, which is known only after routing.
+PERSONA_STYLE_BYTES = 4000
 
 
-@cache
-def _classifier(key: str, base_url: str | None, timeout: float) -> Any:
-    import anthropic
-
-    return anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout, max_retries=0)
-
-
-def _model_reading(text: str, key: str) -> tuple[str, str] | None:
+def _model_reading(text: str, budget: Budget) -> tuple[str, str] | None:
     from shared.llm import model
 
     settings = get_persona_settings()
-    client = _classifier(
-        key, model.get_model_settings().anthropic_base_url, settings.persona_tone_timeout_seconds
+    reply = model.complete(
+        _CLASSIFY_PROMPT,
+        [{"role": "user", "content": text[:4000]}],
+        settings.persona_tone_model,
+        TONE_MAX_TOKENS,
+        budget=budget,
+        timeout=settings.persona_tone_timeout_seconds,
     )
-    message = client.messages.create(
-        model=settings.persona_tone_model,
-        max_tokens=40,
-        system=_CLASSIFY_PROMPT,
-        messages=[{"role": "user", "content": text[:4000]}],
-    )
-    answer = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
+    answer = reply.text
     data = json.loads(answer[answer.find("{") : answer.rfind("}") + 1])
     tone, intent = data.get("tone"), data.get("intent")
     return (tone, intent) if tone in TONES and intent in INTENTS else None
 
 
-def analyse_with_model(text: str) -> Analysis:
-    """The rules' analysis, refined by a short model call when PERSONA_MODEL_TONE is on and
-    ANTHROPIC_API_KEY is set. Any failure (timeout, refusal, odd answer) keeps the rules."""
+def analyse_with_model(text: str, budget: Budget) -> Analysis:
+    """The rules' analysis, refined by a short model call (covered by `budget`) when
+    PERSONA_MODEL_TONE is on and a key is configured. Any failure (timeout, refusal, a
+    spent budget, an odd answer) keeps the rules."""
     analysis = analyse(text)
     if not (get_persona_settings().persona_model_tone and text.strip()):
         return analysis
-    from shared.llm import model
+    from shared.llm.settings import is_configured
 
-    # The key from the environment only: a key held in Secret Manager is the chat layer's.
-    secret = model.get_model_settings().anthropic_api_key
-    if secret is None:
+    if not is_configured():
         return analysis
     try:
-        reading = _model_reading(text, secret.get_secret_value())
+        reading = _model_reading(text, budget)
     except Exception as exc:  # noqa: BLE001 - the rules are always a good enough answer
         logger.warning(
             "tone classification fell back to rules",
@@ -230,28 +224,36 @@ class PersonaAnswer:
     reply: Any  # shared.llm.model.ModelReply
 
 
-def answer_in_persona(text: str, *, max_tokens: int | None = None) -> PersonaAnswer:
-    """Route `text`, then answer it through the model layer in the chosen persona's voice."""
+def answer_for_user(user_id: str, address: str, text: str) -> PersonaAnswer:
+    """Route `text`, then answer it through the model layer in the chosen persona's voice,
+    inside the bounds chat has (one budget for chat and personas): the guest's messages
+    per minute, and one admission (`shared.limits.admission`) for every model call it
+    makes, taken before the first and settled after the last."""
+    from shared.limits import admission, quotas
     from shared.llm import model
 
     settings = get_persona_settings()
-    route = _logged(route_analysis(analyse_with_model(text)))
-    style = persona_style(route.persona) or ""
-    reply = model.complete(
-        style,
-        [{"role": "user", "content": text}],
-        settings.persona_chat_model or model.get_model_settings().chat_default_model,
-        max_tokens or settings.persona_chat_max_tokens,
-    )
-    return PersonaAnswer(route, reply)
-
-
-def answer_for_user(user_id: str, text: str) -> PersonaAnswer:
-    """`answer_in_persona` within the user's chat quotas: one budget for chat and personas."""
-    from shared.limits import quotas
-
-    quotas.admit_message(user_id)
-    answer = answer_in_persona(text)
+    max_tokens = settings.persona_chat_max_tokens
+    worst = tokens_for(len(text.encode()) + PERSONA_STYLE_BYTES, max_tokens)
+    if settings.persona_model_tone:
+        worst += tokens_for(
+            len(_CLASSIFY_PROMPT) + min(len(text.encode()), 12_000), TONE_MAX_TOKENS
+        )
+    hold = admission.admit(admission.Payer(user_id, address), worst, message=True)
+    try:
+        quotas.admit_message(user_id)
+        route = _logged(route_analysis(analyse_with_model(text, hold)))
+        reply = model.complete(
+            persona_style(route.persona) or "",
+            [{"role": "user", "content": text}],
+            settings.persona_chat_model or model.get_model_settings().chat_default_model,
+            max_tokens,
+            budget=hold,
+        )
+    except BaseException:
+        with deadline.lifted():
+            hold.settle()  # what the calls made spent; the rest goes back
+        raise
     with deadline.lifted():  # tokens spent are counted, even past the request's deadline
-        quotas.record_tokens(user_id, answer.reply.input_tokens + answer.reply.output_tokens)
-    return answer
+        hold.settle()
+    return PersonaAnswer(route, reply)

@@ -8,6 +8,7 @@ not exist, as with anything else someone else owns.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -63,13 +64,22 @@ def validate(tool: Tool, arguments: dict[str, Any]) -> BaseModel:
         raise errors.InvalidRequest(f"invalid arguments for {tool.name}: {problems}") from None
 
 
-def execute(caller: Caller, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+def execute(
+    caller: Caller,
+    name: str,
+    arguments: dict[str, Any],
+    *,
+    given: Collection[str] | None = None,
+) -> ToolOutcome:
     """Run a tool for the caller; a refusal or a failure is an error outcome, not a raise.
 
-    A model (or an MCP client) reads the error and may try again; the platform's own
-    failures (a dependency down) stay errors of the request.
+    `given` (an agent's `tools`) narrows what may run: any other name is unknown, even a
+    tool the caller could use. A model (or an MCP client) reads the error and may try
+    again; the platform's own failures (a dependency down) stay errors of the request.
     """
     try:
+        if given is not None and name not in given:
+            raise errors.NotFound(f"no tool named {name!r} was given to this agent")
         tool = find(caller, name)
         result = tool.handler(caller, validate(tool, arguments))
     except errors.PlatformError as exc:

@@ -62,6 +62,9 @@ class FakeMessagesApi:
     input_tokens: int = 42
     api_key: str | None = None  # when set, any other `x-api-key` gets a 401
     tool_use: dict[str, Any] | None = None  # {"name": ..., "input": {...}}: ask for it
+    tool_use_always: bool = False  # ask for the tool again after its result, every turn
+    tool_use_unoffered: bool = False  # ask for it even when the request does not offer it
+    input_tokens_by_size: bool = False  # count input as the request's bytes / 4, not 42
     requests: list[RecordedRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -108,6 +111,7 @@ class FakeMessagesApi:
         self.first_chunk_delay = self.chunk_delay = 0.0
         self.api_key = None
         self.tool_use = None
+        self.tool_use_always = self.input_tokens_by_size = self.tool_use_unoffered = False
         self.requests.clear()
 
     # -- answering ----------------------------------------------------------------------
@@ -134,6 +138,9 @@ class FakeMessagesApi:
         time.sleep(self.first_chunk_delay)
         model = str(body.get("model", "claude-test"))
         turn = self._turn(body)
+        turn.input_tokens = (
+            len(json.dumps(body).encode()) // 4 if self.input_tokens_by_size else self.input_tokens
+        )
         if body.get("stream"):
             self._stream(handler, model, turn, cut=failing and self.fail == "cut")
         else:
@@ -143,7 +150,7 @@ class FakeMessagesApi:
         """What to answer: the tool's call, text quoting a tool result, or the reply."""
         messages = body.get("messages") or [{"role": "user", "content": ""}]
         last = messages[-1].get("content")
-        if isinstance(last, list):
+        if isinstance(last, list) and not self.tool_use_always:
             results = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"]
             if results:
                 content = results[0].get("content")
@@ -152,7 +159,10 @@ class FakeMessagesApi:
                 return Turn(f"Tool result: {content}")
         offered = {tool.get("name") for tool in body.get("tools") or []}
         allowed = (body.get("tool_choice") or {}).get("type") != "none"
-        if self.tool_use is not None and self.tool_use["name"] in offered and allowed:
+        wanted = self.tool_use is not None and (
+            self.tool_use["name"] in offered or self.tool_use_unoffered
+        )
+        if self.tool_use is not None and wanted and allowed:
             with self._lock:
                 self._tool_uses += 1
                 number = self._tool_uses
@@ -179,7 +189,7 @@ class FakeMessagesApi:
             "stop_reason": turn.stop_reason,
             "stop_sequence": None,
             "usage": {
-                "input_tokens": self.input_tokens,
+                "input_tokens": turn.input_tokens,
                 "output_tokens": self._output_tokens(turn.text),
             },
         }
@@ -232,7 +242,7 @@ class FakeMessagesApi:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": self.input_tokens, "output_tokens": 1},
+                        "usage": {"input_tokens": turn.input_tokens, "output_tokens": 1},
                     },
                 },
             )
@@ -312,6 +322,7 @@ class FakeMessagesApi:
 class Turn:
     text: str
     tool: dict[str, Any] | None = None  # {"id", "name", "input"}
+    input_tokens: int = 0
 
     @property
     def stop_reason(self) -> str:

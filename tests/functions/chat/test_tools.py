@@ -137,3 +137,50 @@ def test_openapi_documents_every_stream_event_with_its_schema(client: Any) -> No
     tool_result = document["components"]["schemas"]["ToolResultEvent"]
     assert {"id", "name", "isError", "result"} <= set(tool_result["properties"])
     assert "toolCalls" in document["components"]["schemas"]["MessagePublic"]["properties"]
+
+
+def test_a_run_whose_model_always_calls_a_tool_never_spends_past_the_budget(
+    client: Any, fake_api: FakeMessagesApi, configure: Configure, firestore_db: Any
+) -> None:
+    from shared.limits import spend
+
+    configure(
+        CHAT_TOKENS_PER_DAY="6000",
+        CHAT_MESSAGES_PER_MINUTE="0",
+        CHAT_HISTORY_TOKEN_BUDGET="500",
+        CHAT_MAX_OUTPUT_TOKENS="200",
+        CHAT_TOOL_MAX_CALLS="50",
+        CHAT_TOOL_MAX_TOKENS="1000000",
+    )
+    fake_api.tool_use = {"name": "list_my_agents", "input": {}}
+    fake_api.tool_use_always = fake_api.input_tokens_by_size = True
+    owner = new_owner(tools=["list_my_agents"], description="A long description. " * 20)
+    conversations = [start_conversation(client, owner)["id"] for _ in range(3)]
+
+    statuses = [send(client, owner, c, "list my agents").status_code for c in conversations]
+
+    assert 429 in statuses and set(statuses) <= {200, 429}
+    answers = [m for c in conversations for m in stored_messages(firestore_db, c)[1:]]
+    spent = sum(m["inputTokens"] + m["outputTokens"] for m in answers)
+    assert 0 < spent <= 6000
+    assert spend.tokens_spent_today(owner.guest.user_id) == spent
+    assert len(fake_api.requests) > 3  # the runs did call tools, turn after turn
+
+
+def test_an_agent_runs_only_the_tools_it_was_given(
+    client: Any, fake_api: FakeMessagesApi, firestore_db: Any
+) -> None:
+    # The model asks for a guest tool that exists but that this agent was not given.
+    fake_api.tool_use = {"name": "route_to_persona", "input": {"text": "hello"}}
+    fake_api.tool_use_unoffered = True
+    owner = new_owner(tools=["list_my_agents"])
+    conversation = start_conversation(client, owner)
+
+    response = send(client, owner, conversation["id"], "route this: hello")
+
+    assert response.status_code == 200
+    assert [t["name"] for t in fake_api.requests[0].body["tools"]] == ["list_my_agents"]
+    [call] = response.get_json()["assistantMessage"]["toolCalls"]
+    assert call["name"] == "route_to_persona" and call["isError"]
+    assert "no tool named 'route_to_persona'" in call["result"]
+    assert "persona" not in call["result"].replace("route_to_persona", "")

@@ -261,3 +261,85 @@ def test_chat_with_a_model_that_never_answers_is_503_within_its_budget(
     assert response.status_code == 503, response.get_data(as_text=True)
     assert int(response.headers["Retry-After"]) >= 1
     assert elapsed < 3.5
+
+
+def _persona_chat(client: Any, guest: Guest, address: str = "198.51.100.7") -> Any:
+    return client.post(
+        "/v1/personas/chat",
+        json={"message": "How should we shard the Postgres database?"},
+        headers=guest.headers,
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _global_tokens_today() -> int:
+    from shared.core.models import utcnow
+    from shared.limits import spend
+
+    day = utcnow().date().isoformat()
+    shards = spend.get_spend_settings().chat_token_budget_shards
+    return sum(spend.count(f"global_{shard}_tokens_{day}") for shard in range(shards))
+
+
+def test_chat_never_spends_past_the_deployments_daily_budget(
+    client: Any, guest: Guest, settings: Callable[..., None], firestore_db: Any
+) -> None:
+    from shared.limits import spend
+
+    settings(CHAT_TOKENS_PER_DAY_GLOBAL="12000", CHAT_TOKEN_BUDGET_SHARDS="1")
+    first = _persona_chat(client, guest)
+    spend.add(spend.token_meters(None, "", 11_000 - _global_tokens_today(), 0))
+
+    refused = [_persona_chat(client, new_guest()) for _ in range(3)]
+
+    assert first.status_code == 200
+    assert [r.status_code for r in refused] == [429] * 3
+    assert "deployment" in refused[0].get_json()["error"]["message"]
+    assert _global_tokens_today() == 11_000
+
+
+def test_chat_counts_on_the_client_address_message_rate(
+    client: Any, guest: Guest, settings: Callable[..., None]
+) -> None:
+    settings(CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE="3", CHAT_MESSAGES_PER_MINUTE="0")
+    others = [new_guest() for _ in range(3)]
+
+    statuses = [_persona_chat(client, g).status_code for g in [guest, *others]]
+    elsewhere = _persona_chat(client, guest, address="198.51.100.99")
+
+    assert statuses == [200, 200, 200, 429]
+    assert elsewhere.status_code == 200
+
+
+def test_chat_spends_the_client_addresses_daily_tokens(
+    client: Any, guest: Guest, settings: Callable[..., None]
+) -> None:
+    from shared.core.models import utcnow
+    from shared.limits import spend
+
+    settings(CHAT_TOKENS_PER_ADDRESS_PER_DAY="1000000")
+    response = _persona_chat(client, guest)
+
+    usage = response.get_json()["usage"]
+    day = utcnow().date().isoformat()
+    address_meter = f"addr_{spend.address_key('198.51.100.7')}_tokens_{day}"
+    assert spend.count(address_meter) == usage["inputTokens"] + usage["outputTokens"]
+    assert _global_tokens_today() == usage["inputTokens"] + usage["outputTokens"]
+
+
+def test_chat_refused_by_a_budget_calls_no_model(
+    client: Any,
+    guest: Guest,
+    messages_server: FakeMessagesApi,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Callable[..., None],
+) -> None:
+    messages_server.reset()
+    point_model_at(monkeypatch, messages_server)
+    settings(CHAT_TOKENS_PER_ADDRESS_PER_DAY="100")
+
+    response = _persona_chat(client, guest)
+
+    assert response.status_code == 429
+    assert "client address" in response.get_json()["error"]["message"]
+    assert messages_server.requests == []

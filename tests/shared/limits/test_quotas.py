@@ -51,8 +51,8 @@ def test_a_new_minute_opens_a_new_window(limits: None, firestore_db: Any) -> Non
 
 def test_spent_daily_tokens_refuse_until_midnight(limits: None) -> None:
     quotas.admit_message("usr_a")
-    quotas.record_tokens("usr_a", 60)
-    quotas.record_tokens("usr_a", 60)
+    spend.add(spend.token_meters("usr_a", "", 60, 0))
+    spend.add(spend.token_meters("usr_a", "", 60, 0))
 
     with pytest.raises(errors.RateLimited) as refused:
         quotas.admit_message("usr_a")

@@ -10,6 +10,7 @@ import pytest
 
 from shared.core import state
 from shared.llm import model
+from shared.llm.budget import Unmetered
 from tests.conftest import ROOT
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 
@@ -41,7 +42,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_stream_yields_the_servers_chunks_and_usage(fake: FakeMessagesApi) -> None:
-    answer = model.stream("Be brief.", TURNS, "claude-test", 256)
+    answer = model.stream("Be brief.", TURNS, "claude-test", 256, budget=Unmetered())
 
     chunks = list(answer)
 
@@ -54,7 +55,7 @@ def test_stream_yields_the_servers_chunks_and_usage(fake: FakeMessagesApi) -> No
 
 
 def test_system_prompt_is_sent_as_a_cached_block(fake: FakeMessagesApi) -> None:
-    list(model.stream("You are kind.", TURNS, "claude-test", 100))
+    list(model.stream("You are kind.", TURNS, "claude-test", 100, budget=Unmetered()))
 
     sent = fake.requests[0].body
     assert sent["system"] == [
@@ -66,7 +67,7 @@ def test_system_prompt_is_sent_as_a_cached_block(fake: FakeMessagesApi) -> None:
 
 
 def test_complete_uses_the_json_form(fake: FakeMessagesApi) -> None:
-    reply = model.complete("sys", TURNS, "claude-test")
+    reply = model.complete("sys", TURNS, "claude-test", budget=Unmetered())
 
     assert reply.text == fake.reply
     assert "stream" not in fake.requests[0].body
@@ -88,7 +89,7 @@ def test_api_errors_after_the_sdk_retries_become_platform_errors(
     fake.fail = status
 
     with pytest.raises(kind) as raised:
-        list(model.stream("sys", TURNS, "claude-test"))
+        list(model.stream("sys", TURNS, "claude-test", budget=Unmetered()))
 
     assert raised.value.error_code == code  # type: ignore[attr-defined]
     assert raised.value.retry_after == 7  # type: ignore[attr-defined]
@@ -98,7 +99,7 @@ def test_api_errors_after_the_sdk_retries_become_platform_errors(
 def test_a_transient_error_is_retried_by_the_sdk(fake: FakeMessagesApi) -> None:
     fake.fail, fake.fail_times = 529, 1
 
-    reply = model.complete("sys", TURNS, "claude-test")
+    reply = model.complete("sys", TURNS, "claude-test", budget=Unmetered())
 
     assert reply.text == fake.reply
     assert len(fake.requests) == 2
@@ -106,7 +107,7 @@ def test_a_transient_error_is_retried_by_the_sdk(fake: FakeMessagesApi) -> None:
 
 def test_a_stream_cut_midway_keeps_the_partial_text(fake: FakeMessagesApi) -> None:
     fake.fail = "cut"
-    answer = model.stream("sys", TURNS, "claude-test")
+    answer = model.stream("sys", TURNS, "claude-test", budget=Unmetered())
     received: list[str] = []
 
     with pytest.raises(model.ModelFailed) as raised:
@@ -125,14 +126,14 @@ def test_a_server_slower_than_the_timeout_is_model_timeout(
     fake.fail, fake.first_chunk_delay = "hang", 1.0
 
     with pytest.raises(model.ModelUnavailable) as raised:
-        list(model.stream("sys", TURNS, "claude-test"))
+        list(model.stream("sys", TURNS, "claude-test", budget=Unmetered()))
 
     assert raised.value.error_code == "model_timeout"
 
 
 def test_closing_the_stream_stops_reading(fake: FakeMessagesApi) -> None:
     fake.chunks = 8
-    answer = model.stream("sys", TURNS, "claude-test")
+    answer = model.stream("sys", TURNS, "claude-test", budget=Unmetered())
     chunks = iter(answer)
 
     first = next(chunks)
@@ -154,16 +155,16 @@ def test_a_rotated_secret_is_read_again_after_a_401(
     state.reset()
     fake.api_key = "sk-new"
 
-    reply = model.complete("sys", TURNS, "claude-test")
+    reply = model.complete("sys", TURNS, "claude-test", budget=Unmetered())
 
     assert reply.text == fake.reply
     assert [r.api_key for r in fake.requests] == ["sk-old", "sk-new"]
 
 
 def test_offline_model_is_deterministic_and_chunked(offline: None) -> None:
-    first = model.stream("sys", TURNS, "claude-test")
+    first = model.stream("sys", TURNS, "claude-test", budget=Unmetered())
     chunks = list(first)
-    again = model.complete("sys", TURNS, "claude-test")
+    again = model.complete("sys", TURNS, "claude-test", budget=Unmetered())
 
     assert len(chunks) > 1
     assert first.model == again.model == "offline"
@@ -180,7 +181,7 @@ def test_offline_model_answers_differently_to_different_input(offline: None) -> 
 
 
 def test_the_offline_model_name_skips_the_api_even_with_a_key(fake: FakeMessagesApi) -> None:
-    reply = model.complete("sys", TURNS, "offline")
+    reply = model.complete("sys", TURNS, "offline", budget=Unmetered())
 
     assert reply.model == "offline"
     assert fake.requests == []

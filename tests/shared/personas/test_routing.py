@@ -14,6 +14,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from shared.core import state
+from shared.llm.budget import Unmetered
 from shared.personas import data as persona_data
 from shared.personas import routing as persona_routing
 from shared.personas.analysis import INTENTS, PACES, TONES, analyse
@@ -258,7 +259,7 @@ def tone_model(
 def test_model_classification_refines_tone_and_intent(tone_model: FakeMessagesApi) -> None:
     tone_model.reply = '{"tone": "anxious", "intent": "expressive"}'
 
-    analysis = persona_routing.analyse_with_model("The review is tomorrow.")
+    analysis = persona_routing.analyse_with_model("The review is tomorrow.", Unmetered())
 
     assert (analysis.tone.primary, analysis.intent, analysis.tone.source) == (
         "anxious",
@@ -281,7 +282,7 @@ def test_model_classification_falls_back_to_rules(
 ) -> None:
     tone_model.reply, tone_model.fail = reply or tone_model.reply, fail
 
-    analysis = persona_routing.analyse_with_model("ugh, so fed up with this")
+    analysis = persona_routing.analyse_with_model("ugh, so fed up with this", Unmetered())
 
     assert analysis == analyse("ugh, so fed up with this")
 
@@ -289,7 +290,7 @@ def test_model_classification_falls_back_to_rules(
 def test_model_classification_gives_up_after_its_timeout(tone_model: FakeMessagesApi) -> None:
     tone_model.fail, tone_model.first_chunk_delay = "hang", 2.0
 
-    analysis = persona_routing.analyse_with_model("How does TLS work?")
+    analysis = persona_routing.analyse_with_model("How does TLS work?", Unmetered())
 
     assert analysis.tone.source == "rules"
 
@@ -301,7 +302,7 @@ def test_model_classification_is_off_by_default(
     point_model_at(monkeypatch, server)
     state.reset()
     try:
-        analysis = persona_routing.analyse_with_model("How does TLS work?")
+        analysis = persona_routing.analyse_with_model("How does TLS work?", Unmetered())
     finally:
         monkeypatch.undo()
         state.reset()
@@ -324,7 +325,7 @@ def test_the_model_blend_weighs_the_models_tone_against_the_rules(
     rules = analyse(text).tone
     assert rules.resting not in (0.0, 1.0)  # so that how the blend scales it shows
 
-    blended = persona_routing.analyse_with_model(text).tone
+    blended = persona_routing.analyse_with_model(text, Unmetered()).tone
 
     share = 0.6  # documented in docs/personas.md: the model's reading counts 60 %
     for tone, score in blended.scores.items():
@@ -339,7 +340,7 @@ def test_the_persona_chosen_after_the_blend_follows_the_models_tone(
     text = "Can you check the numbers for me?"
     tone_model.reply = '{"tone": "anxious", "intent": "expressive"}'
 
-    blended = persona_routing.route_analysis(persona_routing.analyse_with_model(text))
+    blended = persona_routing.route_analysis(persona_routing.analyse_with_model(text, Unmetered()))
     rules_only = persona_routing.route_analysis(analyse(text))
 
     assert sum(blended.scores.values()) == pytest.approx(1.0)
@@ -357,7 +358,7 @@ def test_model_tone_on_without_a_key_keeps_the_rules_and_calls_nothing(
         ANTHROPIC_API_KEY_SECRET=None,
     )
 
-    analysis = persona_routing.analyse_with_model("ugh, so fed up with this")
+    analysis = persona_routing.analyse_with_model("ugh, so fed up with this", Unmetered())
 
     assert analysis == analyse("ugh, so fed up with this")
     assert server.requests == []
@@ -448,7 +449,7 @@ def test_the_tone_request_is_small_and_carries_the_message(tone_model: FakeMessa
     tone_model.reply = 'Sure: {"tone": "anxious", "intent": "expressive"}! hope that helps'
     text = "x" * 5000
 
-    analysis = persona_routing.analyse_with_model(text)
+    analysis = persona_routing.analyse_with_model(text, Unmetered())
 
     sent = tone_model.requests[0]
     assert analysis.tone.source == "model"  # JSON found inside surrounding words
