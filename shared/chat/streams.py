@@ -10,12 +10,19 @@ carries the text. The instance generating an answer stores its text so far on th
 `GET /v1/conversations/{id}/messages/{messageId}/events` with `Last-Event-ID`: the events
 after that id, polled from Firestore while the answer is pending, or read from the stored
 answer once it is final. Nothing of a stream lives only in one instance's memory.
+
+A resume that waits on a pending answer holds a server thread, so waits are bounded: at
+most `CHAT_RESUME_WAITS_PER_GUEST` per guest and `CHAT_RESUME_WAITS_PER_INSTANCE` per
+instance at once (beyond them: 429 with Retry-After, before the first byte), and a wait
+reads the answer once per `CHAT_RESUME_POLL_SECONDS` (no faster than the text is stored).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import Field
@@ -34,16 +41,35 @@ class StreamSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     chat_stream_persist_seconds: float = Field(
-        0.5,
+        1.0,
         ge=0,
         le=10,
         description=(
             "How often a streaming answer's text so far is stored on its message, for "
-            "resumes on any instance (Firestore takes ~1 write/s per document sustained)."
+            "resumes on any instance. Firestore sustains about 1 write/s a document: below "
+            "1 only for tests."
         ),
     )
     chat_resume_poll_seconds: float = Field(
-        0.25, gt=0, le=5, description="How often a resumed stream reads a pending answer."
+        1.0,
+        gt=0,
+        le=5,
+        description=(
+            "How often a resumed stream reads a pending answer (the text changes at most "
+            "once per CHAT_STREAM_PERSIST_SECONDS, so faster only costs reads)."
+        ),
+    )
+    chat_resume_waits_per_guest: int = Field(
+        2, ge=1, le=50, description="Resumes of pending answers one guest may hold at once."
+    )
+    chat_resume_waits_per_instance: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description=(
+            "Resumes of pending answers one instance serves at once (each holds a thread); "
+            "keep it well below THREADS so other requests are served."
+        ),
     )
     chat_resume_max_seconds: float = Field(
         270.0,
@@ -104,7 +130,76 @@ def resume(user_id: str, conversation_id: str, message_id: str, after: int) -> I
     """
     conversations.get_owned_conversation(user_id, conversation_id)
     first = _read_answer(conversation_id, message_id)
-    return _frames(conversation_id, first, after)
+    if first.status != "pending":
+        return _frames(conversation_id, first, after)
+    _WAITS.take(user_id)  # 429 past a bound: it would hold a thread for minutes
+    return _Holding(_frames(conversation_id, first, after), lambda: _WAITS.give(user_id))
+
+
+class _Waits:
+    """Resumes waiting on pending answers in this instance, in all and per guest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_guest: Counter[str] = Counter()
+
+    def take(self, user_id: str) -> None:
+        settings = get_stream_settings()
+        with self._lock:
+            if self._by_guest[user_id] >= settings.chat_resume_waits_per_guest:
+                limit, what = settings.chat_resume_waits_per_guest, "per guest"
+            elif self._by_guest.total() >= settings.chat_resume_waits_per_instance:
+                limit, what = settings.chat_resume_waits_per_instance, "on this instance"
+            else:
+                self._by_guest[user_id] += 1
+                return
+        raise errors.RateLimited(
+            f"resumed streams waiting on an answer {what}: at most {limit} at once",
+            retry_after=RESUME_RETRY_SECONDS,
+        )
+
+    def give(self, user_id: str) -> None:
+        with self._lock:
+            self._by_guest[user_id] -= 1
+            if self._by_guest[user_id] <= 0:
+                del self._by_guest[user_id]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_guest.clear()
+
+
+_WAITS = _Waits()
+state.on_reset(_WAITS.clear)
+RESUME_RETRY_SECONDS = 5
+
+
+class _Holding:
+    """`frames`, giving its wait back once, when they end or are closed (even unstarted)."""
+
+    def __init__(self, frames: Iterator[bytes], give: Callable[[], None]) -> None:
+        self._frames, self._give = frames, give
+        self._given = False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> _Holding:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._frames)
+        except BaseException:  # the end, a failure or the client gone: the wait is over
+            self.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            given, self._given = self._given, True
+        if not given:
+            close = getattr(self._frames, "close", None)
+            if close is not None:
+                close()
+            self._give()
 
 
 def event_id(name: str, offset: int) -> int | None:

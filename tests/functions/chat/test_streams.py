@@ -269,3 +269,59 @@ def test_a_silent_stream_sends_keep_alive_comments(
     first_delta = body.index("event: message.delta")
     assert body.index(": keep-alive") < first_delta
     assert text_of(parse_sse(body)) == fake_api.reply
+
+
+def test_resumes_waiting_on_a_pending_answer_are_bounded_per_guest(
+    client: Any,
+    owner: Owner,
+    fake_api: FakeMessagesApi,
+    configure: Configure,
+    firestore_db: Any,
+) -> None:
+    configure(CHAT_RESUME_WAITS_PER_GUEST="2", CHAT_RESUME_POLL_SECONDS="0.05")
+    fake_api.first_chunk_delay = 3.0  # the answer stays pending meanwhile
+    conversation = start_conversation(client, owner)
+    live = client.post(
+        f"/v1/conversations/{conversation['id']}/messages",
+        json={"content": "take your time"},
+        headers={**owner.headers, "Accept": "text/event-stream"},
+        buffered=False,
+    )
+    body = iter(live.response)
+    next(body)  # message.created: the answer is stored, pending
+    location = live.headers["Content-Location"]
+
+    def resume() -> Any:
+        return client.get(location, headers=owner.headers, buffered=False)
+
+    first, second, third = resume(), resume(), resume()
+    statuses = [first.status_code, second.status_code, third.status_code]
+    first.close()  # a client that leaves gives its wait back
+    fourth = resume()
+    statuses.append(fourth.status_code)
+    for response in (second, fourth):
+        response.close()
+    list(body)
+
+    assert statuses == [200, 200, 429, 200]
+    assert int(third.headers["Retry-After"]) >= 1
+    assert "per guest" in third.get_json()["error"]["message"]
+    finished = client.get(location, headers=owner.headers)  # a final answer holds nothing
+    assert finished.status_code == 200
+
+
+def test_resume_waits_are_bounded_per_instance(configure: Configure) -> None:
+    from shared.chat import streams
+    from shared.core import errors
+
+    configure(CHAT_RESUME_WAITS_PER_GUEST="5", CHAT_RESUME_WAITS_PER_INSTANCE="3")
+    waits = streams._Waits()
+    for guest in ("usr_a", "usr_b", "usr_a"):
+        waits.take(guest)
+
+    with pytest.raises(errors.RateLimited) as refused:
+        waits.take("usr_c")
+    waits.give("usr_b")
+    waits.take("usr_c")
+
+    assert "on this instance" in refused.value.message
