@@ -28,6 +28,7 @@ from shared.limits.quotas import QuotaSettings
 from shared.limits.spend import SpendSettings
 from shared.llm.settings import ModelSettings
 from shared.loadtest.runs import LoadtestSettings
+from shared.mcp_server.settings import McpSettings
 from shared.ops.planner import OpsSettings
 from shared.personas.data import PersonaSettings
 from shared.web.settings import WebSettings
@@ -50,10 +51,16 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Slack", SlackSettings),
     ("Load tests", LoadtestSettings),
     ("Ops commands", OpsSettings),
+    ("MCP server (`/mcp`)", McpSettings),
 ]
 # `make run` itself (infra/local/stack.py), not a function.
 LOCAL_STACK = [
-    ("PORT", "8080", "Gateway port of `make run`."),
+    (
+        "PORT",
+        "8080",
+        "Gateway port of `make run`; unless they are set, LOADTEST_TARGET_BASE_URL and"
+        " MCP_ALLOWED_ORIGINS follow it.",
+    ),
     ("FIRESTORE_PORT", "8081", "Firestore emulator port of `make run`."),
     ("PUBSUB_PORT", "8085", "Pub/Sub emulator port of `make run`."),
     ("FUNCTION_BASE_PORT", "8101", "First port of the functions behind the gateway."),

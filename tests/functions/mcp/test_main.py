@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from infra.local.emulators import Emulators
 from shared.agents import store as agents
 from tests.conftest import E2E_ADMIN_TOKEN, load_function
+from tests.support.faults import frozen
 from tests.support.guests import new_guest
 
 OPERATOR = {"Authorization": f"Bearer {E2E_ADMIN_TOKEN}"}
@@ -66,13 +68,133 @@ def test_a_guest_s_call_sees_only_that_guest_s_agents(client: Any) -> None:
     assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
 
 
-def test_an_operator_tool_is_an_error_result_for_a_guest(client: Any, firestore_db: Any) -> None:
+def test_an_operator_tool_is_unknown_to_a_guest(client: Any, firestore_db: Any) -> None:
     call = {"name": "create_silence", "arguments": {"source": "chat"}}
 
-    result = rpc(client, new_guest().headers, "tools/call", call).get_json()["result"]
+    answer = rpc(client, new_guest().headers, "tools/call", call).get_json()
 
-    assert result["isError"] is True and "no tool named" in result["content"][0]["text"]
+    assert "result" not in answer
+    assert answer["error"]["code"] == -32602 and "no tool named" in answer["error"]["message"]
     assert list(firestore_db.collection("silences").stream()) == []
+
+
+def test_an_unknown_tool_is_a_json_rpc_invalid_params_error(client: Any) -> None:
+    unknown = {"name": "no_such_tool", "arguments": {}}
+    misused = {"name": "create_silence", "arguments": {"source": "nowhere"}}
+
+    answer = rpc(client, OPERATOR, "tools/call", unknown)
+    corrigible = rpc(client, OPERATOR, "tools/call", misused).get_json()["result"]
+
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "error": {"code": -32602, "message": "no tool named 'no_such_tool'"},
+    }
+    # Bad arguments to a known tool stay a result the client (or its model) can correct.
+    assert corrigible["isError"] is True and "invalid arguments" in corrigible["content"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("body", "answered_id"),
+    [
+        ([{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}], None),
+        ({"hello": "world"}, None),
+        ({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}, None),
+        ({"jsonrpc": "2.0", "id": None, "method": "tools/list"}, None),
+        ({"jsonrpc": "2.0", "id": True, "method": "tools/list"}, None),
+        ({"jsonrpc": "2.0", "id": 1, "method": 5}, 1),
+        ({"jsonrpc": "2.0", "id": 1}, None),
+        ("tools/list", None),
+    ],
+    ids=["batch", "not-json-rpc", "version", "null-id", "bool-id", "method", "no-method", "str"],
+)
+def test_what_is_not_one_json_rpc_message_is_an_invalid_request(
+    client: Any, body: Any, answered_id: int | None
+) -> None:
+    answer = client.post("/mcp", json=body, headers={**MCP_HEADERS, **OPERATOR})
+
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert error["code"] == -32600 and error["message"].startswith("Invalid Request")
+    assert "validation" not in answer.get_data(as_text=True).lower()
+    assert answer.get_json()["id"] == answered_id
+
+
+def test_a_body_that_is_not_json_is_a_parse_error_without_the_parser_s_text(client: Any) -> None:
+    answer = client.post(
+        "/mcp",
+        data=b'{"jsonrpc": "2.0", "id": 1,',
+        content_type="application/json",
+        headers={**MCP_HEADERS, **OPERATOR},
+    )
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == {
+        "code": -32700,
+        "message": "Parse error: the body is not JSON",
+    }
+
+
+def test_a_request_from_another_origin_is_refused(client: Any) -> None:
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+
+    def post(origin: str | None) -> Any:
+        headers = {**MCP_HEADERS, **OPERATOR, **({"Origin": origin} if origin else {})}
+        return client.post("/mcp", json=message, headers=headers)
+
+    elsewhere, opaque = post("https://evil.test"), post("null")
+    local, without = post("http://127.0.0.1:8080"), post(None)
+
+    assert (elsewhere.status_code, opaque.status_code) == (403, 403)
+    assert elsewhere.get_json()["error"]["code"] == "origin_not_allowed"
+    assert (local.status_code, without.status_code) == (200, 200)
+
+
+def test_allowed_origins_are_a_setting(client: Any, settings: Any) -> None:
+    settings(MCP_ALLOWED_ORIGINS="https://tools.example.test, http://localhost:9000/")
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+
+    def status(origin: str) -> int:
+        headers = {**MCP_HEADERS, **OPERATOR, "Origin": origin}
+        return int(client.post("/mcp", json=message, headers=headers).status_code)
+
+    assert status("https://tools.example.test") == 200
+    assert status("http://localhost:9000") == 200
+    assert status("http://127.0.0.1:8080") == 403
+
+
+def test_a_firestore_outage_is_a_503_with_retry_after_not_a_json_rpc_error(
+    client: Any, emulators: Emulators, settings: Any
+) -> None:
+    settings(FIRESTORE_CALL_TIMEOUT_SECONDS="1")
+    call = {"name": "active_alerts", "arguments": {}}
+
+    with frozen(emulators.firestore_port):
+        answer = rpc(client, OPERATOR, "tools/call", call)
+
+    assert answer.status_code == 503
+    assert int(answer.headers["Retry-After"]) >= 1
+    assert answer.get_json()["error"]["code"] == "unavailable"
+    text = answer.get_data(as_text=True)
+    assert "jsonrpc" not in text and "Deadline" not in text and "Timeout" not in text
+
+
+def test_a_tool_s_crash_reaches_the_client_as_a_500_without_its_text(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.alerts import records
+
+    def crash(query: Any) -> Any:
+        raise RuntimeError("secret detail: password=hunter2")
+
+    monkeypatch.setattr(records, "list_alerts", crash)
+
+    answer = rpc(client, OPERATOR, "tools/call", {"name": "active_alerts", "arguments": {}})
+
+    assert answer.status_code == 500
+    assert answer.get_json()["error"]["code"] == "internal"
+    assert "hunter2" not in answer.get_data(as_text=True)
 
 
 def test_without_a_token_the_endpoint_is_401(client: Any) -> None:
