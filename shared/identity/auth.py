@@ -3,6 +3,11 @@
 A cached session is trusted for at most `SESSION_CACHE_SECONDS` (5 s by default), so a
 session revoked through another instance is refused everywhere within that time; the
 instance that revokes it forgets it at once.
+
+Past that time the entry still says that this instance confirmed the token before, which
+is what `claim` needs: a read-only route reads alongside the session check only for such
+a token. A token never confirmed here (a forged `gst_<random>.usr_<victim>` among them)
+is checked first and refused before anything of the user it names is read.
 """
 
 from __future__ import annotations
@@ -53,12 +58,12 @@ def authenticate(request: Request) -> Principal:
     if principal is None:
         forget(token_hash)
         raise errors.Unauthenticated("the session is unknown, expired or revoked")
-    ttl = get_settings().session_cache_seconds
-    if ttl > 0:
-        with _lock:
-            if len(_cache) >= _MAX_CACHED:
-                _cache.clear()
-            _cache[token_hash] = (principal, now + ttl)
+    # Kept even with the cache off (trusted until `now`, i.e. never): `claim` reads it.
+    fresh_until = now + get_settings().session_cache_seconds
+    with _lock:
+        if len(_cache) >= _MAX_CACHED:
+            _cache.clear()
+        _cache[token_hash] = (principal, fresh_until)
     return principal
 
 
@@ -74,9 +79,12 @@ class Claim:
 
 
 def claim(request: Request) -> Claim | None:
-    """What the token claims, when reading the session alongside is worth it: not for a
-    malformed token (`authenticate` refuses it first), a token without a user id, or a
-    session the cache already holds."""
+    """What the token claims, when reading the session alongside is worth it and safe: a
+    token this instance confirmed before whose cached session is no longer trusted. Not
+    for a malformed token (`authenticate` refuses it first), a token without a user id, a
+    session the cache still trusts (answered without a read), or a token never confirmed
+    here: checking that one first means a forged token naming another user starts no
+    read of that user's data, and its 401 takes the same time whoever it names."""
     header = request.headers.get("Authorization", "")
     token = header.partition(" ")[2].strip()
     user_id = claimed_user_id(token)
@@ -84,7 +92,7 @@ def claim(request: Request) -> Claim | None:
         return None
     with _lock:
         cached = _cache.get(hash_token(token))
-    if cached is not None and cached[1] > time.monotonic():
+    if cached is None or cached[1] > time.monotonic():
         return None
     return Claim(user_id)
 

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.core import errors, log, trace
 from shared.core.settings import get_settings
-from shared.web import etags, idempotency, overlap, response_headers
+from shared.web import etags, idempotency, overlap, pools, response_headers
 from shared.web.bodies import error_response, json_response
 from shared.web.deadline import within as within_deadline
 from shared.web.headers import SECURITY_HEADERS
@@ -223,13 +223,21 @@ class Api:
                 call.principal = route.auth(request)
             return self._run(route, call, request)
         assert route.auth is not None  # `route()` allows a claim only with an authenticator
-        checking = overlap.start(route.auth, request)
         call.principal = claimed
+        # The session check and the read run on threads of their own, and this one waits
+        # for the session's verdict first: a refused one answers 401 at once, without
+        # waiting for the read (whose time would tell how much the claimed owner has) or
+        # showing it.
+        checking = overlap.start(route.auth, request)
+        reading = pools.submit(
+            "overlap-read", pools.server_threads(), lambda: self._run(route, call, request)
+        )
         try:
-            return self._run(route, call, request)
-        finally:
-            # The session's verdict wins over anything the handler answered or raised.
             overlap.confirm(claimed, checking)
+        except BaseException:
+            reading.cancel()  # not started yet: it never runs; running: its answer is dropped
+            raise
+        return reading.result()
 
     def _run(self, route: Route, call: Call, request: Request) -> Response:
         if route.query is not None:
