@@ -1,4 +1,8 @@
-"""What each command does, on the public API only. Each returns the process exit status."""
+"""What each command does, on the public API only. Each returns the process exit status.
+
+With `--json` a command prints what the API answered (one JSON document on standard
+output) instead of its text; the sentences for people stay on standard error.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +11,43 @@ import getpass
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from agent_platform_cli.client import ApiError, PlatformClient
+from agent_platform_cli import answers
+from agent_platform_cli.answers import read
+from agent_platform_cli.client import LIMITS, ApiError, Limits, PlatformClient, path_part
 from agent_platform_cli.config import Config, Platform
-from agent_platform_cli.render import ProgressBar, bar, table
+from agent_platform_cli.errors import CommandError, Exit
+from agent_platform_cli.render import Output, ProgressBar, bar, pad, table, width
 
 # How long each load-test scenario runs unless --duration says otherwise (the load-test
 # function's shapes); only the progress bar uses it.
 SCENARIO_SECONDS = {"light": 15.0, "medium": 30.0, "heavy": 60.0, "spike": 20.0}
 # Time the platform needs after the last request to judge, store and answer.
 LOADTEST_GRACE_SECONDS = 120.0
-INTERRUPTED = 130
-
-
-class CommandError(Exception):
-    """A problem the user can fix, said in one line."""
+INTERRUPTED = Exit.INTERRUPTED
 
 
 @dataclass
 class Context:
     base_url: str
     config: Config
-    out: TextIO
-    err: TextIO
+    out: Output
+    err: Output
     stdin: TextIO
+    json: bool = False
+    limits: Limits = field(default_factory=lambda: LIMITS)
 
     @property
     def platform(self) -> Platform:
         return self.config.platform(self.base_url)
 
+    def client(self, token: str | None = None, timeout: float | None = None) -> PlatformClient:
+        return PlatformClient(self.base_url, token, timeout, limits=self.limits)
+
     def anonymous(self) -> PlatformClient:
-        return PlatformClient(self.base_url)
+        return self.client()
 
     def guest(self) -> PlatformClient:
         token = self.platform.session_token
@@ -47,24 +55,39 @@ class Context:
             raise CommandError(
                 f"no guest session for {self.base_url}: run 'agent-platform session new'"
             )
-        return PlatformClient(self.base_url, token)
+        return self.client(token)
 
-    def operator(self, timeout: float = 30) -> PlatformClient:
+    def operator(self, timeout: float | None = None) -> PlatformClient:
         token = self.platform.operator_token
         if not token:
             raise CommandError(
                 f"no operator token for {self.base_url}: run 'agent-platform operator set' "
                 "and type or pipe the token"
             )
-        return PlatformClient(self.base_url, token, timeout=timeout)
+        return self.client(token, timeout)
 
-    def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+    def say(self, text: str = "", style: str | None = None) -> None:
+        """A line for people on standard output (not in `--json` mode)."""
+        self.out.line(text, style)
+
+    def note(self, text: str) -> None:
+        """A line for people on standard error, in either mode."""
+        self.err.line(text, "note")
+
+    def emit(self, value: Any) -> None:
+        """What the API answered, as `--json` prints it."""
+        self.out.json(value)
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _done(ctx: Context) -> int:
+    """`--json` for a command the API answers with no body, or that only changes the config."""
+    if ctx.json:
+        ctx.emit({"ok": True, "baseUrl": ctx.base_url})
+    return Exit.OK
 
 
 # -- session -------------------------------------------------------------------------------
@@ -72,26 +95,34 @@ def _percent(value: float | None) -> str:
 
 def session_new(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.anonymous() as client:
-        created = client.request("POST", "/v1/sessions")
-    ctx.platform.session_token = created["token"]
-    ctx.platform.session_expires_at = created["expiresAt"]
+        raw = client.request("POST", "/v1/sessions")
+    created = read(answers.SessionCreated, raw, "POST /v1/sessions")
+    ctx.platform.session_token = created.token
+    ctx.platform.session_expires_at = created.expires_at
     ctx.config.save()
+    if ctx.json:  # the token stays in the config file, out of logs and scrollback
+        ctx.emit({key: value for key, value in raw.items() if key != "token"})
+        return Exit.OK
     ctx.say(
-        f"Guest session {created['sessionId']} started on {ctx.base_url}; "
-        f"expires {created['expiresAt']}."
+        f"Guest session {created.session_id} started on {ctx.base_url}; "
+        f"expires {created.expires_at}."
     )
     ctx.say(f"Token saved in {ctx.config.path}")
-    return 0
+    return Exit.OK
 
 
 def session_show(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.guest() as client:
-        current = client.request("GET", "/v1/sessions/current")
+        raw = client.request("GET", "/v1/sessions/current")
+    current = read(answers.Session, raw, "GET /v1/sessions/current")
+    if ctx.json:
+        ctx.emit(raw)
+        return Exit.OK
     ctx.say(
-        f"Guest session {current['sessionId']} (user {current['userId']}) on {ctx.base_url}; "
-        f"expires {current['expiresAt']}."
+        f"Guest session {current.session_id} (user {current.user_id}) on {ctx.base_url}; "
+        f"expires {current.expires_at}."
     )
-    return 0
+    return Exit.OK
 
 
 def session_end(args: argparse.Namespace, ctx: Context) -> int:
@@ -103,61 +134,67 @@ def session_end(args: argparse.Namespace, ctx: Context) -> int:
                 raise
     ctx.platform.session_token = ctx.platform.session_expires_at = None
     ctx.config.save()
-    ctx.say("Session ended; its token is forgotten.")
-    return 0
+    if not ctx.json:
+        ctx.say("Session ended; its token is forgotten.")
+    return _done(ctx)
 
 
 # -- agents --------------------------------------------------------------------------------
 
 
 def all_agents(client: PlatformClient) -> list[dict[str, Any]]:
+    """Every agent of the guest, as the API answered them (each checked)."""
     agents: list[dict[str, Any]] = []
     page_token = None
     while True:
-        page = client.request("GET", "/v1/agents", params={"limit": 100, "pageToken": page_token})
-        agents.extend(page["agents"])
-        page_token = page.get("nextPageToken")
+        raw = client.request("GET", "/v1/agents", params={"limit": 100, "pageToken": page_token})
+        page = read(answers.AgentPage, raw, "GET /v1/agents")
+        agents.extend(raw["agents"])
+        page_token = page.next_page_token
         if not page_token:
             return agents
 
 
 def find_agent(client: PlatformClient, wanted: str) -> dict[str, Any]:
-    """An agent by id, or by its exact name when that name is unique."""
+    """An agent by id, or by its exact name when that name is unique (as the API answered)."""
     if wanted.startswith("agt_"):
         try:
-            agent: dict[str, Any] = client.request("GET", f"/v1/agents/{wanted}")
+            raw: dict[str, Any] = client.request("GET", f"/v1/agents/{path_part(wanted)}")
         except ApiError as exc:
             if exc.status == 404:
                 raise CommandError(f"no agent {wanted}") from None
             raise
-        return agent
-    matches = [agent for agent in all_agents(client) if agent["name"] == wanted]
+        read(answers.Agent, raw, "GET /v1/agents/{agentId}")
+        return raw
+    matches = [raw for raw in all_agents(client) if raw["name"] == wanted]
     if not matches:
         raise CommandError(f"no agent named {wanted!r}; 'agent-platform agents list' shows them")
     if len(matches) > 1:
-        ids = ", ".join(agent["id"] for agent in matches)
+        ids = ", ".join(str(raw["id"]) for raw in matches)
         raise CommandError(f"{len(matches)} agents are named {wanted!r}: use an id ({ids})")
     return matches[0]
 
 
 def agents_list(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.guest() as client:
-        agents = all_agents(client)
-    if not agents:
+        raw = all_agents(client)
+    if ctx.json:
+        ctx.emit({"agents": raw})
+        return Exit.OK
+    if not raw:
         ctx.say("No agents yet: 'agent-platform agents create NAME' makes one.")
-        return 0
+        return Exit.OK
     rows = []
-    for agent in agents:
-        stats = agent.get("stats") or {}
-        runs = stats.get("totalRuns", 0)
-        success = stats.get("successfulRuns", 0) / runs if runs else None
-        tokens = stats.get("inputTokens", 0) + stats.get("outputTokens", 0)
+    for agent in (answers.Agent.model_validate(item) for item in raw):
+        runs = agent.stats.total_runs
+        success = agent.stats.successful_runs / runs if runs else None
+        tokens = agent.stats.input_tokens + agent.stats.output_tokens
         rows.append(
             [
-                agent["id"],
-                agent["name"],
-                agent["model"],
-                agent.get("persona") or "-",
+                agent.id,
+                agent.name,
+                agent.model,
+                agent.persona or "-",
                 str(runs),
                 _percent(success),
                 str(tokens),
@@ -165,7 +202,7 @@ def agents_list(args: argparse.Namespace, ctx: Context) -> int:
         )
     headers = ["ID", "NAME", "MODEL", "PERSONA", "RUNS", "SUCCESS", "TOKENS"]
     ctx.say(table(headers, rows, numeric={4, 5, 6}))
-    return 0
+    return Exit.OK
 
 
 def agents_create(args: argparse.Namespace, ctx: Context) -> int:
@@ -175,109 +212,26 @@ def agents_create(args: argparse.Namespace, ctx: Context) -> int:
     if args.persona is not None:
         body["persona"] = None if args.persona == "none" else args.persona
     with ctx.guest() as client:
-        agent = client.request("POST", "/v1/agents", body=body)
-    persona = agent.get("persona") or "none"
-    ctx.say(f"Created agent {agent['id']} ({agent['name']}, {agent['model']}, persona {persona}).")
-    return 0
+        raw = client.request("POST", "/v1/agents", body=body)
+    agent = read(answers.Agent, raw, "POST /v1/agents")
+    if ctx.json:
+        ctx.emit(raw)
+        return Exit.OK
+    persona = agent.persona or "none"
+    ctx.say(f"Created agent {agent.id} ({agent.name}, {agent.model}, persona {persona}).")
+    return Exit.OK
 
 
 def agents_delete(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.guest() as client:
-        agent = find_agent(client, args.agent)
-        client.request("DELETE", f"/v1/agents/{agent['id']}")
-    ctx.say(f"Deleted agent {agent['id']} ({agent['name']}).")
-    return 0
-
-
-# -- chat ----------------------------------------------------------------------------------
-
-
-def _read_line(ctx: Context, prompt: str) -> str | None:
-    """The next message, or None at end of input."""
-    if ctx.stdin.isatty():
-        try:
-            return input(prompt)
-        except EOFError:
-            return None
-    line = ctx.stdin.readline()
-    return None if line == "" else line.rstrip("\n")
-
-
-def _stream_answer(client: PlatformClient, conversation_id: str, text: str, ctx: Context) -> None:
-    """Print the answer as it streams; Ctrl-C stops this answer only."""
-    events = client.stream_events(
-        f"/v1/conversations/{conversation_id}/messages", {"content": text}
-    )
-    started = False
-    try:
-        for name, data in events:
-            if name == "message.created":
-                answer = data.get("assistantMessage") or {}
-                persona = answer.get("persona")
-                label = "assistant"
-                if persona:
-                    label += f" [{persona} {_percent(answer.get('confidence'))}]"
-                ctx.out.write(label + "> ")
-                ctx.out.flush()
-                started = True
-            elif name == "message.delta":
-                ctx.out.write(data.get("text", ""))
-                ctx.out.flush()
-            elif name == "message.completed":
-                usage = data.get("usage") or {}
-                ctx.out.write("\n")
-                ctx.err.write(
-                    f"({usage.get('inputTokens', 0)} tokens in, "
-                    f"{usage.get('outputTokens', 0)} out)\n"
-                )
-                ctx.out.flush()
-                ctx.err.flush()
-            elif name == "error":
-                retry = data.get("retryAfter")
-                ctx.out.write("\n")
-                ctx.out.flush()
-                error = ApiError(str(data.get("message", "the answer failed")), retry_after=retry)
-                ctx.err.write(f"error: {error}\n")
-                ctx.err.flush()
-            elif name == "done":
-                break
-    except KeyboardInterrupt:
-        ctx.out.write("\n" if started else "")
-        ctx.out.write("[stopped]\n")
-        ctx.out.flush()
-    finally:
-        events.close()  # type: ignore[attr-defined]
-
-
-def chat(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.guest() as client:
-        agent = find_agent(client, args.agent)
-        conversation_id = args.conversation
-        if conversation_id is None:
-            created = client.request("POST", "/v1/conversations", body={"agentId": agent["id"]})
-            conversation_id = created["id"]
-        ctx.err.write(
-            f"Chatting with {agent['name']} (conversation {conversation_id}). "
-            "Ctrl-C stops an answer; Ctrl-D or /quit ends the chat.\n"
-        )
-        ctx.err.flush()
-        while True:
-            try:
-                line = _read_line(ctx, "you> ")
-            except KeyboardInterrupt:
-                ctx.out.write("\n")
-                return INTERRUPTED
-            if line is None or line.strip() in ("/quit", "/exit"):
-                return 0
-            if not line.strip():
-                continue
-            try:
-                _stream_answer(client, conversation_id, line, ctx)
-            except ApiError as exc:
-                if exc.status in (401, 404):
-                    raise
-                ctx.err.write(f"error: {exc}\n")  # a 429 or 503: the chat goes on
-                ctx.err.flush()
+        raw = find_agent(client, args.agent)
+        agent = answers.Agent.model_validate(raw)
+        client.request("DELETE", f"/v1/agents/{path_part(agent.id)}")
+    if ctx.json:
+        ctx.emit(raw)  # the agent that was deleted
+        return Exit.OK
+    ctx.say(f"Deleted agent {agent.id} ({agent.name}).")
+    return Exit.OK
 
 
 # -- persona router ------------------------------------------------------------------------
@@ -285,16 +239,20 @@ def chat(args: argparse.Namespace, ctx: Context) -> int:
 
 def route(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.guest() as client:
-        decision = client.request("POST", "/v1/personas/route", body={"message": args.message})
-    ctx.say(f"persona     {decision['persona']} ({_percent(decision['confidence'])})")
-    ctx.say(f"runner-up   {decision.get('secondary') or '-'}")
+        raw = client.request("POST", "/v1/personas/route", body={"message": args.message})
+    decision = read(answers.RouteDecision, raw, "POST /v1/personas/route")
+    if ctx.json:
+        ctx.emit(raw)
+        return Exit.OK
+    ctx.say(f"persona     {decision.persona} ({_percent(decision.confidence)})")
+    ctx.say(f"runner-up   {decision.secondary or '-'}")
     ctx.say("scores")
-    longest = max(len(name) for name in decision["scores"])
-    for name, score in decision["scores"].items():
-        ctx.say(f"  {name.ljust(longest)}  {bar(score)} {_percent(score)}")
-    ctx.say(f"resonance   {decision['resonanceKey']}")
-    ctx.say(f"reasoning   {decision['reasoning']}")
-    return 0
+    longest = max((width(name) for name in decision.scores), default=0)
+    for name, score in decision.scores.items():
+        ctx.say(f"  {pad(name, longest)}  {bar(score)} {_percent(score)}")
+    ctx.say(f"resonance   {decision.resonance_key}")
+    ctx.say(f"reasoning   {decision.reasoning}")
+    return Exit.OK
 
 
 # -- operators: load tests and alerts ------------------------------------------------------
@@ -315,12 +273,13 @@ def _run_in_background(call: Callable[[], Any]) -> tuple[threading.Thread, dict[
 
 
 def loadtest_run(args: argparse.Namespace, ctx: Context) -> int:
+    """Exit.VERDICT_FAIL when the run finished with a FAIL verdict."""
     expected = args.duration or SCENARIO_SECONDS.get(args.scenario, 30.0)
     body: dict[str, Any] = {"scenario": args.scenario, "targetBaseUrl": ctx.base_url}
     if args.duration:
         body["durationSeconds"] = args.duration
     client = ctx.operator(timeout=expected + LOADTEST_GRACE_SECONDS)
-    progress = ProgressBar(ctx.err, f"load test {args.scenario}", expected)
+    progress = ProgressBar(ctx.err.stream, f"load test {args.scenario}", expected)
     started = time.monotonic()
     thread, outcome = _run_in_background(
         lambda: client.request("POST", "/v1/loadtests/runs", body=body)
@@ -331,7 +290,7 @@ def loadtest_run(args: argparse.Namespace, ctx: Context) -> int:
             thread.join(0.25)
     except KeyboardInterrupt:
         progress.finish()
-        ctx.err.write("The run goes on on the platform; 'agent-platform loadtest list' shows it.\n")
+        ctx.note("The run goes on on the platform; 'agent-platform loadtest list' shows it.")
         return INTERRUPTED
     finally:
         client.close()
@@ -339,92 +298,103 @@ def loadtest_run(args: argparse.Namespace, ctx: Context) -> int:
     progress.finish()
     if "error" in outcome:
         raise outcome["error"]
-    print_run(outcome["value"], ctx)
-    return 0
+    run = read(answers.LoadtestRun, outcome["value"], "POST /v1/loadtests/runs")
+    if ctx.json:
+        ctx.emit(outcome["value"])
+    else:
+        print_run(run, ctx)
+    return Exit.VERDICT_FAIL if run.verdict.lower() == "fail" else Exit.OK
 
 
-def print_run(run: dict[str, Any], ctx: Context) -> None:
-    totals = run["totals"]
-    regression = ", regression" if run.get("regression") else ""
+def print_run(run: answers.LoadtestRun, ctx: Context) -> None:
+    regression = ", regression" if run.regression else ""
+    verdict = run.verdict.upper()
     ctx.say(
-        f"Run {run['runId']} ({run['scenario']}): {run['verdict'].upper()}{regression}; "
-        f"{totals['requests']} requests, {totals['failures']} failed, "
-        f"{totals['elapsedSeconds']:.1f} s"
+        f"Run {run.run_id} ({run.scenario}): {verdict}{regression}; "
+        f"{run.totals.requests} requests, {run.totals.failures} failed, "
+        f"{run.totals.elapsed_seconds:.1f} s",
+        "fail" if verdict == "FAIL" else "pass",
     )
     rows = [
         [
             name,
-            str(summary["requests"]),
-            _percent(summary["failureRatio"]),
-            f"{summary['p50Ms']:.0f}",
-            f"{summary['p95Ms']:.0f}",
-            f"{summary['p99Ms']:.0f}",
-            f"{summary['maxMs']:.0f}",
+            str(summary.requests),
+            _percent(summary.failure_ratio),
+            f"{summary.p50_ms:.0f}",
+            f"{summary.p95_ms:.0f}",
+            f"{summary.p99_ms:.0f}",
+            f"{summary.max_ms:.0f}",
         ]
-        for name, summary in sorted(run["endpoints"].items())
+        for name, summary in sorted(run.endpoints.items())
     ]
     headers = ["ENDPOINT", "REQUESTS", "FAILED", "P50 MS", "P95 MS", "P99 MS", "MAX MS"]
     ctx.say(table(headers, rows, numeric={1, 2, 3, 4, 5, 6}))
-    for line in run.get("breaches", []):
+    for line in run.breaches:
         ctx.say(f"SLO breach: {line}")
-    for line in run.get("regressions", []):
+    for line in run.regressions:
         ctx.say(f"regression: {line}")
 
 
 def loadtest_list(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.operator() as client:
-        runs = client.request(
+        raw = client.request(
             "GET", "/v1/loadtests/runs", params={"limit": args.limit, "scenario": args.scenario}
-        )["runs"]
+        )
+    runs = read(answers.LoadtestRunPage, raw, "GET /v1/loadtests/runs").runs
+    if ctx.json:
+        ctx.emit(raw)
+        return Exit.OK
     if not runs:
         ctx.say("No load-test runs yet.")
-        return 0
+        return Exit.OK
     rows = []
     for run in runs:
-        endpoints = run["endpoints"].values()
-        worst = {
-            key: max((summary[key] for summary in endpoints), default=0.0)
-            for key in ("p50Ms", "p95Ms", "p99Ms")
-        }
+        endpoints = run.endpoints.values()
+        worst = [
+            max((getattr(summary, key) for summary in endpoints), default=0.0)
+            for key in ("p50_ms", "p95_ms", "p99_ms")
+        ]
         rows.append(
             [
-                run["runId"],
-                run["startedAt"][:19].replace("T", " "),
-                run["scenario"],
-                str(run["totals"]["requests"]),
-                f"{worst['p50Ms']:.0f}",
-                f"{worst['p95Ms']:.0f}",
-                f"{worst['p99Ms']:.0f}",
-                run["verdict"] + (" (regression)" if run.get("regression") else ""),
+                run.run_id,
+                run.started_at[:19].replace("T", " "),
+                run.scenario,
+                str(run.totals.requests),
+                *(f"{value:.0f}" for value in worst),
+                run.verdict + (" (regression)" if run.regression else ""),
             ]
         )
     headers = ["RUN", "STARTED (UTC)", "SCENARIO", "REQUESTS", "P50", "P95", "P99", "VERDICT"]
     ctx.say(table(headers, rows, numeric={3, 4, 5, 6}))
-    return 0
+    return Exit.OK
 
 
 def alerts_list(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.operator() as client:
-        alerts = client.request(
+        raw = client.request(
             "GET", "/v1/alerts", params={"limit": args.limit, "status": args.status}
-        )["alerts"]
+        )
+    alerts = read(answers.AlertList, raw, "GET /v1/alerts").alerts
+    if ctx.json:
+        ctx.emit(raw)
+        return Exit.OK
     if not alerts:
         ctx.say("No alerts.")
-        return 0
+        return Exit.OK
     rows = [
         [
-            alert["status"],
-            alert["severity"],
-            alert["summary"],
-            (alert.get("lastSeenAt") or "-")[:19].replace("T", " "),
-            str(alert.get("count", 0)),
-            alert["id"],
+            alert.status,
+            alert.severity,
+            alert.summary,
+            (alert.last_seen_at or "-")[:19].replace("T", " "),
+            str(alert.count),
+            alert.id,
         ]
         for alert in alerts
     ]
     headers = ["STATUS", "SEVERITY", "SUMMARY", "LAST SEEN (UTC)", "COUNT", "ID"]
     ctx.say(table(headers, rows, numeric={4}))
-    return 0
+    return Exit.OK
 
 
 def operator_set(args: argparse.Namespace, ctx: Context) -> int:
@@ -437,12 +407,14 @@ def operator_set(args: argparse.Namespace, ctx: Context) -> int:
         raise CommandError("no token given: type it at the prompt or pipe it on standard input")
     ctx.platform.operator_token = token
     ctx.config.save()
-    ctx.say(f"Operator token saved for {ctx.base_url} in {ctx.config.path}")
-    return 0
+    if not ctx.json:
+        ctx.say(f"Operator token saved for {ctx.base_url} in {ctx.config.path}")
+    return _done(ctx)
 
 
 def operator_clear(args: argparse.Namespace, ctx: Context) -> int:
     ctx.platform.operator_token = None
     ctx.config.save()
-    ctx.say(f"Operator token for {ctx.base_url} forgotten.")
-    return 0
+    if not ctx.json:
+        ctx.say(f"Operator token for {ctx.base_url} forgotten.")
+    return _done(ctx)

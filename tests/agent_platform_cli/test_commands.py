@@ -199,7 +199,9 @@ def test_loadtest_run_shows_progress_then_the_percentile_table(
     listed = cli(capsys, "loadtest", "list")
     alerts = cli(capsys, "alerts", "list")
 
-    assert status == 0, err
+    # The verdict depends on how busy this machine is; the status must say which it was.
+    verdict = out.splitlines()[0].split(": ", 1)[1].split(";")[0].split(",")[0]
+    assert (verdict, status) in {("PASS", 0), ("FAIL", 4)}, err
     assert "load test light [" in err
     assert "100%" in err
     assert "P50 MS  P95 MS  P99 MS" in out
@@ -208,7 +210,7 @@ def test_loadtest_run_shows_progress_then_the_percentile_table(
     assert alerts[0] == 0
 
 
-def test_errors_are_one_line_with_a_non_zero_status(
+def test_errors_are_one_line_with_a_status_that_says_what_failed(
     config_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     no_session = cli(capsys, "agents", "list")
@@ -216,13 +218,14 @@ def test_errors_are_one_line_with_a_non_zero_status(
     wrong_operator = cli(capsys, "operator", "set", stdin="not-the-token\n")
     refused = cli(capsys, "alerts", "list")
 
-    for status, _, err in (no_session, unreachable, refused):
-        assert status == 1
+    for _, _, err in (no_session, unreachable, refused):
         assert err.startswith("error: ")
         assert err.count("\n") == 1
+    assert no_session[0] == refused[0] == 1
+    assert unreachable[0] == 3
     assert "session new" in no_session[2]
     assert wrong_operator[0] == 0
-    assert "(HTTP 401)" in refused[2]
+    assert "(HTTP 401, request " in refused[2]
 
 
 def test_a_usage_mistake_exits_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
