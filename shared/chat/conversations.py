@@ -33,6 +33,7 @@ MESSAGES = "messages"
 # A conversation's agent never changes, so knowing it lets a send read both at once.
 _agent_ids: dict[str, str] = {}
 state.on_reset(_agent_ids.clear)
+ERASING = "erasing"  # set while a conversation's messages are being deleted
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _create(record: ConversationRecord, expires_at: datetime | None) -> None:
 def owned_record(snapshot: Any, user_id: str) -> ConversationRecord:
     """The conversation in `snapshot` if `user_id` owns it; otherwise `NotFound`."""
     data = snapshot.to_dict() if snapshot.exists else None
-    if data is None or data.get("userId") != user_id:
+    if data is None or data.get("userId") != user_id or data.get(ERASING):
         raise errors.NotFound(f"conversation {snapshot.id[:40]!r} does not exist")
     return ConversationRecord.from_document(snapshot.id, data)
 
@@ -228,9 +229,20 @@ def delete_conversation(user_id: str, conversation_id: str, if_match: str | None
 
 
 def erase(record: ConversationRecord) -> None:
-    """Delete the conversation's messages, then the conversation, counted down once."""
+    """Delete the conversation's messages, then the conversation, counted down once.
+
+    The conversation is marked `erasing` first: that write changes its update time, so a
+    send that read it before (its commit is guarded by that time) fails and reads it again
+    as gone, and a send that committed before is listed below. No message is left behind.
+    """
+    from google.api_core.exceptions import NotFound
+
     user_id = record.user_id
     db = clients.firestore()
+    try:
+        conversation_ref(record.id).update({ERASING: True})
+    except NotFound:
+        return  # erased already
     messages = conversation_ref(record.id).collection(MESSAGES)
     while True:
         refs = [snapshot.reference for snapshot in messages.limit(450).stream()]
@@ -241,7 +253,7 @@ def erase(record: ConversationRecord) -> None:
             batch.delete(ref)
         batch.commit()
     # Counted down once: a concurrent delete finds the document gone and changes nothing.
-    from google.api_core.exceptions import FailedPrecondition, NotFound
+    from google.api_core.exceptions import FailedPrecondition
 
     batch = db.batch()
     batch.delete(conversation_ref(record.id), option=db.write_option(exists=True))

@@ -3,7 +3,8 @@
 At once: every agent, every conversation with its messages (the `agent.deleted` events
 the agent deletions stage then find nothing left; erasing them here keeps the guest's
 counters from being touched again after they are gone), every session of the guest
-(every token is refused from then on), and the guest's counters and quota document. The
+(every token is refused from then on), the guest's counters and quota document, and the
+stored answers of its `Idempotency-Key`s (a retry must not replay what was erased). The
 guest's daily token meters are spend records of the deployment; they expire with
 their day (TTL).
 """
@@ -16,6 +17,7 @@ from shared.chat import conversations
 from shared.gcp import clients
 from shared.identity import sessions
 from shared.limits import quotas, spend
+from shared.web import idempotency
 
 
 def erase_guest(user_id: str) -> dict[str, int]:
@@ -47,4 +49,5 @@ def erase_guest(user_id: str) -> dict[str, int]:
         batch.delete(snapshot.reference)
         erased["sessions"] += 1
     batch.commit()
+    erased["idempotencyKeys"] = idempotency.forget(f"user:{user_id}")
     return erased

@@ -78,7 +78,8 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     doc_id = hashlib.sha256(scope.encode()).hexdigest()
     ref = clients.firestore().collection(COLLECTION).document(doc_id)
     print_ = fingerprint(call)
-    stored = firestore.optimistic(lambda: _claim(ref, print_))
+    owner = owner_of(principal_key(call))
+    stored = firestore.optimistic(lambda: _claim(ref, print_, owner))
     if stored is not None:
         return _replay(stored, replay, scope)
     # The key follows what happened even past the request's deadline: released when
@@ -98,13 +99,36 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     return response
 
 
-def _claim(ref: Any, print_: str) -> dict[str, Any] | None:
+def owner_of(principal: str) -> str:
+    """Whose keys a record holds, hashed (`forget` finds them by it)."""
+    return hashlib.sha256(b"idempotency-owner\0" + principal.encode()).hexdigest()
+
+
+def forget(principal: str) -> int:
+    """Delete every key record of `principal` (e.g. `user:<id>`), so that no stored answer
+    of an erased guest is replayed; how many were deleted."""
+    from google.cloud.firestore import FieldFilter
+
+    db = clients.firestore()
+    query = db.collection(COLLECTION).where(filter=FieldFilter("owner", "==", owner_of(principal)))
+    deleted = 0
+    while refs := [snapshot.reference for snapshot in query.limit(450).stream()]:
+        batch = db.batch()
+        for ref in refs:
+            batch.delete(ref)
+        batch.commit()
+        deleted += len(refs)
+    return deleted
+
+
+def _claim(ref: Any, print_: str, owner: str) -> dict[str, Any] | None:
     """Claim the key (None), or the stored record of an earlier request with it."""
     from google.api_core.exceptions import AlreadyExists
 
     settings = get_web_settings()
     now = utcnow()
     claim = {
+        "owner": owner,
         "state": "running",
         "fingerprint": print_,
         "createdAt": now,

@@ -528,6 +528,25 @@ def test_erasing_me_removes_my_data_and_refuses_my_tokens(
     assert client.get(f"/v1/agents/{kept['id']}", headers=other.headers).status_code == 200
 
 
+def test_erasing_me_forgets_my_idempotency_keys(
+    client: Any, guest: Guest, firestore_db: Any
+) -> None:
+    other = new_guest()
+    key = {"Idempotency-Key": "create-agent-1"}
+    created = client.post(
+        "/v1/agents", json={"name": "Kept once"}, headers={**guest.headers, **key}
+    )
+    theirs = client.post("/v1/agents", json={"name": "Theirs"}, headers={**other.headers, **key})
+    assert (created.status_code, theirs.status_code) == (201, 201)
+
+    erased = client.delete("/v1/me", headers=guest.headers)
+
+    assert erased.status_code == 204
+    records = [s.to_dict() for s in firestore_db.collection("idempotency_keys").stream()]
+    assert len(records) == 1  # only the other guest's key is kept
+    assert "Kept once" not in str(records)
+
+
 @pytest.mark.parametrize("path", ["/v1/agents", "/v1/dashboard/stats", "/v1/agents/{id}"])
 def test_a_token_naming_another_guest_reads_alongside_but_answers_401(
     client: Any, guest: Guest, path: str, settings: Any

@@ -42,3 +42,36 @@ def test_page_tokens_that_are_not_ids_are_a_400(firestore_db: Any, token: str) -
 
     with pytest.raises(errors.InvalidRequest):
         conversations.list_conversations(guest.user_id, agent.id, 10, token)
+
+
+def test_deleting_a_conversation_while_messages_are_sent_leaves_no_message(
+    firestore_db: Any,
+) -> None:
+    import threading
+
+    from shared.chat import send
+
+    owner = "usr_racer"
+    agent = agents.create_agent(owner, agents.AgentCreate(name="Racer", model="offline"))
+    for _ in range(12):
+        record = conversations.create_conversation(owner, agent.id, "")
+        start = threading.Barrier(2)
+
+        def sender(conversation_id: str = record.id, barrier: threading.Barrier = start) -> None:
+            barrier.wait()
+            for _ in range(3):
+                try:
+                    admitted = send.admit(owner, conversation_id, "hello")
+                except errors.NotFound:
+                    return
+                admitted.hold.release()
+
+        thread = threading.Thread(target=sender)
+        thread.start()
+        start.wait()
+        conversations.delete_conversation(owner, record.id)
+        thread.join(30)
+
+        messages = conversations.conversation_ref(record.id).collection("messages")
+        assert not conversations.conversation_ref(record.id).get().exists
+        assert list(messages.stream()) == []
