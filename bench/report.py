@@ -346,7 +346,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *capacity_lines(results.get("capacity") or {"skipped": "not run"}),
         "",
-        "**Persona routing** of a 10,000-character message, in process",
+        "**Persona routing** of one long message, in process",
         "",
         *routing.lines(results.get("routing") or {"skipped": "not run"}),
     ]
