@@ -19,6 +19,7 @@ reads the answer once per `CHAT_RESUME_POLL_SECONDS` (no faster than the text is
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -96,10 +97,8 @@ def parse_last_event_id(value: str | None) -> int:
     """-1 for none (start from `message.created`); 400 for an id this API did not send."""
     if value is None or not value.strip():
         return -1
-    try:
-        last = int(value.strip())
-    except ValueError:
-        last = -1
+    digits = value.strip()
+    last = int(digits) if re.fullmatch(r"[0-9]{1,12}", digits) else -1  # not "+5", nor other digits
     if last < 0:
         raise errors.InvalidRequest(
             "Last-Event-ID must be the id of an event of this stream (a whole number >= 0)",

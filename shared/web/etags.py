@@ -22,10 +22,11 @@ def etag_of(version: datetime | str) -> str:
 
 
 def check_if_match(if_match: str | None, current: str) -> None:
-    """Nothing without `If-Match` or with `*`; 412 unless one of its tags is `current`."""
+    """Nothing without `If-Match` or with `*`; 412 unless one of its tags is `current`,
+    compared strongly (RFC 9110 13.1.1): a weak tag (`W/"..."`) never matches."""
     if if_match is None:
         return
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    tags = [tag.strip() for tag in if_match.split(",")]
     if "*" in tags or current in tags:
         return
     raise errors.PreconditionFailed(

@@ -181,8 +181,9 @@ def test_resuming_needs_the_owner_and_a_valid_event_id(
     stranger = new_owner()
 
     assert client.get(location, headers=stranger.headers).status_code == 404
-    bad = client.get(location, headers={**owner.headers, "Last-Event-ID": "abc"})
-    assert bad.status_code == 400
+    for bad_id in ("abc", "+5", "-1", "\uff15", " 1 2"):
+        bad = client.get(location, headers={**owner.headers, "Last-Event-ID": bad_id})
+        assert bad.status_code == 400, bad_id
     whole = parse_sse(client.get(location, headers=owner.headers).get_data(as_text=True))
     assert whole[0][0] == "message.created" and whole[-1][0] == "done"
 
