@@ -23,6 +23,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 class ConfigError(CliError):
     """The config file exists but cannot be read as this client's config."""
 
+    code = "config"
+
 
 def config_path() -> Path:
     root = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")

@@ -7,6 +7,7 @@ from there instead of keeping a table of its own.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class Exit(IntEnum):
@@ -21,13 +22,21 @@ class Exit(IntEnum):
 
 
 class CliError(Exception):
-    """Root of the CLI's errors: `str()` is the sentence shown after `error: `."""
+    """Root of the CLI's errors: `str()` is the sentence shown after `error: `, `code`
+    names the kind in `--json` output."""
 
     exit_status = Exit.FAILED
+    code: str | None = "error"
+
+    def as_json(self) -> dict[str, Any]:
+        """The error as `--json` prints it (the shape of the platform's error document)."""
+        return {"error": {"code": self.code, "message": str(self), "details": []}}
 
 
 class CommandError(CliError):
     """A problem the user can fix (no session, no such agent), said in one line."""
+
+    code = "command"
 
 
 class UsageError(CliError):
@@ -35,3 +44,4 @@ class UsageError(CliError):
     not http(s))."""
 
     exit_status = Exit.USAGE
+    code = "usage"

@@ -323,12 +323,7 @@ def main(
         status: int = args.run(args, context)
     except CliError as exc:
         if json_mode:
-            document = (
-                exc.as_json()
-                if isinstance(exc, ApiError)
-                else {"error": {"code": type(exc).__name__, "message": str(exc)}}
-            )
-            out.json(document)
+            out.json(exc.as_json())
         report(exc, args.group, err)
         return exc.exit_status
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,14 @@ def test_loadtest_run_exits_4_when_the_verdict_is_fail(platform: FakePlatform) -
     assert "Run ltr_1 (light): FAIL" in failed.out
     assert "SLO breach: p95 of POST /v1/sessions over 500 ms" in failed.out
     assert passed.status == 0
+
+
+def test_json_mode_names_the_errors_found_on_this_side(home: Path) -> None:
+    no_session = run_cli("agents", "list", "--json")
+    unreachable = run_cli("--base-url", "http://127.0.0.1:9", "session", "new", "--json")
+
+    assert no_session.status == 1
+    assert json.loads(no_session.out)["error"]["code"] == "command"
+    assert unreachable.status == 3
+    assert json.loads(unreachable.out)["error"]["code"] == "unreachable"
+    assert unreachable.err.startswith("error: cannot reach http://127.0.0.1:9")
