@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,10 @@ INSTALL_HINT = (
 
 class EmulatorError(RuntimeError):
     pass
+
+
+class StartCancelled(Exception):
+    """A stop was asked for while something was still starting."""
 
 
 def sdk_root() -> Path:
@@ -75,9 +80,19 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for(check: object, timeout: float, what: str, process: subprocess.Popen | None) -> None:
+def wait_for(
+    check: object,
+    timeout: float,
+    what: str,
+    process: subprocess.Popen | None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Until `check()` is true; `EmulatorError` if `process` exits or `timeout` passes,
+    `StartCancelled` as soon as `cancelled()` is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if cancelled():
+            raise StartCancelled(f"stopped while waiting for {what}")
         if process is not None and process.poll() is not None:
             raise EmulatorError(f"{what} exited with code {process.returncode} while starting")
         if check():  # type: ignore[operator]
@@ -112,7 +127,9 @@ class Emulators:
             "GOOGLE_CLOUD_PROJECT": self.project,
         }
 
-    def start(self, timeout: float = 60) -> Emulators:
+    def start(
+        self, timeout: float = 60, cancelled: Callable[[], bool] = lambda: False
+    ) -> Emulators:
         firestore_bin, pubsub_bin = binaries()
         for port in (self.firestore_port, self.pubsub_port):
             if port_open(port):
@@ -151,14 +168,16 @@ class Emulators:
                 timeout,
                 f"Firestore emulator (log: {self.log_dir / 'firestore.log'})",
                 self.processes[0],
+                cancelled,
             )
             wait_for(
                 lambda: _http_ok(f"http://127.0.0.1:{self.pubsub_port}/"),
                 timeout,
                 f"Pub/Sub emulator (log: {self.log_dir / 'pubsub.log'})",
                 self.processes[1],
+                cancelled,
             )
-        except EmulatorError:
+        except (EmulatorError, StartCancelled):
             self.stop()
             raise
         return self
@@ -177,12 +196,23 @@ class Emulators:
         self.processes.clear()
 
 
-def stop_processes(processes: list[subprocess.Popen], grace: float = 5.0) -> None:
-    """SIGTERM each process group, then SIGKILL what is still alive after `grace`."""
+def stop_processes(
+    processes: list[subprocess.Popen], grace: float = 5.0, *, leader_only: bool = False
+) -> None:
+    """SIGTERM each process group (or, with `leader_only`, each group's leader, which
+    stops the rest itself), then SIGKILL each group once `grace` has passed.
+
+    A gunicorn arbiter is stopped through its leader only: sent to the whole group, the
+    worker gets SIGTERM from us and again from its arbiter, dies of the second one, and
+    the arbiter logs "[ERROR] Worker (pid:N) was sent SIGTERM!" on every clean stop.
+    """
     for process in processes:
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
+                if leader_only:
+                    os.kill(process.pid, signal.SIGTERM)
+                else:
+                    os.killpg(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for process in processes:
         with contextlib.suppress(subprocess.TimeoutExpired):

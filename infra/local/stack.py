@@ -1,33 +1,45 @@
 """`make run`: the whole platform on 127.0.0.1, from the manifest.
 
 Starts the two emulators, every manifest entry point under functions-framework (gunicorn),
-the Pub/Sub topics, dead-letter topics and push subscriptions, and the gateway; waits until
-each answers; prints the URL; streams every process's log prefixed with its name; and on
-Ctrl-C or SIGTERM stops every process group it started. However it dies (SIGKILL
-included), a watchdog kills those groups (`infra.local.watchdog`), and the stack dies
-with `make`, its parent.
+the Pub/Sub topics, dead-letter topics and push subscriptions, and the gateway; prints the
+URL once a request to any function would succeed (below); streams every process's log
+prefixed with its name; and on Ctrl-C or SIGTERM stops every process it started, the
+functions before the emulators they use. However it dies (SIGKILL included), a watchdog
+kills those process groups (`infra.local.watchdog`), and the stack dies with `make`, its
+parent.
+
+Ready means: both emulators answered a Firestore query and a Pub/Sub call, every topic
+and push subscription exists, every function's worker answered an HTTP request (gunicorn
+opens its port before its worker has imported the function), and the outbox relay's
+first tick has run.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import http.client
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from infra.local.emulators import (
     EmulatorError,
     Emulators,
+    StartCancelled,
     free_port,
     port_free,
-    port_open,
     stop_processes,
     wait_for,
 )
@@ -60,6 +72,9 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     log_sink: Callable[[str, str], None] = lambda name, line: None
     stopped: threading.Event = field(default_factory=threading.Event)
+    # Asked between the steps of `start`: true once a stop was requested (a signal).
+    cancelled: Callable[[], bool] = lambda: False
+    pumps: list[threading.Thread] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -69,20 +84,33 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[entry_name]}"
 
     def start(self) -> Stack:
+        """Start everything and return once ready; `StartCancelled` if `cancelled()`
+        becomes true meanwhile (what was started is left for `stop`)."""
         self._start_watchdog()
-        self.emulators = Emulators(self.firestore_port, self.pubsub_port, self.project).start()
-        for process in self.emulators.processes:
+        emulators = Emulators(self.firestore_port, self.pubsub_port, self.project)
+        self.emulators = emulators
+        emulators.start(cancelled=self.cancelled)
+        for process in emulators.processes:
             self._watch(process)
-        self.base_env.update(self.emulators.env)
+        self.base_env.update(emulators.env)
+        os.environ.update(emulators.env)  # the stack's own clients (topics, warm-up, ticks)
         self._assign_ports()
         for entry in self.manifest.functions:
             self._start_function(entry)
-        # Topics and push subscriptions before the gateway answers: an event published
-        # right after "ready" must find its subscription.
-        self._create_topics_and_subscriptions()
+        # While the functions import, side by side: topics and push subscriptions (an
+        # event published right after "ready" must find its subscription), and Firestore
+        # calls like the first ones of the functions, whose first answers take seconds
+        # while the emulator's JVM warms up.
+        with ThreadPoolExecutor(2) as pool:
+            steps = [pool.submit(self._create_topics_and_subscriptions)]
+            steps.append(pool.submit(self._warm_firestore))
+            for step in steps:
+                step.result()
+        self._check_cancelled()
         self._start_gateway()
         self._wait_until_ready()
         if OUTBOX_RELAY_TOPIC in self.manifest.topics():
+            self._first_outbox_relay_tick()
             self._every("OUTBOX_RELAY_SECONDS", 10, "outbox relay", self._tick_outbox_relay())
         sweeper = next((e for e in self.manifest.http_entries() if SWEEP_PATH in _paths(e)), None)
         token = self.base_env.get("ADMIN_TOKEN")
@@ -101,16 +129,40 @@ class Stack:
                 try:
                     tick()
                 except Exception as exc:  # noqa: BLE001 - the next tick tries again
-                    self.log_sink("stack", f"{what} tick failed: {exc!r}")
+                    if not self.stopped.is_set():  # a tick cut short by the stop is no news
+                        self.log_sink("stack", f"{what} tick failed: {exc!r}")
 
         threading.Thread(target=loop, daemon=True).start()
 
     def _tick_outbox_relay(self) -> Callable[[], None]:
-        from google.cloud import pubsub_v1
+        from google.cloud.pubsub_v1 import PublisherClient
 
-        publisher = pubsub_v1.PublisherClient()
+        publisher = PublisherClient()
         topic = publisher.topic_path(self.project, OUTBOX_RELAY_TOPIC)
         return lambda: publisher.publish(topic, b"{}").result(timeout=10)
+
+    def _first_outbox_relay_tick(self) -> None:
+        """The relay's first tick, pushed as Pub/Sub would push it, waited for."""
+        import httpx
+
+        entry = next(
+            e
+            for e in self.manifest.pubsub_entries()
+            if e.trigger.pubsub is not None and e.trigger.pubsub.topic == OUTBOX_RELAY_TOPIC
+        )
+        topic = f"projects/{self.project}/topics/{OUTBOX_RELAY_TOPIC}"
+        push = {
+            "subscription": f"projects/{self.project}/subscriptions/{entry.name}",
+            "message": {
+                "data": base64.b64encode(b"{}").decode(),
+                "attributes": {},
+                "messageId": "make-run-first-tick",
+                "publishTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        }
+        answer = httpx.post(f"{self.function_url(entry.name)}/{topic}", json=push, timeout=60)
+        if answer.status_code >= 300:
+            raise EmulatorError(f"the outbox relay's first tick answered {answer.status_code}")
 
     def _sweep(self, entry: Entry, token: str) -> Callable[[], None]:
         import httpx
@@ -162,7 +214,9 @@ class Stack:
         self.processes[name] = process
         self._watch(process)
         assert process.stdout is not None
-        threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True).start()
+        pump = threading.Thread(target=self._pump, args=(name, process.stdout), daemon=True)
+        pump.start()
+        self.pumps.append(pump)
 
     def _pump(self, name: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -210,20 +264,49 @@ class Stack:
         }
         self._spawn("gateway", [sys.executable, "-m", "infra.local.gateway"], env)
 
+    def _check_cancelled(self) -> None:
+        if self.cancelled():
+            raise StartCancelled("stopped while starting")
+
     def _wait_until_ready(self, timeout: float = 90) -> None:
-        checks: list[tuple[str, int]] = [(name, port) for name, port in self.ports.items()]
-        checks.append(("gateway", self.gateway_port))
-        for name, port in checks:
-            wait_for(lambda port=port: port_open(port), timeout, name, self.processes[name])
+        """Until every function's worker and the gateway answer HTTP."""
+        checks: list[tuple[str, str]] = [
+            (
+                entry.name,
+                self.function_url(entry.name) + ("/openapi.json" if entry.is_http else "/"),
+            )
+            for entry in self.manifest.functions
+        ]
+        checks.append(("gateway", f"{self.url}/healthz"))
+        for name, url in checks:
+            wait_for(
+                lambda url=url: _answers(url), timeout, name, self.processes[name], self.cancelled
+            )
+
+    def _warm_firestore(self) -> None:
+        """A write, a read and a query like the outbox relay's, before any function's."""
+        from datetime import UTC, datetime
+
+        from google.cloud import firestore
+
+        client = firestore.Client(project=self.project)
+        warm = client.collection("_make_run").document("warm-up")
+        warm.set({"at": firestore.SERVER_TIMESTAMP}, timeout=60)
+        warm.get(timeout=60)
+        query = client.collection("_make_run").where(
+            filter=firestore.FieldFilter("at", "<=", datetime.now(UTC))
+        )
+        list(query.order_by("at").limit(1).stream(timeout=60))
+        warm.delete(timeout=60)
+        client.close()
 
     def _create_topics_and_subscriptions(self) -> None:
-        os.environ.update(self.emulators.env if self.emulators else {})
         from google.api_core.exceptions import AlreadyExists
-        from google.cloud import pubsub_v1
+        from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
         from google.pubsub_v1.types import DeadLetterPolicy, RetryPolicy
 
-        publisher = pubsub_v1.PublisherClient()
-        subscriber = pubsub_v1.SubscriberClient()
+        publisher = PublisherClient()
+        subscriber = SubscriberClient()
         for topic in self.manifest.topics():
             dead_letter = [] if topic.endswith("-dead-letter") else [f"{topic}-dead-letter"]
             for name in (topic, *dead_letter):
@@ -252,9 +335,13 @@ class Stack:
         subscriber.close()
 
     def stop(self) -> None:
+        """The ticks, then the gateway and the functions (each arbiter stops its workers
+        after their requests), then the emulators they were using, then the watchdog."""
         self.stopped.set()
-        stop_processes(list(self.processes.values()))
+        stop_processes(list(self.processes.values()), leader_only=True)
         self.processes.clear()
+        for pump in self.pumps:  # the last lines of the processes, before anything else
+            pump.join(timeout=5)
         if self.emulators is not None:
             self.emulators.stop()
         if self.watchdog is not None and self.watchdog.stdin is not None:
@@ -270,12 +357,17 @@ def from_environment(manifest: Manifest | None = None) -> Stack:
     env["GOOGLE_CLOUD_PROJECT"] = project
     env.setdefault("ENVIRONMENT", "local")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    gateway_port = int(env.get("PORT", "8080"))
+    origins = [f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}"]
+    # A load test started here targets this stack, and MCP serves this gateway's pages.
+    env.setdefault("LOADTEST_TARGET_BASE_URL", origins[0])
+    env.setdefault("MCP_ALLOWED_ORIGINS", ",".join(origins))
     return Stack(
         manifest=manifest or load(),
         project=project,
         firestore_port=int(env.get("FIRESTORE_PORT", "8081")),
         pubsub_port=int(env.get("PUBSUB_PORT", "8085")),
-        gateway_port=int(env.get("PORT", "8080")),
+        gateway_port=gateway_port,
         base_env=env,
     )
 
@@ -288,6 +380,53 @@ def banner_of_functions(stack: Stack) -> str:
         where = ", ".join(http.paths) if http else f"push from {pubsub.topic if pubsub else '?'}"
         lines.append(f"    {entry.name:<24} 127.0.0.1:{stack.ports[entry.name]:<6} {where}")
     return "\n".join(lines) + "\n"
+
+
+def _answers(url: str) -> bool:
+    """Whether a server answers `url` with any HTTP status within a second."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+class StopSignals:
+    """SIGINT and SIGTERM, recorded for the main thread to act on.
+
+    A Python signal handler runs on the main thread between two bytecodes, possibly while
+    that thread holds a lock (an `Event`'s, a `Condition`'s, stdout's): one that took a
+    lock could wait forever on its own thread. So the handler only stores the signal, and
+    `signal.set_wakeup_fd` wakes the main thread's `select` in `wait`.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def install(self) -> None:
+        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._record)
+
+    def _record(self, signum: int, frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until a signal arrives or `timeout` passes; whether a stop was asked."""
+        if self.received is None:
+            select.select([self._read], [], [], timeout)
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._read, 512)
+        return self.received is not None
 
 
 def _print_log(name: str, line: str) -> None:
@@ -306,18 +445,16 @@ def _die_with_parent() -> None:
 
 def main() -> int:
     _die_with_parent()
+    signals = StopSignals()
+    signals.install()
     stack = from_environment()
     stack.log_sink = _print_log
-    stopping = threading.Event()
-
-    def request_stop(signum: int, frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stack.cancelled = signals.requested
     started = time.monotonic()
     try:
         stack.start()
+    except StartCancelled:
+        return _stop(stack, 0)
     except EmulatorError as exc:
         sys.stderr.write(f"make run: {exc}\n")
         stack.stop()
@@ -334,15 +471,23 @@ def main() -> int:
         flush=True,
     )
     print(banner_of_functions(stack), flush=True)
-    while not stopping.wait(0.5):
+    code = 0
+    while code == 0 and not signals.wait(0.5):
         for name, process in stack.processes.items():
             if process.poll() is not None:
                 print(f"make run: {name} exited with code {process.returncode}; stopping")
-                stopping.set()
+                code = 1
                 break
+    return _stop(stack, code)
+
+
+def _stop(stack: Stack, code: int) -> int:
     print("make run: stopping", flush=True)
+    started = time.monotonic()
     stack.stop()
-    return 0
+    # The last line: everything the processes printed is above it.
+    print(f"make run: stopped in {time.monotonic() - started:.1f} s", flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -6,15 +6,17 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from infra.local.emulators import port_open
 from infra.manifest import load
-from tests.conftest import RunningStack, start_stack, stop_stack
+from tests.conftest import E2E_ADMIN_TOKEN, RunningStack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
+OPERATOR = {"Authorization": f"Bearer {E2E_ADMIN_TOKEN}"}
 
 
 def test_session_flow_through_the_gateway(local_stack: RunningStack) -> None:
@@ -191,3 +193,66 @@ def test_keep_alive_connections_idle_past_two_seconds_are_never_dropped(
             time.sleep(2.05)  # just past gunicorn's default keep-alive of 2 s
 
     assert statuses == [200, 201] * 4
+
+
+def wait_for_line(stack: RunningStack, text: str) -> None:
+    """Until the stack has printed `text` (its output is read on another thread)."""
+    for _ in range(200):
+        if any(text in line for line in stack.output):
+            return
+        time.sleep(0.05)
+
+
+def test_ready_means_ready_and_a_clean_run_prints_no_traceback_and_no_error() -> None:
+    stack = start_stack()
+    with httpx.Client(base_url=stack.url, timeout=60) as http:
+        session = http.post("/v1/sessions")  # at once: "ready" promised it would work
+        token = session.json().get("token", "") if session.status_code == 201 else ""
+        agent = http.post(
+            "/v1/agents", json={"name": "First"}, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    code = stop_stack(stack)
+    wait_for_line(stack, "make run: stopped")
+
+    assert (session.status_code, agent.status_code, code) == (201, 201, 0), session.text
+    assert [line for line in stack.output if "Traceback" in line or "ERROR" in line] == []
+    assert stack.output[-1].startswith("make run: stopped in ")
+
+
+def test_a_load_test_started_here_targets_this_stack(local_stack: RunningStack) -> None:
+    run = {"scenario": "light", "durationSeconds": 1, "users": 1, "maxRequests": 4}
+
+    answer = httpx.post(
+        f"{local_stack.url}/v1/loadtests/runs", json=run, headers=OPERATOR, timeout=120
+    )
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["targetBaseUrl"] == local_stack.url
+    assert answer.json()["totals"]["requests"] > 0
+
+
+async def start_loadtest_over_mcp(url: str) -> Any:
+    """The official Python MCP client, as an operator, calling `start_loadtest`."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    arguments = {"scenario": "light", "durationSeconds": 1, "users": 1, "maxRequests": 4}
+    async with (
+        httpx2.AsyncClient(headers=OPERATOR, timeout=120) as http_client,
+        Client(streamable_http_client(url, http_client=http_client)) as client,
+    ):
+        return await client.call_tool("start_loadtest", arguments)
+
+
+def test_start_loadtest_runs_through_the_python_mcp_client(local_stack: RunningStack) -> None:
+    import anyio
+
+    called = anyio.run(start_loadtest_over_mcp, f"{local_stack.url}/mcp")
+
+    assert called.is_error is False, called.content
+    run = f"{local_stack.url}/v1/loadtests/runs/{called.structured_content['runId']}"
+    stored = httpx.get(run, headers=OPERATOR, timeout=10)
+    assert stored.json()["targetBaseUrl"] == local_stack.url
+    assert stored.json()["totals"]["requests"] > 0
