@@ -11,6 +11,7 @@ the locks that wait takes.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,10 +21,10 @@ from tests.conftest import ROOT
 
 STAND_IN = """
 import os, signal, sys
-from infra.local import stack
+from infra.local import emulators, stack
 from infra.manifest import load
 
-STEP = int(sys.argv[1])
+STEP = int(sys.argv[1])  # 0: a start that waits for a function that never answers
 steps = 0
 
 
@@ -41,6 +42,9 @@ class StandIn(stack.Stack):
         for n in range(3):
             self._spawn(f"child-{n}", [sys.executable, "-c", "import time; time.sleep(600)"], {})
         print("children", *[p.pid for p in self.processes.values()], flush=True)
+        if STEP == 0:
+            never = lambda: False
+            emulators.wait_for(never, 600, "a function", None, self.cancelled)
         sys.setprofile(profile)  # the main thread's steps from here on
         return self
 
@@ -63,8 +67,9 @@ def alive(pid: int) -> bool:
 
 
 def stop_at_step(step: int) -> tuple[int | None, list[int]]:
-    """Run the stand-in with SIGTERM raised at `step`: its exit code (None if it was still
-    running 20 s later: a stop takes a fraction of a second) and the children it left."""
+    """Run the stand-in with SIGTERM raised at `step` (0: sent once it is starting): its
+    exit code (None if it was still running 20 s later: a stop takes a fraction of a
+    second) and the children it left."""
     process = subprocess.Popen(
         [sys.executable, "-c", STAND_IN, str(step)],
         cwd=ROOT,
@@ -73,13 +78,19 @@ def stop_at_step(step: int) -> tuple[int | None, list[int]]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    first = ""
+    if step == 0:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # its children: it is starting
+        process.send_signal(signal.SIGTERM)
     try:
-        output, _ = process.communicate(timeout=20)
+        rest, _ = process.communicate(timeout=20)
         code: int | None = process.returncode
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
+        rest, _ = process.communicate()
         code = None
+    output = first + rest
     line = next(line for line in output.splitlines() if line.startswith("children"))
     children = [int(pid) for pid in line.split()[1:]]
     # A hung stack's children are the watchdog's once it is killed (2 s grace).
@@ -92,3 +103,7 @@ def stop_at_step(step: int) -> tuple[int | None, list[int]]:
 def test_sigterm_stops_the_stack_wherever_it_finds_the_main_thread() -> None:
     for step in range(1, 100, 3):  # past the banner, through two turns of the main loop
         assert stop_at_step(step) == (0, []), f"SIGTERM at step {step} after ready"
+
+
+def test_sigterm_while_starting_stops_the_stack_at_once() -> None:
+    assert stop_at_step(0) == (0, [])
