@@ -49,6 +49,7 @@ def get_ops_settings() -> OpsSettings:
 class Planned:
     plan: Plan | None
     planned_by: str
+    reason: str | None = None
 
 
 def _specs(caller: Caller) -> list[tool_use.ToolSpec]:

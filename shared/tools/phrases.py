@@ -1,287 +1,691 @@
-"""A deterministic reading of English and Korean requests: which tool, with which arguments.
+"""A deterministic reading of English and Korean requests: which tool, with which arguments,
+or why none.
 
-The offline model calls a tool only when a message clearly asks for what the tool gives,
-and the offline ops-command parser picks its tool the same way. Each reader answers the
-arguments for its tool, or None when the text does not ask for it; `read` tries them in
-order, changing tools first (a request to silence chat alerts mentions alerts too).
+`understand` answers a `Reading`: a tool and its arguments, or no tool and the reason. The
+offline ops planner and the offline model (through `reader_for`, one reader per tool)
+share it. It reads in this order, and the first that applies decides:
+
+1. a question about the platform rather than a request to it ("how do I mute alerts?");
+2. what no tool does (roll back, deploy, restart, scale, change agents, send a message,
+   change a threshold, acknowledge an alert, stop a load test, end every silence, extend
+   or bring back a silence): no tool, with the reason;
+3. a silence named by id (end it, or nothing), a request to silence or unsilence, a list
+   of silences; a load test to start, to stop, or runs to read; alerts, deploys, agents,
+   personas;
+4. negation ("don't", "never", "no need to", "말고", "하지 마", "안 해도 돼") turns any
+   of those into no tool: a command that says not to do something never does another.
+
+A changing tool is planned exactly or not at all: a missing or ambiguous argument (no
+source, two sources, no scenario, no silence id, a duration too long or too vague, a
+value outside the tool's bounds) is no tool, with the reason. Quantities are parsed by
+`shared.tools.quantities`, not matched.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-Reader = Callable[[str], dict[str, Any] | None]
+from shared.tools import quantities
+from shared.tools.quantities import Found
 
-_SCENARIOS = {
-    "light": ("light", "라이트", "가벼운", "가볍게", "경량"),
-    "medium": ("medium", "미디엄", "중간"),
-    "heavy": ("heavy", "헤비", "무거운", "고부하"),
-    "spike": ("spike", "스파이크"),
-}
-_SOURCES = {
-    "chat": ("chat", "채팅", "대화"),
-    "loadtest": ("load test", "load-test", "loadtest", "부하 테스트", "부하테스트"),
-    "deploy": ("deploy", "배포"),
-    "monitoring": ("monitoring", "모니터링"),
-    "dead-letter": ("dead letter", "dead-letter", "데드레터", "데드 레터"),
-}
-_LOADTEST = re.compile(r"load[ -]?tests?|부하 ?테스트|스트레스 ?테스트|stress test")
-_SILENCE_ID = re.compile(r"\bsil_[0-9a-f]{8,64}\b")
-_KOREAN_NUMBERS = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "열두": 12}
-_UNITS = {"minute": 1, "min": 1, "분": 1, "hour": 60, "hr": 60, "시간": 60, "day": 1440, "일": 1440}
-_DURATION = re.compile(
-    r"(\d+|an?|one|two|three|half an?|한|두|세|네|다섯|여섯|열두)\s*"
-    r"(minutes?|mins?|hours?|hrs?|days?|분|시간|일)(?![a-z])"
+# -- what a reading is -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A tool and its arguments, or (`tool` None) why the command gets none."""
+
+    tool: str | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+NO_TOOL = "no tool fits the command"
+ABOUT = "a question about the platform, not a request to it"
+NEGATED = "negated: the command says not to do it"
+STATEMENT = "a statement about what happened, not a request"
+TWO_ACTIONS = "the command asks for more than one action ({}); a command runs one tool"
+
+# Requests no tool does.
+CANNOT_STOP_LOADTEST = "no tool can stop a running load test"
+CANNOT_SCHEDULE_LOADTEST = "no tool schedules a load test for later; start_loadtest runs one now"
+CANNOT_END_ALL_SILENCES = (
+    "no tool ends every silence at once; expire_silence ends one silence, by its id (sil_…)"
 )
-_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+CANNOT_EXTEND_SILENCE = "no tool extends a silence; create a new silence for the source instead"
+CANNOT_RESTORE_SILENCE = "no tool brings back an expired silence; create a new silence instead"
+CANNOT_ROLL_BACK = "no tool can roll back a deploy"
+CANNOT_DEPLOY = "no tool deploys; recent_deploy_events only reads deploys"
+CANNOT_RESTART = "no tool restarts a service"
+CANNOT_SCALE = "no tool scales a service"
+CANNOT_CHANGE_AGENTS = (
+    "no tool creates, pauses, resumes, renames or deletes agents; list_my_agents only reads them"
+)
+CANNOT_MESSAGE = "no tool sends a message (Slack, e-mail or otherwise)"
+CANNOT_THRESHOLD = "no tool changes an alert's threshold or rule"
+CANNOT_ACKNOWLEDGE = "no tool acknowledges, resolves or deletes an alert"
+
+# Arguments a changing tool needs.
+SOURCES_TEXT = "chat, loadtest, deploy, monitoring or dead-letter"
+NO_SOURCE = f"create_silence needs the alert source to silence ({SOURCES_TEXT}); none is named"
+ALL_SOURCES = (
+    f"a silence covers one alert source ({SOURCES_TEXT}); the command asks for all of them"
+)
+TWO_SOURCES = "a silence covers one alert source; the command names {}"
+NO_SCENARIO = "start_loadtest needs a scenario (light, medium, heavy or spike); none is named"
+TWO_SCENARIOS = "start_loadtest runs one scenario; the command names {}"
+NO_SILENCE_ID = (
+    "expire_silence needs the silence's id (sil_ and 8-64 hex characters); none is given"
+)
+TWO_SILENCE_IDS = "expire_silence ends one silence; the command names {}"
+UNCLEAR_SILENCE = (
+    "the command names silence {} but not what to do with it; expire_silence ends a silence"
+)
+VAGUE_DURATION = "the duration is not a number ('{}'); say how long, e.g. '2 hours'"
+TWO_DURATIONS = "the command gives more than one duration ({})"
+TWO_VALUES = "the command gives more than one {} ({})"
+SILENCE_BOUNDS = "a silence lasts 1 minute to 7 days; the command asks for {}"
+SILENCE_WHOLE_MINUTES = "a silence lasts whole minutes; the command asks for {}"
+LOADTEST_BOUNDS = "a load test runs at most 600 seconds; the command asks for {}"
+USERS_BOUNDS = "a load test runs 1 to 1000 users; the command asks for {}"
+REQUESTS_BOUNDS = "a load test's request cap is 1 to 100000; the command asks for {}"
+
+CHANGING = ("expire_silence", "create_silence", "start_loadtest")
+LIMITS = {  # a read's `limit`: its maximum (the input model's bound)
+    "recent_deploy_events": 50,
+    "active_alerts": 50,
+    "active_silences": 50,
+    "loadtest_runs": 20,
+    "list_my_agents": 50,
+}
+
+
+class Refused(Exception):
+    """No tool, for the reason given."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# -- normalised text -------------------------------------------------------------------
+
+_CONTRACTIONS = (
+    (re.compile(r"\b(do|does|did|is|are|was|were|should|must|need|would|could)n'?t\b"), r"\1 not"),
+    (re.compile(r"\bwon'?t\b"), "will not"),
+    (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
+    (re.compile(r"\blet's\b"), "let us"),
+)
 # Double (straight, curly U+201C/D) and corner quotes first; single quotes only around a
 # phrase (an apostrophe inside "I'm" is not a quote).
 _QUOTED = (
     re.compile('["\u201c\u300c](.+?)["\u201d\u300d]'),
     re.compile("(?:^|\\s)['\u2018](.+?)['\u2019](?=\\s|$|[.,?!:])"),
 )
-# Questions about a thing rather than requests to the platform.
-_ABOUT = (
-    "what is",
-    "what's the best",
-    "how do i",
-    "how to",
-    "explain",
-    "뭐야",
-    "방법",
-    "어떻게 만들",
-    "설정하는",
+
+
+def normalise(text: str) -> str:
+    """Lowercase, NFKC, straight apostrophes, single spaces, contractions spelt out."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    text = " ".join(text.split())
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _unquoted(original: str) -> str:
+    """The command without what it quotes (quoted text is a payload, not the command)."""
+    for pattern in _QUOTED:
+        original = pattern.sub(" ", original)
+    return original
+
+
+def _re(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+# -- cues ------------------------------------------------------------------------------
+
+_SILENCE_ID = re.compile(r"(?<![0-9a-z_])sil_[0-9a-f]{8,64}(?![0-9a-z_])")
+_SCENARIOS = {
+    "light": _re(r"\b(?:light|lite|gentle|low)\b", "라이트|가벼운|가볍게|경량|약한|약하게|저부하"),
+    "medium": _re(r"\b(?:medium|moderate|mid|midsize)\b", "미디엄|중간|보통|중부하|중간\\s?정도"),
+    "heavy": _re(r"\b(?:heavy|intense|hard|big)\b", "헤비|무거운|무겁게|고부하|강한|강하게|세게"),
+    "spike": _re(r"\b(?:spike|spiky|burst|bursty)\b", "스파이크|급증|버스트|순간\\s?폭주"),
+}
+_SOURCES = {
+    "chat": _re(r"\bchat\b|\bchats\b|\bchatbot", "채팅|대화|챗"),
+    "loadtest": _re(
+        r"\bload[ -]?tests?\b|\bloadtests?\b|\bload[ -]?testing\b|\bstress[ -]?tests?\b",
+        "부하\\s?테스트|로드\\s?테스트|스트레스\\s?테스트|성능\\s?테스트",
+    ),
+    "deploy": _re(r"\bdeploy|\bdeployment|\brelease|\brollout", "배포|릴리스|릴리즈"),
+    "monitoring": _re(r"\bmonitoring\b|\bmonitor\b|\bcloud monitoring\b", "모니터링"),
+    "dead-letter": _re(r"\bdead[ -]?letters?\b|\bdlq\b", "데드\\s?레터|데드레터|dlq"),
+}
+_LOADTEST = _re(
+    r"\bload[ -]?tests?\b|\bloadtests?\b|\bload[ -]?testing\b|\bstress[ -]?tests?\b",
+    r"\bperf(?:ormance)? tests?\b|\bscenarios?\b",
+    "부하\\s?테스트|로드\\s?테스트|스트레스\\s?테스트|성능\\s?테스트|부하\\s?시험|시나리오",
 )
-# Requests to change what only the read tools name: no tool does them.
-_WRITES = ("delete", "remove", "create", "rename", "삭제", "만들어", "지워")
-_SECONDS = re.compile(r"(\d+)\s*(seconds?|secs?|s\b|초)")
+_ALERT = _re(
+    r"\balert|\bnotif|\bpag(?:e|es|ing|er)\b|\balarm|\bincident|\bwarnings?\b|\bpings?\b",
+    "알림|알람|경보|경고|장애|인시던트|노티",
+)
+_SILENCE_NOUN = _re(r"\bsilences?\b|\bmutes?\b|\bsnoozes?\b", "사일런스|음소거|뮤트|무음|묵음")
+_DEPLOY = _re(
+    r"\bdeploy|\brelease|\brollout|\bshipped\b|\bwent (?:out|live)\b|\bbuilds?\b",
+    r"\bwhat(?:'s| is| got)? (?:live|in prod)",
+    "배포|릴리스|릴리즈|롤아웃",
+)
+_AGENT = _re(r"\bagents?\b|\bbots?\b", "에이전트|봇")
+_PERSONA = _re(r"\bpersonas?\b", "페르소나", r"\bwho should (?:answer|reply|respond)\b")
+_ALL = _re(r"\ball\b|\bevery(?:thing|one)?\b|\bany\b", "모든|모두|전부|전체|다\\s")
+
+# What the command asks: read, start, stop ...
+_READ = _re(
+    r"\b(?:show|list|display|view|see|check|get|give|fetch|pull up|what|what's|which|any|"
+    r"are there|is there|how many|how did|how was|how were|how's|did|tell me|"
+    r"status|current|currently|active|firing|open|recent|recently|latest|last|newest|"
+    r"history|results?|report|summary|summari[sz]e|overview|anything|who)\b",
+    "보여|알려|뭐|뭔|무엇|있어|있나|있니|있는지|있습니까|있을까|목록|리스트|현황|확인|조회|"
+    "어땠|어떻게 됐|어떤|몇|최근|지금|현재|이력|내역|기록|결과|상태|요약|정리|떠\\s?있|"
+    "울리고|발생|했어|했나|됐어|됐나|나갔|줘봐|좀\\s?봐",
+)
+_ABOUT = _re(
+    r"\b(?:what|what's) (?:is|are|does) (?:a|an|the (?:difference|point|purpose|meaning))\b",
+    r"\bwhat's an?\b|\bwhat does\b|\bwhat do (?:silences|alerts|load tests) do\b",
+    r"\bhow (?:do|does|can|should|would|could) (?:i|we|you|one|it|they|alerts?|silences?|"
+    r"load ?tests?|deploys?|deployments?|personas?|agents?)\b",
+    r"\bhow to\b|\bexplain\b|\bwhy (?:do|does|is|are|did|would)\b|\bshould (?:i|we)\b",
+    r"\bis it (?:safe|ok|okay|possible|a good idea|wise)\b|\bdefin(?:e|ition)\b",
+    r"\bmeaning of\b|\bdifference between\b|\bin general\b|\bbest practices?\b",
+    r"\b(?:haiku|poem|joke|song|story|essay|limerick|translate|translation)\b",
+    r"\bwrite (?:a|an|me)\b|\bteach me\b|\btell me about\b|\bwhat happens (?:if|when)\b",
+    "뭐야|무엇인가|무엇인지|란\\s?무엇|이란\\??$|란\\?|뭔가요|방법|어떻게\\s?(?:하|만들|설정|해야|쓰|사용)",
+    "설명해|설명 좀|왜\\s|차이|의미|뜻이|뜻은|시를\\s?(?:써|지어)|시\\s?한\\s?편|농담|번역",
+)
+# "I ran a load test last week": a report, unless it also asks for something.
+_STATEMENT = re.compile(
+    r"^(?:i|we|someone|they) (?:just )?(?:ran|started|did|launched|muted|silenced|snoozed|"
+    r"deployed|restarted|triggered|had|saw|got|expired|lifted|were|was)\b"
+    r"(?!.*(?:\?|\b(?:show|list|tell|give|check|can you|could you|please)\b))"
+)
+_ASK_START = _re(
+    r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go|and|to|now|then|just|"
+    r"us|me|want)\s+|[,;]\s*)(?:re-?)?run\b",
+    r"\b(?:re-?)?run (?:a|an|the|another|one|some|it|that|this|1|light|medium|heavy|spike)\b",
+    r"\b(?:start|launch|kick(?:ing)? off|fire(?: off| up)?|trigger|execute|begin|initiate|"
+    r"spin up|rerun|re-run|repeat|redo|do another|perform|restart)\b",
+    r"\bagain\b|\bonce more\b|\bone more\b",
+    r"\bload[ -]?test (?:the|it|our|prod|production|staging|chat|the api)\b",
+    "돌려|돌리|실행|시작|진행|걸어|한\\s?번\\s?더|다시|수행",
+    "해\\s?줘|해 주세요|해주세요|하자|해\\s?봐",
+)
+_ASK_STOP = _re(
+    r"\b(?:stop|cancel|abort|kill|halt|terminate|interrupt|end|pause|shut (?:down|off)|"
+    r"call off)\b",
+    "중지|중단|멈춰|멈추|취소|그만|끝내|종료|정지|꺼\\s?(?:줘|주|라|$)|끄고|끄자|끄기",
+)
+_STOP_IS_A_CAP = _re(
+    r"\b(?:stop|end|halt|cap|finish)(?:ping)? (?:after|at|once|when|by)\b",
+    "(?:후|뒤|에서|되면|넘으면|채우면)\\s?(?:중지|멈춰|멈추|중단|종료|끝내|정지)",
+)
+_SCHEDULE = _re(
+    r"\b(?:schedule|scheduled|tonight|tomorrow|every (?:day|night|hour|week|morning)|daily|"
+    r"hourly|weekly|nightly|later today|at \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|in \d+ (?:minutes|"
+    r"hours))\b",
+    "예약|내일|매일|매주|매시간|오늘\\s?밤|이따가|나중에|\\d+\\s?시에|\\d+\\s?분\\s?(?:후|뒤)에",
+)
+_SILENCE_VERB = _re(
+    r"\b(?:mute|muting|snooze|snoozing|hush|shush|quiet(?:en)?|suppress(?:ing)?|silencing)\b",
+    r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go|and|to|now|then|just|"
+    r"let us|we need to|i need to|i want to|need to|want to)\s+)silence\b",
+    r"\bsilence (?:the|all|every|chat|deploy|loadtest|load|monitoring|dead|dlq|alerts?|"
+    r"notifications?|pages?|paging|it|them|those|these|that|this)\b",
+    r"\bput (?:[a-z-]+ ){0,3}on (?:mute|silent|snooze|hold)\b|\bgo quiet\b|\bkeep .* quiet\b",
+    r"\bno more (?:[a-z-]+ ){0,2}(?:alerts|notifications|pages|pings|alarms)\b",
+    r"\b(?:do not|never) (?:notify|alert|page|ping|bother|send|wake|spam)\b",
+    r"\bstop (?:notifying|alerting|paging|pinging|sending|bothering|spamming|waking)\b",
+    r"\b(?:do not|no longer) want (?:any |more |the |to (?:get|see|receive) )?(?:[a-z-]+ )"
+    r"{0,2}(?:alerts|notifications|pages|pings)\b",
+    r"\b(?:stop|pause|disable|turn off|switch off|shut off|shut up|hold|block|kill|ignore|"
+    r"quiet down|cut|cut off|halt|suspend|squelch|turn down)\b(?=.*(?:\balert|\bnotif|"
+    r"\bpag(?:e|es|ing|er)\b|\balarm|\bpings?\b))",
+    "꺼\\s?(?:줘|주|둬|두|놔|놓|라|버려|봐|요|$)|끄(?:기|고|자|세요|십시오|면|어|도록|게)(?!\\s?말)",
+    "음소거(?!\\s?(?:된|중|돼|되어|되|상태|목록|리스트|현황|해제|풀|끝|취소|삭제))",
+    "뮤트(?!\\s?(?:된|중|목록|해제|풀))|무음(?:으로|\\s?처리|\\s?해)|묵음|조용히|잠재워|사일런스\\s?(?:걸|해|설정|만들|추가|생성|켜)",
+    "(?:알림|알람|경보|노티)\\s?(?:좀\\s?)?(?:중지|중단|정지|차단|끊|멈춰|막아|그만|꺼)",
+    "(?:안|못)\\s?(?:오게|울리게|뜨게|보내게)|(?:오|울리|뜨|보내|알리)지\\s?(?:않게|말|마)",
+)
+_SILENCE_END = _re(
+    r"\b(?:unmute|un-mute|unsilence|un-silence|unsnooze|un-snooze|expire|lift|remove|delete|"
+    r"cancel|end|drop|revoke|clear|undo|kill|stop|terminate|purge|wipe|release|deactivate|"
+    r"disable|get rid of|take (?:off|down)|turn off|switch off|close)\b",
+    r"\b(?:turn|switch) (?:[a-z-]+ ){0,3}(?:back )?on\b|\bre-?enable\b|\bresume\b|"
+    r"\bbring (?:[a-z-]+ ){0,3}back\b|\blet (?:[a-z-]+ ){0,3}through\b|\bunpause\b",
+    "해제|풀어|풀기|풀자|풀어줘|만료|취소|삭제|지워|없애|끝내|종료|멈춰|중지|다시\\s?켜|켜\\s?줘|"
+    "재개|살려|되돌려|원래대로|꺼\\s?(?:줘|주|라)",
+)
+_SILENCE_EXTEND = _re(
+    r"\b(?:extend|extending|prolong|lengthen|renew|push (?:back|out)|keep (?:[a-z-]+ ){0,3}"
+    r"(?:muted|silenced|quiet|snoozed)|longer|another \d|an? (?:extra|additional)|(?:\d+|1) "
+    r"more (?:weeks?|days?|hours?|minutes?|mins?)|more time)\b",
+    "연장|늘려|늘리|더\\s?길게|더\\s?오래|추가로|더\\s?(?:\\d+|한|두|세|삼십)",
+)
+_SILENCE_RESTORE = _re(
+    r"\b(?:un-?expire|reactivate|re-activate|restore|reinstate|revive|re-?apply|reopen|"
+    r"re-?silence|re-?mute|mute (?:[a-z-]+ ){0,3}again|silence (?:[a-z-]+ ){0,3}again)\b",
+    "다시\\s?활성화|재활성화|복구|되살려|복원|다시\\s?(?:음소거|뮤트|걸어|적용)",
+)
+_SILENCE_LIST = _re(
+    r"\bsilences\b|\bsilenced\b|\bmuted\b|\bsnoozed\b|\bsilence list\b|\blist of silences\b",
+    r"\b(?:any|active|current|existing|open|which|what|the|a) silences?\b(?! (?:the|all|chat|"
+    r"deploy|load|monitoring|dead|alerts?|notifications?|for \d))",
+    "사일런스\\s?(?:목록|리스트|현황|뭐|있|보여|확인|조회|알려)|음소거\\s?(?:된|중|돼|되어|상태|목록|현황)|"
+    "뮤트\\s?(?:된|중|목록)|꺼\\s?(?:진|둔|놓은|져)|무음\\s?(?:인|된|처리된|상태)|silence\\s?목록",
+)
+
+_IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        _re(
+            r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
+            r"last|deploy|release|prod|production|v\d)",
+            "롤백\\s?(?:해|하|시켜|진행|좀|부탁)|되돌려|이전\\s?버전으로",
+        ),
+        CANNOT_ROLL_BACK,
+    ),
+    (
+        _re(
+            r"\b(?:restart|reboot|bounce|recycle|power[- ]cycle)\b(?!.*\bload[ -]?tests?\b)",
+            "재시작|재부팅|리부트|리스타트|다시\\s?띄워|껐다\\s?켜",
+        ),
+        CANNOT_RESTART,
+    ),
+    (
+        _re(
+            r"\bscale (?:up|down|out|in|to|the|it|chat|our)\b|\bautoscal|\b(?:add|more|fewer|"
+            r"increase|decrease|raise|lower) (?:the )?(?:max |min )?instances?\b",
+            "스케일\\s?(?:업|다운|아웃|인|조정)|오토\\s?스케일|인스턴스\\s?(?:수\\s?)?(?:를\\s?)?"
+            "(?:늘려|줄여|추가|늘리|줄이)|증설",
+        ),
+        CANNOT_SCALE,
+    ),
+    (
+        _re(
+            r"\b(?:slack|e-?mail|sms|text message|dm)\b.*\b(?:send|post|message|tell|notify|"
+            r"ping|write|share|forward|broadcast|announce)\b",
+            r"\b(?:send|post|message|tell|notify|ping|write|share|forward|broadcast|announce)"
+            r"\b.*\b(?:slack|e-?mail|sms|text message|channel|on-?call|the team)\b",
+            "(?:슬랙|메일|이메일|문자|채널|팀)\\S*\\s?.*(?:보내|올려|남겨|전송|공유|알려\\s?줘|공지)",
+            "메시지\\s?(?:를\\s?)?(?:보내|전송|남겨)",
+        ),
+        CANNOT_MESSAGE,
+    ),
+    (
+        _re(
+            r"\b(?:threshold|alert(?:ing)? rule|alert(?:ing)? polic(?:y|ies)|sensitivity)\b.*"
+            r"\b(?:change|set|raise|lower|increase|decrease|adjust|update|bump|tweak|modify|"
+            r"make|reduce|to \d)\b",
+            r"\b(?:change|set|raise|lower|increase|decrease|adjust|update|bump|tweak|modify|"
+            r"reduce)\b.*\b(?:threshold|alert(?:ing)? rule|alert(?:ing)? polic(?:y|ies)|"
+            r"sensitivity)\b",
+            "(?:임계|기준값|기준치|알림\\s?규칙|알림\\s?조건|민감도).*(?:바꿔|변경|올려|낮춰|조정|수정|설정|"
+            "높여|줄여|늘려)",
+        ),
+        CANNOT_THRESHOLD,
+    ),
+    (
+        _re(
+            r"\b(?:ack|acknowledge|acknowledging|resolve|dismiss|close out|mark)\b.*"
+            r"\b(?:alerts?|incidents?|pages?|it|them|that|this|resolved|read|done)\b",
+            r"\b(?:delete|remove|clear|close|archive|purge|wipe)\b (?:[a-z-]+ ){0,3}"
+            r"(?:alerts?|incidents?)\b",
+            "(?:알림|알람|경보|장애|인시던트)\\S*\\s?.*(?:확인\\s?처리|해결\\s?처리|처리\\s?완료|"
+            "종료\\s?처리|읽음|닫아|삭제|지워|해결됨|해결\\s?했|ack)",
+        ),
+        CANNOT_ACKNOWLEDGE,
+    ),
+)
+_DEPLOY_VERB = _re(
+    r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go ahead and|let us|now|then|"
+    r"and|to|just)\s+)(?:re)?deploy\b(?! (?:events?|history|log|logs|status|list|records?))",
+    r"\b(?:trigger|start|kick off|launch|begin|cut|roll out|promote|push out)\b (?:a |an |the |"
+    r"another |new |fresh )?(?:re)?(?:deploy(?:ment)?|release|rollout)\b",
+    r"\b(?:ship|release|promote|deploy) (?:it|this|that|v\d|version|build|main|master|to prod|"
+    r"to production|to staging|latest|the latest|the new|the build|commit|again|now)\b",
+    r"\bpush (?:it |this |that |the build |main |master )?to (?:prod|production|staging)\b",
+    r"\bredeploy\b",
+    "배포\\s?(?:해|하자|하세요|진행|시작|시켜|해라|좀\\s?해|를\\s?해|하기|부탁|하고|해야)|재배포|"
+    "프로덕션에\\s?올려|운영에\\s?반영|릴리스\\s?(?:해|하자|진행)|릴리즈\\s?(?:해|하자|진행)",
+)
+_DEPLOY_QUESTION = _re(
+    r"\b(?:what|which|when|did|was|were|has|have|show|list|history|status|how many|any)\b",
+    "했어|했나|됐어|됐나|됐는지|했는지|나갔|이력|내역|최근|목록|보여|언제|뭐|알려|현황|상태",
+)
+_AGENT_WRITE = _re(
+    r"\b(?:create|make|add|build|set up|spin up|new|pause|resume|unpause|stop|disable|enable|"
+    r"activate|deactivate|delete|remove|rename|update|edit|change|archive|kill|turn off|"
+    r"duplicate|clone|restart)\b(?:[^.?!]{0,40})\bagents?\b",
+    r"\bagents?\b(?:[^.?!]{0,20})\b(?:create|pause|resume|delete|remove|rename|deactivate|"
+    r"archive)\b",
+    "에이전트\\S*\\s?(?:\\S+\\s?)?(?:만들|생성|추가|일시\\s?정지\\s?(?:해|시켜|좀)|정지\\s?(?:해|시켜)|"
+    "중지\\s?(?:해|시켜)|멈춰|삭제|지워|이름\\s?바꿔|수정|재개|활성화\\s?(?:해|시켜)|비활성화|끄|꺼)",
+    "(?:새|새로운)\\s?에이전트",
+)
+_NEGATION = _re(
+    r"\b(?:do not|does not|did not|never|no need to|need not|not necessary|unnecessary|"
+    r"should not|must not|not now|never ?mind|refrain from|avoid|hold off on|no,)\b",
+    r"\bnot (?:to|yet)\b|\bno(?:t)? (?:silenc|mut|snooz|run|start|launch|expir)",
+    "말고|말아|말자|하지\\s?마|지\\s?마(?:세요|라|요)?(?!\\S)|지\\s?말(?:고|아|자|것|기)|안\\s?해도|"
+    "않아도|필요\\s?없|할\\s?필요|하지\\s?않|안\\s?돼|금지|그만두|하지\\s?말|하면\\s?안",
+)
 
 
-def _has(text: str, *words: str) -> bool:
-    return any(word in text for word in words)
+# A request to start that a read cue ("the last run") does not outweigh.
+_ASK_START_STRONG = _re(
+    r"\b(?:start|launch|kick(?:ing)? off|fire(?: off| up)?|trigger|execute|begin|initiate|"
+    r"spin up|rerun|re-run|repeat|redo|restart|schedule)\b",
+    r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go|now|then|just|let us)\s+)"
+    r"(?:re-?)?run\b|\brun (?:a|an|the|another|one|1|light|medium|heavy|spike)\b",
+    "돌려|돌리|실행|시작|수행|걸어",
+)
+_END_VERB = (
+    r"unmute|un-mute|unsilence|un-silence|unsnooze|expire|lift|remove|delete|cancel|end|drop|"
+    r"revoke|clear|undo|kill|stop|terminate|purge|wipe|release|deactivate|disable|get rid of|"
+    r"take (?:off|down)|turn off|switch off|close"
+)
+# Ending a silence (or every silence), or asking for alerts back.
+_UNSILENCE = _re(
+    rf"\b(?:{_END_VERB})\b (?:[a-z-]+ ){{0,3}}(?:silences?|mutes?|snoozes?)\b",
+    r"\bun-?(?:mute|silence|snooze)",
+    r"\b(?:turn|switch) (?:[a-z-]+ ){0,3}(?:alerts?|notifications?|pag(?:es|ing)) "
+    r"(?:[a-z-]+ )?(?:back )?on\b|\b(?:re-?enable|resume|unpause|restore|reinstate|"
+    r"re-?activate|bring back) (?:[a-z-]+ ){0,3}(?:alerts?|notifications?|pag(?:es|ing))\b",
+    "(?:사일런스|음소거|뮤트|무음)\\S*\\s?(?:을|를)?\\s?(?:해제|풀|만료|취소|삭제|지워|없애|끝내|종료|꺼)",
+    "(?:알림|알람|노티)\\S*\\s?(?:다시\\s?(?:켜|받|울리)|재개|살려|켜\\s?줘|복구)",
+)
 
 
-def _named(text: str, names: dict[str, tuple[str, ...]]) -> str | None:
-    return next((name for name, words in names.items() if _has(text, *words)), None)
+# -- the reading -----------------------------------------------------------------------
 
 
-def duration_minutes(text: str) -> int | None:
-    """`for an hour` / `30 minutes` / `한 시간` / `하루` as minutes, or None."""
-    if "하루" in text or "a day" in text or "one day" in text:
-        return 1440
-    if "half an hour" in text or "30분" in text.replace(" ", ""):
-        return 30
-    found = _DURATION.search(text)
-    if not found:
-        return None
-    amount, unit = found.groups()
-    if amount.isdigit():
-        count = int(amount)
-    else:
-        count = _KOREAN_NUMBERS.get(amount) or _WORD_NUMBERS.get(amount, 1)
-    factor = next(v for k, v in _UNITS.items() if unit.startswith(k))
-    return count * factor
+def _named(text: str, names: dict[str, re.Pattern[str]]) -> list[str]:
+    return [name for name, pattern in names.items() if pattern.search(text)]
 
 
-def _limit(text: str) -> dict[str, Any]:
-    found = re.search(r"(?:last|latest|recent|최근)\s*(\d{1,2})\b", text)
-    return {"limit": int(found.group(1))} if found else {}
+def _listed(values: list[str]) -> str:
+    return " and ".join(values)
 
 
-def silence(text: str) -> dict[str, Any] | None:
-    asks = _has(
-        text,
-        "silence",
-        "mute",
-        "snooze",
-        "quiet",
-        "꺼줘",
-        "꺼 줘",
-        "끄기",
-        "꺼두",
-        "음소거",
-        "무음",
-        "조용히",
-        "끄고",
-        "꺼주",
-    ) or (_has(text, "turn off", "stop", "pause", "disable") and _has(text, "alert", "notif"))
-    if not asks or _has(text, "unmute", "unsilence", "lift", "해제", "remove the silence"):
-        return None
-    if "silences" in text or _has(text, "list", "목록", "show", "which"):
-        return None
-    source = _named(text, _SOURCES)
-    if source is None:
-        return None
-    return {"source": source, "durationMinutes": duration_minutes(text) or 60}
+def _one(found: Found, what: str) -> float | None:
+    if len(found.values) > 1:
+        shown = ", ".join(f"{v:g}" for v in found.values)
+        raise Refused(TWO_VALUES.format(what, shown))
+    return found.one
 
 
-def unsilence(text: str) -> dict[str, Any] | None:
-    found = _SILENCE_ID.search(text)
-    if not found or not _has(
-        text,
-        "unmute",
-        "unsilence",
-        "expire",
-        "lift",
-        "remove",
-        "end ",
-        "cancel",
-        "delete",
-        "해제",
-        "만료",
-        "취소",
-        "다시 켜",
-        "삭제",
+def _duration_text(seconds: float) -> str:
+    if seconds % 86_400 == 0:
+        return f"{seconds / 86_400:g} days"
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} hours"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g} minutes"
+    return f"{seconds:g} seconds"
+
+
+def _duration(text: str) -> float | None:
+    """The one duration a changing command gives, in seconds, or None; `Refused` when it
+    gives two, or only a vague one."""
+    found = quantities.durations(text)
+    if len(found.values) > 1:
+        raise Refused(TWO_DURATIONS.format(", ".join(map(_duration_text, found.values))))
+    if found.one is None and found.vague:
+        raise Refused(VAGUE_DURATION.format(found.vague))
+    return found.one
+
+
+def _limit(text: str, tool: str) -> dict[str, Any]:
+    """A read's `limit` when the text gives one count (at most the tool's bound)."""
+    found = quantities.counts(text).values
+    if len(found) != 1 or found[0] != int(found[0]):
+        return {}
+    return {"limit": min(int(found[0]), LIMITS[tool])}
+
+
+def _silence_by_id(text: str, ids: list[str]) -> Reading:
+    if _SILENCE_EXTEND.search(text):
+        raise Refused(CANNOT_EXTEND_SILENCE)
+    if _SILENCE_RESTORE.search(text) or (
+        _SILENCE_VERB.search(text) and re.search(r"\bagain\b|다시", text)
     ):
-        return None
-    return {"silenceId": found.group(0)}
+        raise Refused(CANNOT_RESTORE_SILENCE)
+    if _SILENCE_END.search(text):
+        if len(ids) > 1:
+            raise Refused(TWO_SILENCE_IDS.format(_listed(ids)))
+        return Reading("expire_silence", {"silenceId": ids[0]})
+    if _READ.search(text) and not _SILENCE_VERB.search(text):
+        return Reading("active_silences", {})
+    raise Refused(UNCLEAR_SILENCE.format(_listed(ids)))
 
 
-def start_loadtest(text: str) -> dict[str, Any] | None:
+def _create_silence(text: str) -> Reading:
+    sources = _named(text, _SOURCES)
+    if not sources:
+        raise Refused(ALL_SOURCES if _ALL.search(text) else NO_SOURCE)
+    if len(sources) > 1:
+        raise Refused(TWO_SOURCES.format(_listed(sources)))
+    seconds = _duration(text)
+    minutes = 60 if seconds is None else seconds / 60
+    if minutes != int(minutes):
+        raise Refused(SILENCE_WHOLE_MINUTES.format(_duration_text(seconds or 0)))
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise Refused(SILENCE_BOUNDS.format(_duration_text(seconds or 0)))
+    return Reading("create_silence", {"source": sources[0], "durationMinutes": int(minutes)})
+
+
+def _silences(text: str) -> Reading | None:
+    """A silence to make or end, silences to list, or what no tool does with silences."""
+    ids = _SILENCE_ID.findall(text)
+    if ids:
+        return _silence_by_id(text, ids)
+    about_silences = bool(_SILENCE_NOUN.search(text))
+    creates = bool(_SILENCE_VERB.search(text))
+    if _UNSILENCE.search(text):
+        if _ALL.search(text) or re.search(r"\b(?:silences|mutes|snoozes)\b", text):
+            raise Refused(CANNOT_END_ALL_SILENCES)
+        raise Refused(NO_SILENCE_ID)
+    if (about_silences or creates or _SILENCE_LIST.search(text)) and _SILENCE_EXTEND.search(text):
+        raise Refused(CANNOT_EXTEND_SILENCE)
+    if about_silences and _SILENCE_RESTORE.search(text):
+        raise Refused(CANNOT_RESTORE_SILENCE)
+    if _SILENCE_LIST.search(text) and (_READ.search(text) or not creates):
+        return Reading("active_silences", _limit(text, "active_silences"))
+    return _create_silence(text) if creates else None
+
+
+def _bounded(value: float | None, low: float, high: float, message: str) -> float | None:
+    if value is not None and not low <= value <= high:
+        raise Refused(message.format(f"{value:g}"))
+    return value
+
+
+def _start_loadtest(text: str) -> Reading:
+    if _SCHEDULE.search(text):
+        raise Refused(CANNOT_SCHEDULE_LOADTEST)
+    scenarios = _named(text, _SCENARIOS)
+    if not scenarios:
+        raise Refused(NO_SCENARIO)
+    if len(scenarios) > 1:
+        raise Refused(TWO_SCENARIOS.format(_listed(scenarios)))
+    arguments: dict[str, Any] = {"scenario": scenarios[0]}
+    seconds = _duration(text)
+    if seconds is not None:
+        if not 0 < seconds <= 600:
+            raise Refused(LOADTEST_BOUNDS.format(_duration_text(seconds)))
+        arguments["durationSeconds"] = int(seconds) if seconds == int(seconds) else seconds
+    users = _bounded(_one(quantities.users(text), "number of users"), 1, 1000, USERS_BOUNDS)
+    if users is not None:
+        arguments["users"] = int(users)
+    cap = _bounded(_one(quantities.request_caps(text), "request cap"), 1, 100_000, REQUESTS_BOUNDS)
+    if cap is not None:
+        arguments["maxRequests"] = int(cap)
+    return Reading("start_loadtest", arguments)
+
+
+def _loadtests(text: str) -> Reading | None:
     if not _LOADTEST.search(text):
         return None
-    asks = _has(
-        text,
-        "run ",
-        "start",
-        "launch",
-        "kick off",
-        "again",
-        "rerun",
-        "re-run",
-        "trigger",
-        "execute",
-        "fire",
-        "실행",
-        "돌려",
-        "시작",
-        "다시",
-        "해줘",
-        "해 줘",
-    )
-    reads = _has(
-        text,
-        "result",
-        "runs",
-        "history",
-        "how did",
-        "latest",
-        "last",
-        "결과",
-        "기록",
-        "어땠",
-        "어떻게 됐",
-        "목록",
-        "show",
-        "list",
-    )
-    if not asks or (reads and not _has(text, "again", "다시", "start", "시작", "실행")):
+    if (
+        _ASK_STOP.search(text)
+        and not _STOP_IS_A_CAP.search(text)
+        and not _ALERT.search(text)
+        and not re.search(r"\bstop(?:ped)? (?:early|because|with)\b", text)
+    ):
+        raise Refused(CANNOT_STOP_LOADTEST)
+    if _ASK_START_STRONG.search(text) or (_ASK_START.search(text) and not _READ.search(text)):
+        return _start_loadtest(text)
+    arguments: dict[str, Any] = {}
+    scenarios = _named(text, _SCENARIOS)
+    if len(scenarios) == 1:
+        arguments["scenario"] = scenarios[0]
+    return Reading("loadtest_runs", {**arguments, **_limit(text, "loadtest_runs")})
+
+
+def _alerts(text: str) -> Reading | None:
+    if not _ALERT.search(text):
         return None
-    arguments: dict[str, Any] = {"scenario": _named(text, _SCENARIOS) or "light"}
-    seconds = _SECONDS.search(text)
-    if seconds:
-        arguments["durationSeconds"] = int(seconds.group(1))
-    return arguments
+    if not (_READ.search(text) or len(text.split()) <= 3):
+        return None
+    return Reading("active_alerts", _limit(text, "active_alerts"))
 
 
-def loadtest_runs(text: str) -> dict[str, Any] | None:
-    if not _LOADTEST.search(text) or _has(text, *_ABOUT):
+def _deploys(text: str) -> Reading | None:
+    if not _DEPLOY.search(text):
+        return None
+    if not (_READ.search(text) or len(text.split()) <= 3 or re.search(r"\bshipped\b", text)):
+        return None
+    return Reading("recent_deploy_events", _limit(text, "recent_deploy_events"))
+
+
+def _agents(text: str) -> Reading | None:
+    if not _AGENT.search(text):
+        return None
+    if not (_READ.search(text) or re.search(r"\bmy agents\b|내\s?에이전트", text)):
         return None
     arguments: dict[str, Any] = {}
-    scenario = _named(text, _SCENARIOS)
-    if scenario:
-        arguments["scenario"] = scenario
-    return {**arguments, **_limit(text)}
+    if re.search(r"\bpaused\b|\binactive\b|일시\s?정지|멈춘|중지된|정지된|비활성", text):
+        arguments["status"] = "paused"
+    elif re.search(r"\bactive\b|\brunning\b|활성|동작\s?중", text):
+        arguments["status"] = "active"
+    return Reading("list_my_agents", {**arguments, **_limit(text, "list_my_agents")})
 
 
-def silences(text: str) -> dict[str, Any] | None:
-    if _has(text, "silences", "사일런스 목록", "음소거 목록", "음소거된") or (
-        _has(text, "silence", "사일런스", "음소거")
-        and _has(text, "list", "which", "show", "목록", "뭐")
-    ):
-        return {}
-    return None
-
-
-def alerts(text: str) -> dict[str, Any] | None:
-    if not _has(text, "alert", "알림", "경보", "incident", "장애"):
-        return None
-    if _has(text, *_ABOUT):
-        return None
-    return _limit(text)
-
-
-def deploys(text: str) -> dict[str, Any] | None:
-    if not _has(text, "deploy", "release", "rollout", "배포", "릴리스", "릴리즈"):
-        return None
-    if _has(text, "how do i", "how to", "should i", "방법", "어떻게 해"):
-        return None
-    return _limit(text)
-
-
-def my_agents(text: str) -> dict[str, Any] | None:
-    if not re.search(r"\bagents?\b|에이전트", text) or _has(text, *_ABOUT, *_WRITES):
-        return None
-    if not _has(
-        text,
-        "my ",
-        "list",
-        "which",
-        "show",
-        "how many",
-        "what",
-        "내 ",
-        "목록",
-        "몇",
-        "보여",
-        "뭐",
-    ):
-        return None
-    if _has(text, "paused", "일시정지", "멈춘", "중지된"):
-        return {"status": "paused"}
-    if _has(text, "active", "활성"):
-        return {"status": "active"}
-    return {}
-
-
-def persona(text: str, original: str) -> dict[str, Any] | None:
-    if not _has(text, "persona", "페르소나"):
+def _persona(command: str, original: str) -> Reading | None:
+    if not _PERSONA.search(command):
         return None
     for pattern in _QUOTED:
         quoted = pattern.search(original)
         if quoted:
-            return {"text": quoted.group(1)}
+            return Reading("route_to_persona", {"text": quoted.group(1)})
     _, colon, rest = original.partition(":")
-    return {"text": rest.strip() if colon and rest.strip() else original.strip()}
+    return Reading(
+        "route_to_persona", {"text": rest.strip() if colon and rest.strip() else original.strip()}
+    )
+
+
+def _impossible(text: str) -> str | None:
+    for pattern, reason in _IMPOSSIBLE:
+        if pattern.search(text):
+            return reason
+    if _DEPLOY_VERB.search(text) and not _DEPLOY_QUESTION.search(text):
+        return CANNOT_DEPLOY
+    if _AGENT_WRITE.search(text) and not re.search(
+        r"\b(?:show|list|which|how many|what)\b|보여|목록|몇|뭐|알려|있어|리스트", text
+    ):
+        return CANNOT_CHANGE_AGENTS
+    return None
+
+
+def _negated(text: str) -> bool:
+    """The command says not to do what it names ("don't notify me" asks for a silence)."""
+    kept = re.sub(
+        r"\b(?:do not|never) (?:notify|alert|page|ping|bother|send|wake|spam)\b|"
+        r"\b(?:do not|no longer) want\b|(?:오|울리|뜨|보내|알리)지\s?(?:않게|말|마)",
+        " ",
+        text,
+    )
+    return bool(_NEGATION.search(kept))
+
+
+def _acting(text: str) -> Reading | None:
+    """What the command asks of silences and load tests: one reading, or `Refused` when a
+    part of it is refused or it asks for two changes."""
+    readings, refusals = [], []
+    for reader in (_silences, _loadtests):
+        try:
+            found = reader(text)
+        except Refused as refused:
+            refusals.append(refused)
+            continue
+        if found is not None:
+            readings.append(found)
+    if refusals:
+        raise refusals[0]
+    changing = [r for r in readings if r.tool in CHANGING]
+    if len(changing) > 1:
+        raise Refused(TWO_ACTIONS.format(_listed([str(r.tool) for r in changing])))
+    chosen = changing or readings
+    return chosen[0] if chosen else None
+
+
+@functools.lru_cache(maxsize=256)
+def understand(text: str) -> Reading:
+    """What the command asks for: a tool and its arguments, or no tool and why."""
+    original = text
+    command = normalise(_unquoted(text)) if _PERSONA.search(normalise(text)) else normalise(text)
+    negated = _negated(command)
+    try:
+        persona = _persona(command, original)
+        if persona is not None:
+            return Reading(reason=NEGATED) if negated else persona
+        if _ABOUT.search(command):
+            return Reading(reason=ABOUT)
+        if _STATEMENT.search(command):
+            return Reading(reason=STATEMENT)
+        impossible = _impossible(command)
+        if impossible is not None:
+            return Reading(reason=NEGATED if negated else impossible)
+        reading = _acting(command)
+        for reader in (_alerts, _deploys, _agents):
+            if reading is not None:
+                break
+            reading = reader(command)
+    except Refused as refused:
+        return Reading(reason=NEGATED if negated else refused.reason)
+    if reading is None:
+        return Reading(reason=NO_TOOL)
+    return Reading(reason=NEGATED) if negated else reading
 
 
 def read(text: str) -> tuple[str, dict[str, Any]] | None:
     """The tool a request asks for and its arguments, or None (most text asks for none)."""
-    lowered = " ".join(text.lower().split())
-    for name, reader in (
-        ("expire_silence", unsilence),
-        ("create_silence", silence),
-        ("start_loadtest", start_loadtest),
-        ("active_silences", silences),
-        ("loadtest_runs", loadtest_runs),
-        ("active_alerts", alerts),
-        ("recent_deploy_events", deploys),
-        ("list_my_agents", my_agents),
-    ):
-        arguments = reader(lowered)
-        if arguments is not None:
-            return name, arguments
-    arguments = persona(lowered, text)
-    return ("route_to_persona", arguments) if arguments is not None else None
+    reading = understand(text)
+    return (reading.tool, dict(reading.arguments)) if reading.tool else None
 
 
 def reader_for(name: str) -> Callable[[str], dict[str, Any] | None]:
-    """The arguments when the text asks for tool `name` (and for no tool read before it)."""
+    """The arguments when the text asks for tool `name`, else None: the offline model's
+    reading of one tool."""
 
     def match(text: str) -> dict[str, Any] | None:
-        found = read(text)
-        return found[1] if found is not None and found[0] == name else None
+        reading = understand(text)
+        return dict(reading.arguments) if reading.tool == name else None
 
     return match
