@@ -32,8 +32,10 @@ def list_personas(call: Call) -> models.PersonaList:
     max_body_bytes=models.MAX_BODY_BYTES,
 )
 def route(call: Call) -> models.RouteDecision:
-    """Which persona should answer the message (rules only: no model call)."""
-    return models.RouteDecision.of(routing.route_message(call.body.message))
+    """Which persona should answer the message: offline, or, when that is unsure and a key
+    is configured, one short model call within the caller's spend bounds."""
+    decided = routing.route_with_model(call.body.message, call.principal.user_id, call.client_ip)
+    return models.RouteDecision.of(decided)
 
 
 @api.route(

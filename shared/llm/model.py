@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.core import log
@@ -51,6 +51,7 @@ class ModelReply:
     stop_reason: str | None
     latency_ms: float
     cache_read_tokens: int = 0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # `tool_use` blocks
 
 
 class ModelStream:
@@ -210,10 +211,13 @@ def complete(
     *,
     budget: Budget,
     timeout: float | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    tool_choice: dict[str, Any] | None = None,
 ) -> ModelReply:
     """One whole answer (the Messages API's JSON form; the offline model when no key),
     covered by `budget` first. `timeout` (seconds, no retries) bounds a short call that has
-    a fallback of its own; otherwise the client's timeout and retries apply."""
+    a fallback of its own; otherwise the client's timeout and retries apply. With `tools`,
+    the reply's `tool_calls` hold the `tool_use` blocks (online only)."""
     if model == OFFLINE_MODEL or not is_configured():
         answer = stream(system, messages, model, max_tokens, budget=budget)
         for _ in answer:
@@ -222,6 +226,9 @@ def complete(
     from shared.llm.anthropic_api import call
 
     request = build_request(system, messages, model, max_tokens)
+    if tools:
+        request["tools"] = tools
+        request["tool_choice"] = tool_choice or {"type": "auto"}
     budgets.cover(budget, request)
     started = time.perf_counter()
     spent = 0
@@ -244,6 +251,11 @@ def complete(
         stop_reason=message.stop_reason,
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
         cache_read_tokens=usage.cache_read_input_tokens or 0,
+        tool_calls=[
+            {"name": block.name, "input": block.input}
+            for block in message.content
+            if block.type == "tool_use"
+        ],
     )
 
 

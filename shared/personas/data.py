@@ -33,6 +33,25 @@ class PersonaSettings(BaseSettings):
     persona_chat_max_tokens: int = Field(
         1024, ge=1, le=8192, description="Longest answer of `POST /v1/personas/chat`."
     )
+    persona_route_min_confidence: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description=(
+            "Below this confidence the router says it is unsure and the fallback persona "
+            "answers (with a key, one short model call decides instead)."
+        ),
+    )
+    persona_route_model: str = Field(
+        "claude-haiku-4-5",
+        description="Model that decides a route the offline reading is unsure of (with a key).",
+    )
+    persona_route_model_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=10,
+        description="Time that model call may take before the offline answer stands.",
+    )
     persona_model_tone: bool = Field(
         False, description="Classify tone with the model in /chat (when a key is configured)."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from shared.core.models import ApiModel, RequestModel, Text
@@ -39,7 +41,15 @@ class RouteDecision(ApiModel):
     secondary: str | None = Field(description="The runner-up persona.")
     scores: dict[str, float] = Field(description="Every persona's score; they sum to 1.")
     resonance_key: str = Field(description="`tone-pace-intent`, e.g. `curious-medium-inquiry`.")
-    reasoning: str = Field(description="One line: why this persona.")
+    reasoning: str = Field(description="One line: why this persona, with the evidence.")
+    decided_by: Literal["rules", "model"] = Field(
+        description="`rules`: the offline reader (classifier and cues); `model`: the offline "
+        "reader was unsure and one short model call decided."
+    )
+    unsure: bool = Field(
+        description="The offline reader was unsure (confidence under "
+        "PERSONA_ROUTE_MIN_CONFIDENCE) and no model decided: the fallback persona answers."
+    )
 
     @classmethod
     def of(cls, route: RouteResult) -> RouteDecision:
@@ -50,6 +60,8 @@ class RouteDecision(ApiModel):
             scores=route.scores,
             resonance_key=route.resonance_key,
             reasoning=route.reasoning,
+            decided_by="model" if route.decided_by == "model" else "rules",
+            unsure=route.unsure,
         )
 
 

@@ -23,8 +23,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.core import deadline, log
+from shared.core import deadline, errors, log
 from shared.llm.budget import Budget, tokens_for
+from shared.personas import classifier
 from shared.personas.analysis import INTENTS, TONES, Analysis, ToneReading, analyse
 from shared.personas.data import Persona, PersonaSet, get_persona_settings, load_personas
 
@@ -49,6 +50,9 @@ class RouteResult:
     reasoning: str
     analysis: Analysis
     cues: tuple[str, ...]
+    decided_by: str = "rules"  # `rules` (offline: classifier and cues) or `model`
+    unsure: bool = False  # below PERSONA_ROUTE_MIN_CONFIDENCE: the fallback answers
+    evidence: tuple[str, ...] = ()  # what decided: the classifier's features
 
 
 def _cue_hits(persona: Persona, analysis: Analysis) -> list[str]:
@@ -132,8 +136,176 @@ def _reasoning(
 
 
 def route_message(text: str) -> RouteResult:
-    """The persona that should answer `text`. Total: any string (empty goes to the fallback)."""
-    return _logged(route_analysis(analyse(text)))
+    """The persona that should answer `text`, offline (see `offline_route`). Total: any
+    string (empty goes to the fallback)."""
+    return _logged(offline_route(text))
+
+
+def offline_route(text: str) -> RouteResult:
+    """The classifier's reading of `text` (when the persona set is the one it was trained
+    for), blended with the rules' (`RULES_SHARE`, in log space); below
+    PERSONA_ROUTE_MIN_CONFIDENCE the answer is unsure and the fallback persona answers.
+    Without a classifier for the set, the rules decide alone, with the same threshold."""
+    personas = load_personas()
+    rules = route_analysis(analyse(text), personas)
+    model = classifier.load_model()
+    names = [p.name for p in personas.personas]
+    if model is None or sorted(model.labels) != sorted(names):
+        return _settled(rules, personas, rules.scores, ())
+    reading = model.read(text)
+    blended = {
+        name: (1 - RULES_SHARE) * math.log(max(reading.probabilities[name], 1e-9))
+        + RULES_SHARE * math.log(max(rules.scores[name], 1e-9))
+        for name in names
+    }
+    return _settled(rules, personas, _softmax_of(blended), reading.evidence)
+
+
+RULES_SHARE = 0.2  # the cue scorer's weight beside the classifier's (log-linear blend)
+CASCADE_MAX_TOKENS = 64
+_CASCADE_SYSTEM = (
+    "You route a user's chat message to the persona that should answer it. Call "
+    "choose_persona once with the best persona. The personas:\n"
+)
+
+
+def route_with_model(text: str, user_id: str, address: str) -> RouteResult:
+    """`offline_route`, and when it is unsure and a key is configured, one short model call
+    decides (tool use, the persona names as an enum; PERSONA_ROUTE_MODEL), admitted on the
+    guest's and the address's spend bounds (`shared.limits.admission`) and bounded by
+    PERSONA_ROUTE_MODEL_TIMEOUT_SECONDS. A model that fails, times out, is refused by a
+    bound or answers outside the enum leaves the offline answer."""
+    offline = offline_route(text)
+    if not offline.unsure:
+        return _logged(offline)
+    from shared.llm.settings import is_configured
+
+    if not is_configured():
+        return _logged(offline)
+    from shared.limits import admission
+
+    personas = load_personas()
+    system, tool = _cascade_request(personas)
+    worst = tokens_for(
+        len((system + json.dumps(tool)).encode()) + len(text[:4000].encode()), CASCADE_MAX_TOKENS
+    )
+    try:
+        hold = admission.admit(admission.Payer(user_id, address), worst, message=False)
+    except errors.RateLimited as refusal:  # a spent budget leaves the offline answer
+        logger.info("routing cascade skipped", extra={"fields": {"reason": refusal.message}})
+        return _logged(offline)
+    try:
+        return _logged(_cascaded(offline, text, hold))
+    finally:
+        with deadline.lifted():
+            hold.settle()
+
+
+def _cascaded(offline: RouteResult, text: str, budget: Budget) -> RouteResult:
+    """The model's choice for an unsure `offline` route, covered by `budget`; or `offline`."""
+    personas = load_personas()
+    system, tool = _cascade_request(personas)
+    chosen = _model_choice(text, system, tool, budget)
+    if chosen is None or chosen not in {p.name for p in personas.personas}:
+        return offline
+    return replace(
+        offline,
+        persona=chosen,
+        confidence=offline.scores[chosen],
+        decided_by="model",
+        unsure=False,
+        reasoning=f"{chosen}: the model decided, the offline reading being unsure "
+        f"({offline.reasoning})",
+    )
+
+
+def _cascade_request(personas: PersonaSet) -> tuple[str, dict[str, Any]]:
+    lines = [f"- {p.name}: {p.spec.title}. {p.spec.description}" for p in personas.personas]
+    fallback = f"\nWhen none fits clearly, choose {personas.fallback}."
+    tool = {
+        "name": "choose_persona",
+        "description": "The persona that should answer the message.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "persona": {"type": "string", "enum": [p.name for p in personas.personas]}
+            },
+            "required": ["persona"],
+        },
+    }
+    return _CASCADE_SYSTEM + "\n".join(lines) + fallback, tool
+
+
+def _model_choice(text: str, system: str, tool: dict[str, Any], budget: Budget) -> str | None:
+    from shared.llm import model
+
+    settings = get_persona_settings()
+    try:
+        reply = model.complete(
+            system,
+            [{"role": "user", "content": text[:4000]}],
+            settings.persona_route_model,
+            CASCADE_MAX_TOKENS,
+            budget=budget,
+            timeout=settings.persona_route_model_timeout_seconds,
+            tools=[tool],
+            tool_choice={"type": "tool", "name": "choose_persona"},
+        )
+    except Exception as exc:  # noqa: BLE001 - the offline answer stands
+        logger.warning("routing cascade fell back", extra={"fields": {"error": type(exc).__name__}})
+        return None
+    for call in reply.tool_calls:
+        if call.get("name") == "choose_persona" and isinstance(call.get("input"), dict):
+            persona = call["input"].get("persona")
+            return persona if isinstance(persona, str) else None
+    return None
+
+
+def _softmax_of(logs: dict[str, float]) -> dict[str, float]:
+    top = max(logs.values())
+    weights = {name: math.exp(value - top) for name, value in logs.items()}
+    total = math.fsum(weights.values())
+    return {name: weight / total for name, weight in weights.items()}
+
+
+def _settled(
+    rules: RouteResult,
+    personas: PersonaSet,
+    scores: dict[str, float],
+    evidence: tuple[str, ...],
+) -> RouteResult:
+    """The decision from final `scores`: the best persona, or the fallback when unsure."""
+    order = [p.name for p in personas.personas]
+    ranked = sorted(order, key=lambda n: (-round(scores[n], 9), n != personas.fallback))
+    best, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
+    threshold = get_persona_settings().persona_route_min_confidence
+    unsure = scores[best] < threshold
+    chosen = personas.fallback if unsure else best
+    shown = ", ".join(repr(e) for e in evidence) or ", ".join(repr(c) for c in rules.cues[:3])
+    if unsure:
+        reasoning = (
+            f"unsure: best guess {best} ({scores[best]:.2f}), next {runner_up} "
+            f"({scores[runner_up or best]:.2f}), under {threshold:.2f}; the fallback "
+            f"{personas.fallback} answers"
+        )
+    elif not evidence:  # the rules alone decided: their own account
+        reasoning = rules.reasoning
+    else:
+        reasoning = f"{best} ({scores[best]:.2f}): evidence {shown}"
+        if runner_up:
+            reasoning += f"; next {runner_up} ({scores[runner_up]:.2f})"
+        reasoning += f"; cues: {rules.reasoning}"
+    secondary = best if unsure and best != chosen else runner_up
+    return replace(
+        rules,
+        persona=chosen,
+        confidence=scores[chosen],
+        secondary=secondary,
+        scores=scores,
+        reasoning=reasoning,
+        unsure=unsure,
+        evidence=evidence,
+    )
 
 
 def _logged(result: RouteResult) -> RouteResult:
@@ -231,6 +403,7 @@ def answer_for_user(user_id: str, address: str, text: str) -> PersonaAnswer:
     makes, taken before the first and settled after the last."""
     from shared.limits import admission, quotas
     from shared.llm import model
+    from shared.llm.settings import is_configured
 
     settings = get_persona_settings()
     max_tokens = settings.persona_chat_max_tokens
@@ -242,7 +415,11 @@ def answer_for_user(user_id: str, address: str, text: str) -> PersonaAnswer:
     hold = admission.admit(admission.Payer(user_id, address), worst, message=True)
     try:
         quotas.admit_message(user_id)
-        route = _logged(route_analysis(analyse_with_model(text, hold)))
+        analysis = analyse_with_model(text, hold)  # the tone shown with the answer
+        route = offline_route(text)
+        if route.unsure and is_configured():
+            route = _cascaded(route, text, hold)
+        route = _logged(replace(route, analysis=analysis))
         reply = model.complete(
             persona_style(route.persona) or "",
             [{"role": "user", "content": text}],

@@ -16,7 +16,16 @@ from tests.support.faults import frozen
 from tests.support.guests import Guest, new_guest
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 
-ROUTE_FIELDS = {"persona", "confidence", "secondary", "scores", "resonanceKey", "reasoning"}
+ROUTE_FIELDS = {
+    "persona",
+    "confidence",
+    "secondary",
+    "scores",
+    "resonanceKey",
+    "reasoning",
+    "decidedBy",
+    "unsure",
+}
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +352,87 @@ def test_chat_refused_by_a_budget_calls_no_model(
     assert response.status_code == 429
     assert "client address" in response.get_json()["error"]["message"]
     assert messages_server.requests == []
+
+
+# -- the cascade: an unsure offline reading asks the model once --------------------------
+
+
+@pytest.fixture
+def cascade(
+    messages_server: FakeMessagesApi, monkeypatch: pytest.MonkeyPatch, offline: None
+) -> FakeMessagesApi:
+    messages_server.reset()
+    point_model_at(
+        monkeypatch,
+        messages_server,
+        PERSONA_ROUTE_MIN_CONFIDENCE="0.99",  # every offline reading is unsure
+        PERSONA_ROUTE_MODEL_TIMEOUT_SECONDS="0.5",
+        ANTHROPIC_MAX_RETRIES="0",
+    )
+    state.reset()
+    messages_server.tool_use = {"name": "choose_persona", "input": {"persona": "Riri"}}
+    return messages_server
+
+
+def _route(client: Any, guest: Guest, message: str = "hmm, what now?") -> Any:
+    return client.post("/v1/personas/route", json={"message": message}, headers=guest.headers)
+
+
+def test_an_unsure_route_asks_the_model_once_with_the_personas_as_an_enum(
+    client: Any, guest: Guest, cascade: FakeMessagesApi
+) -> None:
+    from shared.limits import spend
+
+    response = _route(client, guest)
+
+    body = response.get_json()
+    assert response.status_code == 200
+    assert (body["persona"], body["decidedBy"], body["unsure"]) == ("Riri", "model", False)
+    [request] = cascade.requests
+    [tool] = request.body["tools"]
+    assert tool["input_schema"]["properties"]["persona"]["enum"] == ["Lua", "Elro", "Riri", "Nana"]
+    assert request.body["tool_choice"] == {"type": "tool", "name": "choose_persona"}
+    assert request.body["model"] == "claude-haiku-4-5"
+    assert spend.tokens_spent_today(guest.user_id) > 0  # counted on the guest's bounds
+
+
+def test_a_sure_route_makes_no_model_call(
+    client: Any, guest: Guest, cascade: FakeMessagesApi, settings: Callable[..., None]
+) -> None:
+    settings(PERSONA_ROUTE_MIN_CONFIDENCE="0")
+
+    body = _route(client, guest, "How should we shard the Postgres database?").get_json()
+
+    assert (body["persona"], body["decidedBy"], body["unsure"]) == ("Elro", "rules", False)
+    assert cascade.requests == []
+
+
+@pytest.mark.parametrize("failure", ["down", "slow", "off-enum"])
+def test_a_failing_model_leaves_the_offline_answer(
+    client: Any, guest: Guest, cascade: FakeMessagesApi, failure: str
+) -> None:
+    if failure == "down":
+        cascade.fail = 529
+    elif failure == "slow":
+        cascade.first_chunk_delay = 3.0  # past the 0.5 s the cascade may take
+    else:
+        cascade.tool_use = {"name": "choose_persona", "input": {"persona": "Mallory"}}
+
+    response = _route(client, guest)
+
+    body = response.get_json()
+    assert response.status_code == 200
+    assert (body["persona"], body["decidedBy"], body["unsure"]) == ("Nana", "rules", True)
+    assert "unsure" in body["reasoning"]
+    assert len(cascade.requests) == 1
+
+
+def test_a_spent_budget_skips_the_cascade(
+    client: Any, guest: Guest, cascade: FakeMessagesApi, settings: Callable[..., None]
+) -> None:
+    settings(CHAT_TOKENS_PER_DAY="10")
+
+    body = _route(client, guest).get_json()
+
+    assert (body["decidedBy"], body["unsure"]) == ("rules", True)
+    assert cascade.requests == []
