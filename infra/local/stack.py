@@ -111,6 +111,7 @@ class Stack:
         self._wait_until_ready()
         if OUTBOX_RELAY_TOPIC in self.manifest.topics():
             self._first_outbox_relay_tick()
+            self._check_cancelled()
             self._every("OUTBOX_RELAY_SECONDS", 10, "outbox relay", self._tick_outbox_relay())
         sweeper = next((e for e in self.manifest.http_entries() if SWEEP_PATH in _paths(e)), None)
         token = self.base_env.get("ADMIN_TOKEN")
@@ -340,8 +341,9 @@ class Stack:
         self.stopped.set()
         stop_processes(list(self.processes.values()), leader_only=True)
         self.processes.clear()
-        for pump in self.pumps:  # the last lines of the processes, before anything else
-            pump.join(timeout=5)
+        printed_by = time.monotonic() + 5  # the last lines of the processes, before the rest
+        for pump in self.pumps:
+            pump.join(timeout=max(0.0, printed_by - time.monotonic()))
         if self.emulators is not None:
             self.emulators.stop()
         if self.watchdog is not None and self.watchdog.stdin is not None:
