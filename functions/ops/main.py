@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from shared.core import log
 from shared.identity.auth import authenticate_operator
-from shared.ops import commands, planner
+from shared.ops import commands, planner, requesters
 from shared.ops.models import CommandCreate, CommandPublic
 from shared.tools import registry
 from shared.web.api import Api, Call
@@ -21,6 +21,11 @@ log.configure("ops")
 planner.get_ops_settings()  # a bad OPS_* setting stops the function at start
 api = Api("ops", auth=authenticate_operator).serve_framework_errors()
 COMMAND = "/v1/ops/commands/<command_id>"
+
+
+def _operator(call: Call) -> str:
+    """Who is calling, as the command records it (`shared.ops.requesters`)."""
+    return requesters.requested_by(call.principal.via, call.request.headers)
 
 
 @api.route(
@@ -32,8 +37,9 @@ COMMAND = "/v1/ops/commands/<command_id>"
     tags=["ops"],
 )
 def create_command(call: Call) -> CommandPublic:
-    """Plan a command; a read-only plan runs at once, a changing one awaits confirmation."""
-    return commands.create(call.body.text, call.client_ip)
+    """Plan a command; a read-only plan runs at once, a changing one awaits confirmation.
+    A command no tool fits (or that says not to act) is `unrecognised` with its reason."""
+    return commands.create(call.body.text, call.client_ip, _operator(call))
 
 
 @api.route(COMMAND, response=CommandPublic, errors=[404], tags=["ops"])
@@ -51,8 +57,9 @@ def get_command(call: Call) -> CommandPublic:
     deadline=registry.call_deadline_seconds,  # a confirmed load test runs within the request
 )
 def confirm_command(call: Call) -> CommandPublic:
-    """Run a changing plan; confirming again runs nothing and answers the stored command."""
-    return commands.confirm(call.params["command_id"])
+    """Run a changing plan; confirming again runs nothing and answers the stored command
+    (a confirmation that loses a race waits for the winner's result)."""
+    return commands.confirm(call.params["command_id"], _operator(call))
 
 
 @functions_framework.http

@@ -37,6 +37,18 @@ class CommandPublic(ApiModel):
     )
     plan: Plan | None = None
     planned_by: str = Field(description="`offline` (the deterministic parser) or the model id.")
+    reason: str | None = Field(
+        None,
+        description="Why the command has no plan (`unrecognised`): for instance `negated: "
+        "the command says not to do it`, `no tool can stop a running load test`, or what "
+        "a changing tool's arguments lack.",
+    )
+    requested_by: str | None = Field(
+        None,
+        description="Who asked: the caller's e-mail (Cloud Run IAM), `operator (iam)` when "
+        "the identity token names none, or `operator (token)` (ADMIN_TOKEN).",
+    )
+    confirmed_by: str | None = Field(None, description="Who confirmed the changing plan.")
     result: Any = None
     error: str | None = None
     created_at: datetime

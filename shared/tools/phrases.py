@@ -171,10 +171,13 @@ _SOURCES = {
 _LOADTEST = _re(
     r"\bload[ -]?tests?\b|\bloadtests?\b|\bload[ -]?testing\b|\bstress[ -]?tests?\b",
     r"\bperf(?:ormance)? tests?\b|\bscenarios?\b",
+    r"\b(?:run|start|launch|kick off|fire off|trigger|rerun|re-run) (?:the |a |an )?"
+    r"(?:light|medium|heavy|spike)\b(?! (?:alerts?|deploy))",
     "부하\\s?테스트|로드\\s?테스트|스트레스\\s?테스트|성능\\s?테스트|부하\\s?시험|시나리오",
 )
 _ALERT = _re(
     r"\balert|\bnotif|\bpag(?:e|es|ing|er)\b|\balarm|\bincident|\bwarnings?\b|\bpings?\b",
+    r"\bfiring\b|\bon fire\b|\bgoing off\b",
     "알림|알람|경보|경고|장애|인시던트|노티",
 )
 _SILENCE_NOUN = _re(r"\bsilences?\b|\bmutes?\b|\bsnoozes?\b", "사일런스|음소거|뮤트|무음|묵음")
@@ -192,7 +195,7 @@ _READ = _re(
     r"\b(?:show|list|display|view|see|check|get|give|fetch|pull up|what|what's|which|any|"
     r"are there|is there|how many|how did|how was|how were|how's|did|tell me|"
     r"status|current|currently|active|firing|open|recent|recently|latest|last|newest|"
-    r"history|results?|report|summary|summari[sz]e|overview|anything|who)\b",
+    r"history|results?|report|summary|summari[sz]e|overview|anything|who|top|right now)\b",
     "보여|알려|뭐|뭔|무엇|있어|있나|있니|있는지|있습니까|있을까|목록|리스트|현황|확인|조회|"
     "어땠|어떻게 됐|어떤|몇|최근|지금|현재|이력|내역|기록|결과|상태|요약|정리|떠\\s?있|"
     "울리고|발생|했어|했나|됐어|됐나|나갔|줘봐|좀\\s?봐",
@@ -206,9 +209,10 @@ _ABOUT = _re(
     r"\bis it (?:safe|ok|okay|possible|a good idea|wise)\b|\bdefin(?:e|ition)\b",
     r"\bmeaning of\b|\bdifference between\b|\bin general\b|\bbest practices?\b",
     r"\b(?:haiku|poem|joke|song|story|essay|limerick|translate|translation)\b",
-    r"\bwrite (?:a|an|me)\b|\bteach me\b|\btell me about\b|\bwhat happens (?:if|when)\b",
+    r"\bwrite (?:a|an|me)\b|\bteach me\b|\bwhat happens (?:if|when)\b",
     "뭐야|무엇인가|무엇인지|란\\s?무엇|이란\\??$|란\\?|뭔가요|방법|어떻게\\s?(?:하|만들|설정|해야|쓰|사용)",
-    "설명해|설명 좀|왜\\s|차이|의미|뜻이|뜻은|시를\\s?(?:써|지어)|시\\s?한\\s?편|농담|번역",
+    "주의할|주의\\s?사항|조언|팁\\s|설명해|설명 좀|왜\\s|차이|의미|뜻이|뜻은|농담|번역",
+    "시를\\s?(?:써|지어)|시\\s?한\\s?편",
 )
 # "I ran a load test last week": a report, unless it also asks for something.
 _STATEMENT = re.compile(
@@ -238,8 +242,8 @@ _STOP_IS_A_CAP = _re(
 )
 _SCHEDULE = _re(
     r"\b(?:schedule|scheduled|tonight|tomorrow|every (?:day|night|hour|week|morning)|daily|"
-    r"hourly|weekly|nightly|later today|at \d{1,2}(?::\d\d)? ?(?:am|pm)?\b|in \d+ (?:minutes|"
-    r"hours))\b",
+    r"hourly|weekly|nightly|later today|at \d{1,2}:\d\d|at \d{1,2} ?(?:am|pm)|at noon|"
+    r"at midnight|in \d+ (?:minutes|hours))\b",
     "예약|내일|매일|매주|매시간|오늘\\s?밤|이따가|나중에|\\d+\\s?시에|\\d+\\s?분\\s?(?:후|뒤)에",
 )
 _SILENCE_VERB = _re(
@@ -274,7 +278,8 @@ _SILENCE_END = _re(
 )
 _SILENCE_EXTEND = _re(
     r"\b(?:extend|extending|prolong|lengthen|renew|push (?:back|out)|keep (?:[a-z-]+ ){0,3}"
-    r"(?:muted|silenced|quiet|snoozed)|longer|another \d|an? (?:extra|additional)|(?:\d+|1) "
+    r"(?:muted|silenced|quiet|snoozed)|(?<!no )longer|another (?:\d|week|day|hour|minute|half)|an? "
+    r"(?:extra|additional)|last (?:until|till|through)|(?:\d+|1) "
     r"more (?:weeks?|days?|hours?|minutes?|mins?)|more time)\b",
     "연장|늘려|늘리|더\\s?길게|더\\s?오래|추가로|더\\s?(?:\\d+|한|두|세|삼십)",
 )
@@ -296,6 +301,7 @@ _IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
         _re(
             r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
             r"last|deploy|release|prod|production|v\d)",
+            r"\brevert (?:[a-z']+ )?(?:release|deploy|deployment|rollout|commit|change|version)",
             "롤백\\s?(?:해|하|시켜|진행|좀|부탁)|되돌려|이전\\s?버전으로",
         ),
         CANNOT_ROLL_BACK,
@@ -670,7 +676,7 @@ def understand(text: str) -> Reading:
     except Refused as refused:
         return Reading(reason=NEGATED if negated else refused.reason)
     if reading is None:
-        return Reading(reason=NO_TOOL)
+        return Reading(reason=NEGATED if negated else NO_TOOL)
     return Reading(reason=NEGATED) if negated else reading
 
 

@@ -11,7 +11,8 @@ headers are recorded in `requests`.
 Tool use, as the API speaks it: with `tool_use = {"name": ..., "input": {...}}` set, a
 request that offers that tool (and allows tools: `tool_choice` not `none`) whose last
 turn is the user's own text is answered with a short text block and a `tool_use` block
-(streamed as `input_json_delta` pieces), `stop_reason: tool_use`. A request whose last
+(streamed as `input_json_delta` pieces), `stop_reason: tool_use`; `more_tool_uses` (a
+list of the same shape) adds further `tool_use` blocks to that turn. A request whose last
 turn carries `tool_result` blocks is answered with text that quotes the first result
 (`Tool result: ...`), `stop_reason: end_turn`.
 """
@@ -64,6 +65,7 @@ class FakeMessagesApi:
     tool_use: dict[str, Any] | None = None  # {"name": ..., "input": {...}}: ask for it
     tool_use_always: bool = False  # ask for the tool again after its result, every turn
     tool_use_unoffered: bool = False  # ask for it even when the request does not offer it
+    more_tool_uses: list[dict[str, Any]] = field(default_factory=list)  # in the same turn
     input_tokens_by_size: bool = False  # count input as the request's bytes / 4, not 42
     requests: list[RecordedRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -111,6 +113,7 @@ class FakeMessagesApi:
         self.first_chunk_delay = self.chunk_delay = 0.0
         self.api_key = None
         self.tool_use = None
+        self.more_tool_uses = []
         self.tool_use_always = self.input_tokens_by_size = self.tool_use_unoffered = False
         self.requests.clear()
 
@@ -163,10 +166,13 @@ class FakeMessagesApi:
             self.tool_use["name"] in offered or self.tool_use_unoffered
         )
         if self.tool_use is not None and wanted and allowed:
-            with self._lock:
-                self._tool_uses += 1
-                number = self._tool_uses
-            return Turn("Let me check.", {**self.tool_use, "id": f"toolu_fake{number:06d}"})
+            calls = []
+            for use in [self.tool_use, *self.more_tool_uses]:
+                with self._lock:
+                    self._tool_uses += 1
+                    number = self._tool_uses
+                calls.append({**use, "id": f"toolu_fake{number:06d}"})
+            return Turn("Let me check.", calls[0], calls[1:])
         return Turn(self.reply)
 
     def _pieces(self, text: str) -> list[str]:
@@ -178,8 +184,8 @@ class FakeMessagesApi:
 
     def _json(self, handler: BaseHTTPRequestHandler, model: str, turn: Turn) -> None:
         content: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
-        if turn.tool is not None:
-            content.append({"type": "tool_use", **turn.tool})
+        for tool in turn.tools:
+            content.append({"type": "tool_use", **tool})
         payload = {
             "id": "msg_fake",
             "type": "message",
@@ -271,8 +277,8 @@ class FakeMessagesApi:
                     },
                 )
             send("content_block_stop", {"type": "content_block_stop", "index": 0})
-            if turn.tool is not None:
-                self._stream_tool_use(send, turn.tool)
+            for index, tool in enumerate(turn.tools, start=1):
+                self._stream_tool_use(send, tool, index)
             send(
                 "message_delta",
                 {
@@ -286,13 +292,13 @@ class FakeMessagesApi:
             handler.wfile.flush()
 
     @staticmethod
-    def _stream_tool_use(send: Any, tool: dict[str, Any]) -> None:
-        """Block 1: the tool call, its input as JSON cut into a few `input_json_delta`s."""
+    def _stream_tool_use(send: Any, tool: dict[str, Any], index: int = 1) -> None:
+        """Block `index`: the tool call, its input as JSON cut into a few `input_json_delta`s."""
         send(
             "content_block_start",
             {
                 "type": "content_block_start",
-                "index": 1,
+                "index": index,
                 "content_block": {
                     "type": "tool_use",
                     "id": tool["id"],
@@ -308,21 +314,26 @@ class FakeMessagesApi:
                 "content_block_delta",
                 {
                     "type": "content_block_delta",
-                    "index": 1,
+                    "index": index,
                     "delta": {
                         "type": "input_json_delta",
                         "partial_json": text[start : start + size],
                     },
                 },
             )
-        send("content_block_stop", {"type": "content_block_stop", "index": 1})
+        send("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
 @dataclass
 class Turn:
     text: str
     tool: dict[str, Any] | None = None  # {"id", "name", "input"}
+    more: list[dict[str, Any]] = field(default_factory=list)  # further calls in the turn
     input_tokens: int = 0
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        return [self.tool, *self.more] if self.tool is not None else []
 
     @property
     def stop_reason(self) -> str:

@@ -1,7 +1,11 @@
-"""Ops commands through functions-framework: plans, read-only runs, confirmation once."""
+"""Ops commands through functions-framework: plans, read-only runs, confirmation once,
+refusals with their reason, and who asked."""
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -57,9 +61,11 @@ def test_a_korean_command_to_mute_chat_alerts_is_planned_and_waits(
         "changes": True,
     }
     assert body["plannedBy"] == "offline"
+    assert body["requestedBy"] == "operator (token)" and body["reason"] is None
     assert silences(firestore_db) == []  # nothing happens before the confirmation
     stored = client.get(f"/v1/ops/commands/{body['id']}", headers=OPERATOR).get_json()
     assert stored["status"] == "awaiting_confirmation"
+    assert stored["requestedBy"] == "operator (token)"
 
 
 def test_two_confirmations_run_the_plan_exactly_once(client: Any, firestore_db: Any) -> None:
@@ -75,6 +81,32 @@ def test_two_confirmations_run_the_plan_exactly_once(client: Any, firestore_db: 
     assert silence["matchers"][0]["value"] == "deploy"
     assert again.get_json()["status"] == "done"
     assert again.get_json()["result"]["id"].startswith("sil_")
+    assert again.get_json()["confirmedBy"] == "operator (token)"
+
+
+def test_a_confirmation_that_loses_the_race_answers_the_winner_s_result(
+    client: Any, firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.tools import registry
+
+    planned = command(client, "mute chat alerts for 2 hours")
+    confirm = f"/v1/ops/commands/{planned['id']}/confirm"
+    execute = registry.execute
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)  # the loser arrives while the winner runs the tool
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "execute", slow)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(client.post, confirm, headers=OPERATOR)
+        time.sleep(0.3)
+        second = pool.submit(client.post, confirm, headers=OPERATOR)
+        answers = [first.result().get_json(), second.result().get_json()]
+
+    assert [a["status"] for a in answers] == ["done", "done"]
+    assert answers[0]["result"] == answers[1]["result"]
+    assert len(silences(firestore_db)) == 1
 
 
 def test_a_read_only_command_runs_at_once(client: Any) -> None:
@@ -89,7 +121,101 @@ def test_a_command_no_tool_fits_is_unrecognised_and_cannot_be_confirmed(client: 
     confirmed = client.post(f"/v1/ops/commands/{body['id']}/confirm", headers=OPERATOR)
 
     assert (body["status"], body["plan"]) == ("unrecognised", None)
+    assert body["reason"]
     assert confirmed.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("don't silence the chat alerts", "negated: the command says not to do it"),
+        ("채팅 알림 끄지 마", "negated: the command says not to do it"),
+        ("stop the load test", "no tool can stop a running load test"),
+        ("delete all silences", "no tool ends every silence at once"),
+        ("sil_0a1b2c3d4e5f 연장해줘", "no tool extends a silence"),
+        ("roll back the last deploy", "no tool can roll back a deploy"),
+        ("mute alerts for an hour", "create_silence needs the alert source"),
+        ("run a load test", "start_loadtest needs a scenario"),
+        ("unmute the chat alerts", "expire_silence needs the silence's id"),
+        ("mute chat alerts for two weeks", "a silence lasts 1 minute to 7 days"),
+    ],
+)
+def test_a_refused_command_stores_its_reason_and_get_shows_it(
+    client: Any, firestore_db: Any, text: str, reason: str
+) -> None:
+    body = command(client, text)
+    stored = client.get(f"/v1/ops/commands/{body['id']}", headers=OPERATOR).get_json()
+
+    assert (body["status"], body["plan"]) == ("unrecognised", None)
+    assert stored["reason"].startswith(reason) and stored["reason"] == body["reason"]
+    assert silences(firestore_db) == []
+
+
+def identity_token(claims: dict[str, Any]) -> str:
+    """A JWT as Cloud Run passes it on: header.payload.signature (not checked here)."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_behind_cloud_run_iam_the_command_records_the_caller_s_email(
+    client: Any, settings: Any
+) -> None:
+    settings(OPERATOR_AUTH="iam", ADMIN_TOKEN=None)
+    token = identity_token({"email": "ops@example.com", "sub": "1234"})
+
+    planned = client.post(
+        "/v1/ops/commands",
+        json={"text": "mute chat alerts for an hour"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    confirmed = client.post(
+        f"/v1/ops/commands/{planned['id']}/confirm",
+        headers={"Authorization": f"Bearer {identity_token({'email': 'lead@example.com'})}"},
+    ).get_json()
+    stored = client.get(f"/v1/ops/commands/{planned['id']}").get_json()
+
+    assert planned["requestedBy"] == "ops@example.com"
+    assert (stored["requestedBy"], stored["confirmedBy"]) == (
+        "ops@example.com",
+        "lead@example.com",
+    )
+    assert confirmed["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": f"Bearer {identity_token({'sub': '1234'})}"},
+        {"Authorization": f"Bearer {identity_token({'email': 'no at sign'})}"},
+    ],
+)
+def test_behind_cloud_run_iam_a_token_without_an_email_is_recorded_as_operator_iam(
+    client: Any, settings: Any, headers: dict[str, str]
+) -> None:
+    settings(OPERATOR_AUTH="iam", ADMIN_TOKEN=None)
+
+    body = client.post("/v1/ops/commands", json={"text": "list alerts"}, headers=headers)
+
+    assert body.get_json()["requestedBy"] == "operator (iam)"
+
+
+def test_the_token_cloud_run_verified_in_x_serverless_authorization_is_read_first(
+    client: Any, settings: Any
+) -> None:
+    settings(OPERATOR_AUTH="iam", ADMIN_TOKEN=None)
+    headers = {
+        "X-Serverless-Authorization": f"Bearer {identity_token({'email': 'real@example.com'})}",
+        "Authorization": f"Bearer {identity_token({'email': 'claimed@example.com'})}",
+    }
+
+    body = client.post("/v1/ops/commands", json={"text": "list alerts"}, headers=headers)
+
+    assert body.get_json()["requestedBy"] == "real@example.com"
 
 
 def test_guests_and_anonymous_callers_are_refused(client: Any) -> None:
@@ -128,6 +254,73 @@ def test_with_a_key_claude_picks_the_tool_through_tool_use(
     assert body["plannedBy"] == "claude-sonnet-4-6" and body["status"] == "awaiting_confirmation"
     assert {t["name"] for t in request["tools"]} >= {"create_silence", "start_loadtest"}
     assert request["messages"] == [{"role": "user", "content": "run the light load test again"}]
+    system = json.dumps(request["system"], ensure_ascii=False)
+    assert "Negation means no tool" in system and "call no tool" in system
+
+
+@pytest.fixture
+def model(firestore_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
+    """The ops function planning through the local Messages API server."""
+    fake = FakeMessagesApi().start()
+    point_model_at(monkeypatch, fake)
+    try:
+        yield fake, load_function("functions/ops", "ops").app.test_client()
+    finally:
+        fake.stop()
+        monkeypatch.undo()
+        state.reset()
+
+
+def test_when_the_model_asks_for_two_tools_nothing_is_planned_and_the_reason_names_them(
+    model: tuple[Any, Any], firestore_db: Any
+) -> None:
+    fake, client = model
+    fake.tool_use = {"name": "create_silence", "input": {"source": "chat"}}
+    fake.more_tool_uses = [{"name": "create_silence", "input": {"source": "deploy"}}]
+
+    body = command(client, "mute chat and deploy alerts")
+
+    assert (body["status"], body["plan"]) == ("unrecognised", None)
+    assert "2 tool calls (create_silence, create_silence)" in body["reason"]
+    assert silences(firestore_db) == []
+
+
+def test_when_the_model_calls_no_tool_its_sentence_is_the_reason(
+    model: tuple[Any, Any],
+) -> None:
+    fake, client = model
+    fake.reply = "No tool can stop a running load test."
+
+    body = command(client, "stop the load test")
+    stored = client.get(f"/v1/ops/commands/{body['id']}", headers=OPERATOR).get_json()
+
+    assert (body["status"], body["plan"]) == ("unrecognised", None)
+    assert stored["reason"] == "No tool can stop a running load test."
+
+
+def test_a_changing_plan_from_the_model_is_not_made_for_a_negated_command(
+    model: tuple[Any, Any],
+) -> None:
+    fake, client = model
+    fake.tool_use = {"name": "create_silence", "input": {"source": "chat"}}
+
+    body = command(client, "don't silence the chat alerts")
+
+    assert (body["status"], body["reason"]) == (
+        "unrecognised",
+        "negated: the command says not to do it",
+    )
+
+
+def test_arguments_the_tool_refuses_are_no_plan_with_what_was_wrong(
+    model: tuple[Any, Any],
+) -> None:
+    fake, client = model
+    fake.tool_use = {"name": "create_silence", "input": {"source": "weather"}}
+
+    body = command(client, "mute the weather alerts")
+
+    assert body["status"] == "unrecognised" and "source" in body["reason"]
 
 
 def test_a_confirmed_run_that_fails_on_the_way_is_stored_as_failed(
