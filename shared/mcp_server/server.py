@@ -187,9 +187,20 @@ def _scope(request: Request) -> dict[str, Any]:
     }
 
 
+def _speaks_json(request: Request) -> bool:
+    """Whether the transport would read the body: JSON sent, and JSON accepted. Otherwise
+    the SDK refuses the headers first, as the transport says (406, 415)."""
+    sent = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    accepted = [
+        kind.split(";")[0].strip().lower() for kind in request.headers.get("Accept", "").split(",")
+    ]
+    json_accepted = any(kind in ("application/json", "application/*", "*/*") for kind in accepted)
+    return sent == "application/json" and json_accepted
+
+
 def handle(request: Request, body: bytes, caller: Caller) -> Response:
     """Serve one MCP HTTP request for `caller` and answer the SDK's response."""
-    refused = refusal(body)
+    refused = refusal(body) if _speaks_json(request) else None
     if refused is not None:
         return refused
     status = 500
