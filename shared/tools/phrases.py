@@ -360,7 +360,8 @@ _IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _DEPLOY_VERB = _re(
     r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go ahead and|let us|now|then|"
-    r"and|to|just)\s+)(?:re)?deploy\b(?! (?:events?|history|log|logs|status|list|records?))",
+    r"and|to|just)\s+)(?:re)?deploy\b(?! (?:events?|history|log|logs|status|list|records?|"
+    r"alerts?|notifications?|pages?|paging|warnings?))",
     r"\b(?:trigger|start|kick off|launch|begin|cut|roll out|promote|push out)\b (?:a |an |the |"
     r"another |new |fresh )?(?:re)?(?:deploy(?:ment)?|release|rollout)\b",
     r"\b(?:ship|release|promote|deploy) (?:it|this|that|v\d|version|build|main|master|to prod|"
@@ -473,6 +474,8 @@ def _silence_by_id(text: str, ids: list[str]) -> Reading:
     ):
         raise Refused(CANNOT_RESTORE_SILENCE)
     if _SILENCE_END.search(text):
+        if _SILENCE_VERB.search(text) and _named(text, _SOURCES):
+            raise Refused(TWO_ACTIONS.format("create_silence and expire_silence"))
         if len(ids) > 1:
             raise Refused(TWO_SILENCE_IDS.format(_listed(ids)))
         return Reading("expire_silence", {"silenceId": ids[0]})
