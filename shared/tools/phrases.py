@@ -69,6 +69,7 @@ CANNOT_CHANGE_AGENTS = (
 CANNOT_MESSAGE = "no tool sends a message (Slack, e-mail or otherwise)"
 CANNOT_THRESHOLD = "no tool changes an alert's threshold or rule"
 CANNOT_ACKNOWLEDGE = "no tool acknowledges, resolves or deletes an alert"
+CANNOT_CHANGE_RECORDS = "no tool deletes or edits deploy events or load-test runs; they are read"
 
 # Arguments a changing tool needs.
 SOURCES_TEXT = "chat, loadtest, deploy, monitoring or dead-letter"
@@ -129,13 +130,28 @@ _QUOTED = (
 )
 
 
+_TOOL_NAMES = {
+    "create_silence": "create silence",
+    "expire_silence": "expire silence",
+    "start_loadtest": "start load test",
+    "active_alerts": "active alerts",
+    "active_silences": "active silences",
+    "recent_deploy_events": "recent deploy events",
+    "loadtest_runs": "load test runs",
+    "list_my_agents": "list my agents",
+    "route_to_persona": "route to persona",
+}
+_TOOL_NAME = re.compile("|".join(_TOOL_NAMES))
+
+
 def normalise(text: str) -> str:
-    """Lowercase, NFKC, straight apostrophes, single spaces, contractions spelt out."""
+    """Lowercase, NFKC, straight apostrophes, single spaces, contractions and tool names
+    spelt out ("start_loadtest" -> "start load test")."""
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
     text = " ".join(text.split())
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
-    return text
+    return _TOOL_NAME.sub(lambda m: _TOOL_NAMES[m.group(0)], text)
 
 
 def _unquoted(original: str) -> str:
@@ -173,6 +189,7 @@ _LOADTEST = _re(
     r"\bperf(?:ormance)? tests?\b|\bscenarios?\b",
     r"\b(?:run|start|launch|kick off|fire off|trigger|rerun|re-run) (?:the |a |an )?"
     r"(?:light|medium|heavy|spike)\b(?! (?:alerts?|deploy))",
+    r"\b(?:light|medium|heavy|spike) (?:runs?|tests?|scenario)\b",
     "부하\\s?테스트|로드\\s?테스트|스트레스\\s?테스트|성능\\s?테스트|부하\\s?시험|시나리오",
 )
 _ALERT = _re(
@@ -208,6 +225,8 @@ _ABOUT = _re(
     r"\bhow to\b|\bexplain\b|\bwhy (?:do|does|is|are|did|would)\b|\bshould (?:i|we)\b",
     r"\bis it (?:safe|ok|okay|possible|a good idea|wise)\b|\bdefin(?:e|ition)\b",
     r"\bmeaning of\b|\bdifference between\b|\bin general\b|\bbest practices?\b",
+    r"\bin theory\b|\btheoretically\b|\bhypothetically\b|\bgood (?:name|idea)\b",
+    "이론상|이론적으로|가정하면",
     r"\b(?:haiku|poem|joke|song|story|essay|limerick|translate|translation)\b",
     r"\bwrite (?:a|an|me)\b|\bteach me\b|\bwhat happens (?:if|when)\b",
     "뭐야|무엇인가|무엇인지|란\\s?무엇|이란\\??$|란\\?|뭔가요|방법|어떻게\\s?(?:하|만들|설정|해야|쓰|사용)",
@@ -261,6 +280,10 @@ _SILENCE_VERB = _re(
     r"\b(?:stop|pause|disable|turn off|switch off|shut off|shut up|hold|block|kill|ignore|"
     r"quiet down|cut|cut off|halt|suspend|squelch|turn down)\b(?=.*(?:\balert|\bnotif|"
     r"\bpag(?:e|es|ing|er)\b|\balarm|\bpings?\b))",
+    r"\b(?:create|add|set up|setup|make|put (?:up|in|on)|open|apply|place|start|new|"
+    r"schedule)\b (?:[a-z0-9-]+ ){0,4}(?:silence|mute|snooze)\b",
+    "사일런스\\S*\\s?(?:\\S+\\s)?(?:만들|생성|추가|설정|걸|적용|부탁)|(?:만들|생성|추가|설정|걸어)\\S*\\s?사일런스",
+    "(?:분|시간|일|주일|주)\\s?(?:동안|간)?\\s?사일런스\\s?(?:해|줘|부탁|[.!]|$)",
     "꺼\\s?(?:줘|주|둬|두|놔|놓|라|버려|봐|요|$)|끄(?:기|고|자|세요|십시오|면|어|도록|게)(?!\\s?말)",
     "음소거(?!\\s?(?:된|중|돼|되어|되|상태|목록|리스트|현황|해제|풀|끝|취소|삭제))",
     "뮤트(?!\\s?(?:된|중|목록|해제|풀))|무음(?:으로|\\s?처리|\\s?해)|묵음|조용히|잠재워|사일런스\\s?(?:걸|해|설정|만들|추가|생성|켜)",
@@ -302,7 +325,7 @@ _IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
             r"last|deploy|release|prod|production|v\d)",
             r"\brevert (?:[a-z']+ )?(?:release|deploy|deployment|rollout|commit|change|version)",
-            "롤백\\s?(?:해|하|시켜|진행|좀|부탁)|되돌려|이전\\s?버전으로",
+            "롤백(?!\\s?(?:이력|내역|기록|됐|했|된|한|이\\s?있|있었|보여|언제|여부))|되돌려|이전\\s?버전으로",
         ),
         CANNOT_ROLL_BACK,
     ),
@@ -358,6 +381,12 @@ _IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
         CANNOT_ACKNOWLEDGE,
     ),
 )
+_RECORDS_WRITE = _re(
+    r"\b(?:delete|remove|clear|purge|wipe|erase|edit|modify|rename|hide)\b (?:[a-z-]+ ){0,3}"
+    r"(?:deploy(?:ment)?s?|deploy(?:ment)? events?|releases?|runs?|load[ -]?test (?:runs|results|"
+    r"history)|history)\b",
+    "(?:배포|부하\\s?테스트|실행)\\s?(?:이벤트|이력|기록|내역|결과)\\S*\\s?(?:삭제|지워|지우|수정|없애)",
+)
 _DEPLOY_VERB = _re(
     r"(?:^|\b(?:please|pls|can you|could you|would you|will you|go ahead and|let us|now|then|"
     r"and|to|just)\s+)(?:re)?deploy\b(?! (?:events?|history|log|logs|status|list|records?|"
@@ -394,6 +423,11 @@ _NEGATION = _re(
 )
 
 
+# Runs spoken of as things ("실행 기록", "the runs I started"): no request to start one.
+_RUN_NOUNS = _re(
+    "실행\\s?(?:기록|이력|결과|내역|목록|횟수|된|했던|한\\s)|돌린\\s?(?:것|거|결과|테스트)|돌렸던|시작한|시작했던",
+    r"\b(?:i|we|you|they|someone) (?:just )?(?:started|ran|launched|kicked off|triggered)\b",
+)
 # A request to start that a read cue ("the last run") does not outweigh.
 _ASK_START_STRONG = _re(
     r"\b(?:start|launch|kick(?:ing)? off|fire(?: off| up)?|trigger|execute|begin|initiate|"
@@ -558,8 +592,19 @@ def _loadtests(text: str) -> Reading | None:
         and not re.search(r"\bstop(?:ped)? (?:early|because|with)\b", text)
     ):
         raise Refused(CANNOT_STOP_LOADTEST)
-    if _ASK_START_STRONG.search(text) or (_ASK_START.search(text) and not _READ.search(text)):
+    asks = _RUN_NOUNS.sub(" ", text)
+    if (_ALERT.search(text) or _SILENCE_VERB.search(text)) and not _ASK_START_STRONG.search(asks):
+        return None  # the load test's alerts, not a load test
+    reads = _READ.search(asks)
+    shaped = (
+        quantities.users(text).values
+        or quantities.request_caps(text).values
+        or quantities.durations(text).values
+    )
+    if _ASK_START_STRONG.search(asks) or ((_ASK_START.search(asks) or shaped) and not reads):
         return _start_loadtest(text)
+    if not (reads or len(text.split()) <= 3):
+        return None
     arguments: dict[str, Any] = {}
     scenarios = _named(text, _SCENARIOS)
     if len(scenarios) == 1:
@@ -596,9 +641,7 @@ def _agents(text: str) -> Reading | None:
     return Reading("list_my_agents", {**arguments, **_limit(text, "list_my_agents")})
 
 
-def _persona(command: str, original: str) -> Reading | None:
-    if not _PERSONA.search(command):
-        return None
+def _persona(original: str) -> Reading:
     for pattern in _QUOTED:
         quoted = pattern.search(original)
         if quoted:
@@ -613,6 +656,8 @@ def _impossible(text: str) -> str | None:
     for pattern, reason in _IMPOSSIBLE:
         if pattern.search(text):
             return reason
+    if _RECORDS_WRITE.search(text):
+        return CANNOT_CHANGE_RECORDS
     if _DEPLOY_VERB.search(text) and not _DEPLOY_QUESTION.search(text):
         return CANNOT_DEPLOY
     if _AGENT_WRITE.search(text) and not re.search(
@@ -657,13 +702,12 @@ def _acting(text: str) -> Reading | None:
 @functools.lru_cache(maxsize=256)
 def understand(text: str) -> Reading:
     """What the command asks for: a tool and its arguments, or no tool and why."""
-    original = text
-    command = normalise(_unquoted(text)) if _PERSONA.search(normalise(text)) else normalise(text)
+    unquoted = normalise(_unquoted(text))
+    # A text to route is the persona's payload (quoted, or after a colon), not the command.
+    routes = _PERSONA.search(unquoted.partition(":")[0])
+    command = unquoted.partition(":")[0] if routes else normalise(text)
     negated = _negated(command)
     try:
-        persona = _persona(command, original)
-        if persona is not None:
-            return Reading(reason=NEGATED) if negated else persona
         if _ABOUT.search(command):
             return Reading(reason=ABOUT)
         if _STATEMENT.search(command):
@@ -671,6 +715,8 @@ def understand(text: str) -> Reading:
         impossible = _impossible(command)
         if impossible is not None:
             return Reading(reason=NEGATED if negated else impossible)
+        if routes:
+            return Reading(reason=NEGATED) if negated else _persona(text)
         reading = _acting(command)
         for reader in (_alerts, _deploys, _agents):
             if reading is not None:

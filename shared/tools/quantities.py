@@ -139,8 +139,13 @@ _KO_WORDS = (
     (re.compile(r"보름"), "15일"),
 )
 _KO_SECONDS = {"주": WEEK, "일": DAY, "시간": HOUR, "분": MINUTE, "초": 1}
-_KO_UNIT = r"(주(?:일)?(?![세시의])|일(?![이곱반])|시간|분(?![석류기야])|초(?![과기반]))"
-_KO_PART = rf"({NUMBER})\s*{_KO_UNIT}(\s?반)?"
+_KO_UNIT = r"(주일|주|일|시간|분|초)"
+# What may follow a unit: a particle, a space or nothing ("사일런스" is no "4 days").
+_KO_AFTER = (
+    r"(?=$|[\s\d.,!?~)]|동안|간|만|짜리|정도|쯤|이|을|를|은|는|의|에|로|으로|까지|후|뒤|전|씩|"
+    r"내내|치|반|가|도|이나|만큼|이상|이하|내|째|만에|이면|면)"
+)
+_KO_PART = rf"({NUMBER})\s*{_KO_UNIT}{_KO_AFTER}(\s?반)?"
 _KO_SPAN = re.compile(rf"{_KO_PART}(?:\s*{_KO_PART})*")
 _KO_PART_ONE = re.compile(_KO_PART)
 _KO_WINDOW = re.compile(r"(?:지난|최근|이전)\s*$")
@@ -183,7 +188,7 @@ def durations(text: str) -> Found:
     """Every distinct duration, in seconds: "an hour and a half" and "한 시간 반" 5400."""
     values = _english_durations(english(text)) + _korean_durations(korean(text))
     vague = _EN_VAGUE.search(text) or _KO_VAGUE.search(text)
-    return Found(_distinct(v for v in values if v > 0), vague.group(0) if vague else None)
+    return Found(_distinct(values), vague.group(0) if vague else None)
 
 
 def _numbers(text: str, patterns: Iterable[re.Pattern[str]]) -> Found:
@@ -199,7 +204,8 @@ def _numbers(text: str, patterns: Iterable[re.Pattern[str]]) -> Found:
 _NOT_A_COUNT = rf"(?!\s*(?:{_EN_UNIT})(?![a-z]))(?!\s*(?:users?|requests?|reqs?|%|percent))"
 _EN_COUNTS = (
     re.compile(
-        r"\b(?:top|last|latest|recent|newest|first|1st|past|previous|most recent|only|just)"
+        r"\b(?:top|last|latest|recent|newest|first|1st|past|previous|most recent|only|just|"
+        r"max|maximum|at most|up to|limit(?: to| of)?)"
         rf"\s+(\d+)(?![\d.]){_NOT_A_COUNT}"
     ),
     re.compile(r"\b(\d+)\s+(?:most recent|latest|last|newest|recent|most recently)\b"),
