@@ -93,6 +93,7 @@ TWO_VALUES = "the command gives more than one {} ({})"
 SILENCE_BOUNDS = "a silence lasts 1 minute to 7 days; the command asks for {}"
 SILENCE_WHOLE_MINUTES = "a silence lasts whole minutes; the command asks for {}"
 LOADTEST_BOUNDS = "a load test runs at most 600 seconds; the command asks for {}"
+LEFTOVER = "the command gives a number ({}) that no argument of {} takes"
 USERS_BOUNDS = "a load test runs 1 to 1000 users; the command asks for {}"
 REQUESTS_BOUNDS = "a load test's request cap is 1 to 100000; the command asks for {}"
 
@@ -212,7 +213,7 @@ _READ = _re(
     r"\b(?:show|list|display|view|see|check|get|give|fetch|pull up|what|what's|which|any|"
     r"are there|is there|how many|how did|how was|how were|how's|did|tell me|"
     r"status|current|currently|active|firing|open|recent|recently|latest|last|newest|"
-    r"history|results?|report|summary|summari[sz]e|overview|anything|who|top|right now)\b",
+    r"history|results?|report|summary|summari[sz]e|overview|anything|top|right now)\b",
     "보여|알려|뭐|뭔|무엇|있어|있나|있니|있는지|있습니까|있을까|목록|리스트|현황|확인|조회|"
     "어땠|어떻게 됐|어떤|몇|최근|지금|현재|이력|내역|기록|결과|상태|요약|정리|떠\\s?있|"
     "울리고|발생|했어|했나|됐어|됐나|나갔|줘봐|좀\\s?봐",
@@ -282,6 +283,7 @@ _SILENCE_VERB = _re(
     r"\bpag(?:e|es|ing|er)\b|\balarm|\bpings?\b))",
     r"\b(?:create|add|set up|setup|make|put (?:up|in|on)|open|apply|place|start|new|"
     r"schedule)\b (?:[a-z0-9-]+ ){0,4}(?:silence|mute|snooze)\b",
+    r"\b(?:minutes?|mins?|hours?|hrs?|days?|weeks?)(?:[- ]long)?[- ](?:silence|mute|snooze)\b",
     "사일런스\\S*\\s?(?:\\S+\\s)?(?:만들|생성|추가|설정|걸|적용|부탁)|(?:만들|생성|추가|설정|걸어)\\S*\\s?사일런스",
     "(?:분|시간|일|주일|주)\\s?(?:동안|간)?\\s?사일런스\\s?(?:해|줘|부탁|[.!]|$)",
     "꺼\\s?(?:줘|주|둬|두|놔|놓|라|버려|봐|요|$)|끄(?:기|고|자|세요|십시오|면|어|도록|게)(?!\\s?말)",
@@ -298,6 +300,7 @@ _SILENCE_END = _re(
     r"\bbring (?:[a-z-]+ ){0,3}back\b|\blet (?:[a-z-]+ ){0,3}through\b|\bunpause\b",
     "해제|풀어|풀기|풀자|풀어줘|만료|취소|삭제|지워|없애|끝내|종료|멈춰|중지|다시\\s?켜|켜\\s?줘|"
     "재개|살려|되돌려|원래대로|꺼\\s?(?:줘|주|라)",
+    r"\b(?:go(?:es)? away|not needed|no longer needed|done with|finished with|can go|be gone)\b",
 )
 _SILENCE_EXTEND = _re(
     r"\b(?:extend|extending|prolong|lengthen|renew|push (?:back|out)|keep (?:[a-z-]+ ){0,3}"
@@ -325,7 +328,9 @@ _IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
             r"last|deploy|release|prod|production|v\d)",
             r"\brevert (?:[a-z']+ )?(?:release|deploy|deployment|rollout|commit|change|version)",
-            "롤백(?!\\s?(?:이력|내역|기록|됐|했|된|한|이\\s?있|있었|보여|언제|여부))|되돌려|이전\\s?버전으로",
+            r"\bundo (?:[a-z']+ ){0,3}(?:deploy|deployment|release|rollout)s?\b",
+            r"\broll (?:it|this|that|them|everything|back everything) back\b",
+            "롤백(?!\\s?(?:이력|내역|기록|됐|했|된|한|이\\s?있|있었|보여|언제|여부))|되돌려|되돌리|이전\\s?버전으로",
         ),
         CANNOT_ROLL_BACK,
     ),
@@ -500,20 +505,30 @@ def _limit(text: str, tool: str) -> dict[str, Any]:
     return {"limit": min(int(found[0]), LIMITS[tool])}
 
 
+# A request to silence a named source, beside a silence id: two actions.
+_SILENCES_A_SOURCE = _re(
+    r"\b(?:mute|silence|snooze|suppress|hush|quiet)\b(?: (?!sil_)[^\s,;.]+){0,2} (?:chat|deploy|"
+    r"load|loadtest|"
+    r"monitoring|dead|dlq)",
+    "(?:채팅|배포|부하|모니터링|데드)\\S*\\s?(?:알림\\S*\\s?)?(?:꺼|음소거|뮤트|조용히)",
+)
+
+
 def _silence_by_id(text: str, ids: list[str]) -> Reading:
     if _SILENCE_EXTEND.search(text):
         raise Refused(CANNOT_EXTEND_SILENCE)
-    if _SILENCE_RESTORE.search(text) or (
-        _SILENCE_VERB.search(text) and re.search(r"\bagain\b|다시", text)
-    ):
+    if _SILENCE_RESTORE.search(text):
         raise Refused(CANNOT_RESTORE_SILENCE)
-    if _SILENCE_END.search(text):
-        if _SILENCE_VERB.search(text) and _named(text, _SOURCES):
+    asks = re.match(r"(?:is|are|was|has|does|did)\b", text) or text.endswith("?")
+    if _SILENCE_END.search(text) and not (asks and re.search(r"\bexpired\b|\bended\b", text)):
+        if _SILENCES_A_SOURCE.search(text):
             raise Refused(TWO_ACTIONS.format("create_silence and expire_silence"))
         if len(ids) > 1:
             raise Refused(TWO_SILENCE_IDS.format(_listed(ids)))
         return Reading("expire_silence", {"silenceId": ids[0]})
-    if _READ.search(text) and not _SILENCE_VERB.search(text):
+    if _SILENCE_VERB.search(text) and re.search(r"\bagain\b|다시", text):
+        raise Refused(CANNOT_RESTORE_SILENCE)
+    if (_READ.search(text) or asks) and not _SILENCE_VERB.search(text):
         return Reading("active_silences", {})
     raise Refused(UNCLEAR_SILENCE.format(_listed(ids)))
 
@@ -530,6 +545,7 @@ def _create_silence(text: str) -> Reading:
         raise Refused(SILENCE_WHOLE_MINUTES.format(_duration_text(seconds or 0)))
     if not 1 <= minutes <= 7 * 24 * 60:
         raise Refused(SILENCE_BOUNDS.format(_duration_text(seconds or 0)))
+    _all_placed(text, "create_silence")
     return Reading("create_silence", {"source": sources[0], "durationMinutes": int(minutes)})
 
 
@@ -551,6 +567,13 @@ def _silences(text: str) -> Reading | None:
     if _SILENCE_LIST.search(text) and (_READ.search(text) or not creates):
         return Reading("active_silences", _limit(text, "active_silences"))
     return _create_silence(text) if creates else None
+
+
+def _all_placed(text: str, tool: str) -> None:
+    """`Refused` when the command gives a number no argument of the changing tool took."""
+    left = quantities.leftover_numbers(_SILENCE_ID.sub(" ", text))
+    if left:
+        raise Refused(LEFTOVER.format(", ".join(left), tool))
 
 
 def _bounded(value: float | None, low: float, high: float, message: str) -> float | None:
@@ -579,6 +602,7 @@ def _start_loadtest(text: str) -> Reading:
     cap = _bounded(_one(quantities.request_caps(text), "request cap"), 1, 100_000, REQUESTS_BOUNDS)
     if cap is not None:
         arguments["maxRequests"] = int(cap)
+    _all_placed(text, "start_loadtest")
     return Reading("start_loadtest", arguments)
 
 

@@ -64,6 +64,7 @@ _EN_VAGUE = re.compile(
 # Words text2num would read as ordinals or not at all, rewritten first.
 _EN_BEFORE = (
     (re.compile(r"\bseconds?\b"), "secs"),  # "a second" is not "a 2nd"
+    (re.compile(r"(?<=[a-z0-9])-(?=(?:minute|min|hour|hr|day|week|sec)s?\b)"), " "),  # two-hour
     (re.compile(r"\bhalf[- ]an?[- ]hour\b|\ba half[- ]hour\b|\bhalf[- ]hour\b"), "30 mins"),
     (re.compile(r"\bhalf[- ]a[- ]day\b|\ba half[- ]day\b|\bhalf[- ]day\b"), "12 hours"),
     (re.compile(r"\bhalf[- ]a[- ]minute\b|\bhalf[- ]a[- ]min\b"), "30 secs"),
@@ -265,6 +266,9 @@ _KO_REQUESTS = (
     ),
     re.compile(rf"({NUMBER})\s*(?:건|개|회|번)\s*(?:의\s*)?(?:요청|리퀘스트|호출)"),
     re.compile(rf"최대\s*({NUMBER})\s*(?:건|회|번)"),
+    re.compile(
+        rf"({NUMBER})\s*(?:건|회|번)\s*(?:까지|만|채우면|에서\s?(?:멈|중지|끝)|후\s?(?:중지|종료))"
+    ),
 )
 
 
@@ -275,3 +279,19 @@ def request_caps(text: str) -> Found:
             _numbers(english(text), _EN_REQUESTS).values + _numbers(text, _KO_REQUESTS).values
         )
     )
+
+
+_KO_COUNTED = re.compile(rf"({NUMBER})\s*(?:건|개|명)")
+_DIGITS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]|%)")
+
+
+def leftover_numbers(text: str) -> list[str]:
+    """Numbers no reader here takes (not a duration, users or a request cap), in words or
+    digits: a changing command that gives one says something its plan would drop."""
+    english_text = english(korean(text))
+    patterns = (_EN_SPAN, _KO_SPAN, *_EN_USERS, *_KO_USERS, *_EN_REQUESTS, *_KO_REQUESTS)
+    for pattern in patterns:
+        english_text = pattern.sub(" ", english_text)
+    found = [m.group(1) for m in _KO_COUNTED.finditer(english_text)]
+    found += _DIGITS.findall(_KO_COUNTED.sub(" ", english_text))
+    return found

@@ -128,3 +128,17 @@ def test_load_test_users(text: str, users: int) -> None:
 )
 def test_request_caps(text: str, cap: int) -> None:
     assert quantities.request_caps(text).values == (cap,)
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("run heavy with 50 users for 2 minutes, 300 requests", []),
+        ("헤비 부하 테스트 사용자 50명, 요청 5000건까지, 30초", []),
+        ("run heavy, stop at 1000 per second", ["1000"]),
+        ("mute chat alerts for 2 hours on host 7", ["7"]),
+        ("스파이크 부하 테스트 세 개 돌려", ["세"]),
+    ],
+)
+def test_numbers_no_reader_takes_are_left_over(text: str, left: list[str]) -> None:
+    assert quantities.leftover_numbers(text) == left
