@@ -78,8 +78,21 @@ def send_message(call: Call) -> models.MessageExchange | Response:
     user, conversation = call.principal.user_id, call.params["conversation_id"]
     run = runs.start(user, conversation, call.body.content, call.client_ip)
     if sse.wanted(call.request):
-        return sse.response(run.sse(), location=run.events_path)
+        # The answer outlives the connection: a client that goes resumes it from anywhere.
+        return sse.response(run.sse(), location=run.events_path, outlive=True)
     return run.exchange()
+
+
+@api.route(
+    MESSAGES + "/<message_id>/cancel",
+    methods=["POST"],
+    response=models.MessagePublic,
+    errors=[404],
+)
+def cancel_message(call: Call) -> models.MessagePublic:
+    """Stop an answer (idempotent): it ends `cancelled`; a final answer is left as it is."""
+    ids = call.principal.user_id, call.params["conversation_id"], call.params["message_id"]
+    return runs.cancel(*ids)
 
 
 @api.route(MESSAGES + "/<message_id>/events", streams=models.STREAM_EVENTS, errors=[400, 404])

@@ -12,7 +12,7 @@ an agent's life, so the agent document does not become hot either.
 
 Counting rules (order-independent, so late or out-of-order delivery is harmless):
 - every event is one run (`totalRuns`); `completed` adds to `successfulRuns`, `failed`
-  to `failedRuns`, `incomplete` (the client left mid-answer) to neither, so
+  to `failedRuns`, `incomplete` and `cancelled` (stopped on purpose) to neither, so
   `totalRuns >= successfulRuns + failedRuns`;
 - tokens and latency of every run count; `avgLatencyMs` = summed latency / `totalRuns`;
 - `lastRunAt` is the latest `finishedAt` seen (a `Maximum` over epoch microseconds).

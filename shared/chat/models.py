@@ -9,7 +9,7 @@ from pydantic import Field
 
 from shared.core.models import ApiModel, Prose, RequestModel, Text
 
-Status = Literal["pending", "completed", "failed", "incomplete"]
+Status = Literal["pending", "completed", "failed", "incomplete", "cancelled"]
 
 
 class ConversationCreate(RequestModel):
@@ -52,7 +52,8 @@ class MessagePublic(ApiModel):
     role: Literal["user", "assistant"]
     content: str
     status: Status = Field(
-        description="pending while answering; completed, failed, or incomplete (client left)."
+        description="pending while answering; completed, failed, cancelled (`POST "
+        ".../cancel`), or incomplete (stopped without finishing, e.g. the function ended)."
     )
     created_at: datetime
     completed_at: datetime | None = None

@@ -4,20 +4,29 @@
 the conversation cap, then the user's message and a pending answer stored in one commit;
 nothing accepted is lost from here on), picks the persona and prepares the model call.
 `ChatRun.events()` streams the answer as `(event name, data)` pairs and, however it ends
-(completed, failed, or the client gone: incomplete), stores the answer and stages the
-`chat-events` event in the same Firestore batch before delivering it (see `outbox`).
+(completed, failed, cancelled, or stopped early: incomplete), stores the answer and stages
+the `chat-events` event in the same Firestore batch before delivering it (see `outbox`).
+
+A streamed answer outlives its connection: the run goes on in its own thread to the
+answer's end when the client goes (`sse`), storing its text as it goes, so a resume from
+any instance reads it live and then its end. Stopping is explicit: `cancel` (the cancel
+route) stops the run at its next chunk, on this instance at once, on another through the
+answer's document (the generating instance sees the change at its next partial write,
+within CHAT_STREAM_PERSIST_SECONDS), and the answer ends `cancelled`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.chat import conversations, send, streams, tool_runs
 from shared.chat.conversations import ConversationRecord, MessageRecord
-from shared.chat.models import MessageExchange
+from shared.chat.models import MessageExchange, MessagePublic
 from shared.core import deadline, log
 from shared.core.models import utcnow
 from shared.gcp import clients
@@ -36,7 +45,8 @@ CHAT_EVENT_PUBLISH_SECONDS = 2.0
 DEADLINE_PASSED = "the request's deadline passed before the answer was complete"
 SOURCE = "/functions/chat"
 RunEvent = tuple[str, dict[str, Any]]
-Outcome = Literal["completed", "failed", "incomplete"]
+Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
+CANCELLED = "the answer was cancelled"
 
 
 @dataclass
@@ -111,6 +121,7 @@ class ChatRun:
     hold: spend.Hold  # the run's budget (`shared.chat.spending`), settled when it finishes
     error: model.ModelError | None = None
     finished: bool = False
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     def events(self) -> Iterator[RunEvent]:
         """The run as events; closing the iterator stops the model (answer: incomplete)."""
@@ -123,11 +134,17 @@ class ChatRun:
                     "assistantMessage": message_public(self.answer),
                 },
             )
-            partial = streams.PartialText(self.conversation.id, self.answer.id)
+            partial = streams.PartialText(
+                self.conversation.id, self.answer.id, on_cancel=self.cancelled.set
+            )
+            _RUNNING.add(self)
             for chunk in reply:
                 if deadline.passed():  # the client got 503: stop paying for the answer
                     reply.close()
                     raise model.ModelUnavailable("deadline_exceeded", DEADLINE_PASSED)
+                if self.cancelled.is_set():
+                    reply.close()
+                    break
                 if isinstance(chunk, tool_runs.ToolEvent):  # `tool.call` / `tool.result`
                     yield chunk.name, {"messageId": self.answer.id, **chunk.data}
                     continue
@@ -157,6 +174,12 @@ class ChatRun:
             self._finish(reply, "failed", "internal")
             raise
         else:
+            if self.cancelled.is_set():
+                self._finish(reply, "cancelled", "cancelled")
+                failure = {"code": "cancelled", "message": CANCELLED, "messageId": self.answer.id}
+                yield "error", {**failure, "retryAfter": None}
+                yield "done", {}
+                return
             self._finish(reply, "completed")
             yield (
                 "message.completed",
@@ -214,12 +237,13 @@ class ChatRun:
             persona=answer.persona,
             finished_at=now,
         )
-        # A client leaving is not a failure of the platform: alerts watch `failed` only.
+        # A stop is not a failure of the platform: alerts watch `failed` only.
         kind = chat_events.RUN_FAILED if outcome == "failed" else chat_events.RUN_COMPLETED
         event = events.new_event(kind, SOURCE, f"conversations/{self.conversation.id}", data)
         _store_answer(self.conversation, answer, event)
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
+        _RUNNING.discard(self)
         send.cache_answer(answer)
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
@@ -268,7 +292,8 @@ class ChatRun:
 
     def sse(self) -> Iterator[bytes]:
         """The run as SSE frames with resumable ids (see `streams`); always ends
-        well-formed (`error` then `done` on a failure)."""
+        well-formed (`error` then `done` on a failure). Served with `outlive` (see
+        `shared.web.sse`): a client that goes leaves the run going to its end."""
         run_events = self.events()
         offset = 0
         try:
@@ -291,6 +316,50 @@ class ChatRun:
                     "answer not stored after the stream",
                     extra={"fields": {"error": repr(exc)[:200]}},
                 )
+
+
+class _Running:
+    """The runs this instance is generating, by answer id (a cancel here stops one at once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, ChatRun] = {}
+
+    def add(self, run: ChatRun) -> None:
+        with self._lock:
+            self._runs[run.answer.id] = run
+
+    def discard(self, run: ChatRun) -> None:
+        with self._lock:
+            if self._runs.get(run.answer.id) is run:
+                del self._runs[run.answer.id]
+
+    def get(self, answer_id: str) -> ChatRun | None:
+        with self._lock:
+            return self._runs.get(answer_id)
+
+
+_RUNNING = _Running()
+
+
+def cancel(user_id: str, conversation_id: str, message_id: str) -> MessagePublic:
+    """Stop the answer `message_id` (idempotent): a pending answer is asked to stop and,
+    once it has (within CHAT_CANCEL_WAIT_SECONDS), is answered `cancelled`; a final one is
+    answered as it is. 404 unless it is an answer in one of the caller's conversations."""
+    conversations.get_owned_conversation(user_id, conversation_id)
+    answer = streams.read_answer(conversation_id, message_id)
+    if answer.status != "pending":
+        return answer.public()
+    running = _RUNNING.get(message_id)
+    if running is not None:
+        running.cancelled.set()
+    # For the instance generating it, wherever it is: it sees this at its next partial write.
+    conversations.message_ref(conversation_id, message_id).update({streams.CANCEL_ASKED: True})
+    settle_by = time.monotonic() + streams.get_stream_settings().chat_cancel_wait_seconds
+    while answer.status == "pending" and time.monotonic() < settle_by:
+        time.sleep(0.2)
+        answer = streams.read_answer(conversation_id, message_id)
+    return answer.public()
 
 
 def _store_answer(conversation: ConversationRecord, answer: MessageRecord, event: Any) -> None:

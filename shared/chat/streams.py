@@ -60,6 +60,15 @@ class StreamSettings(BaseSettings):
             "once per CHAT_STREAM_PERSIST_SECONDS, so faster only costs reads)."
         ),
     )
+    chat_cancel_wait_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        description=(
+            "How long `POST .../cancel` waits for the generating instance to stop the "
+            "answer before it answers with the answer as it is."
+        ),
+    )
     chat_resume_waits_per_guest: int = Field(
         2, ge=1, le=50, description="Resumes of pending answers one guest may hold at once."
     )
@@ -114,9 +123,10 @@ def closing_events(message: MessageRecord) -> list[tuple[str, dict[str, Any]]]:
         public = message.public().model_dump(mode="json", by_alias=True)
         return [("message.completed", {"message": public, "usage": usage}), ("done", {})]
     code = message.error_code or message.status
-    text = (
-        "the answer stopped before it was finished" if code == "incomplete" else "the answer failed"
-    )
+    text = {
+        "incomplete": "the answer stopped before it was finished",
+        "cancelled": "the answer was cancelled",
+    }.get(code, "the answer failed")
     failure = {"code": code, "message": text, "retryAfter": None, "messageId": message.id}
     return [("error", failure), ("done", {})]
 
@@ -128,7 +138,7 @@ def resume(user_id: str, conversation_id: str, message_id: str, after: int) -> I
     first byte, so the status is right.
     """
     conversations.get_owned_conversation(user_id, conversation_id)
-    first = _read_answer(conversation_id, message_id)
+    first = read_answer(conversation_id, message_id)
     if first.status != "pending":
         return _frames(conversation_id, first, after)
     _WAITS.take(user_id)  # 429 past a bound: it would hold a thread for minutes
@@ -210,7 +220,7 @@ def event_id(name: str, offset: int) -> int | None:
     return {"message.created": 0, "done": offset + 2}.get(name, offset + 1)
 
 
-def _read_answer(conversation_id: str, message_id: str) -> MessageRecord:
+def read_answer(conversation_id: str, message_id: str) -> MessageRecord:
     if not ids.is_id("msg", message_id):
         raise errors.NotFound(f"message {message_id[:40]!r} does not exist")
     snapshot = conversations.message_ref(conversation_id, message_id).get()
@@ -256,7 +266,7 @@ def _frames(conversation_id: str, answer: MessageRecord, after: int) -> Iterator
             yield sse.KEEPALIVE
             quiet_since = time.monotonic()
         time.sleep(settings.chat_resume_poll_seconds)
-        answer = _read_answer(conversation_id, answer.id)
+        answer = read_answer(conversation_id, answer.id)
 
 
 def _question_of(answer: MessageRecord) -> MessageRecord | None:
@@ -276,22 +286,51 @@ def _question_of(answer: MessageRecord) -> MessageRecord | None:
     return None
 
 
-class PartialText:
-    """Stores a streaming answer's text so far, at most every `CHAT_STREAM_PERSIST_SECONDS`."""
+CANCEL_ASKED = "cancelRequested"  # set on a pending answer by `POST .../cancel`
 
-    def __init__(self, conversation_id: str, message_id: str) -> None:
+
+class PartialText:
+    """Stores a streaming answer's text so far, at most every `CHAT_STREAM_PERSIST_SECONDS`,
+    and notices a cancel asked on another instance: each write is guarded by the version
+    of the answer's document this writer saw last, so another writer's change (the cancel
+    route's) fails the next write, and one read then tells whether to stop (`on_cancel`).
+    The first write reads the document once for that version (and a cancel asked early).
+    """
+
+    def __init__(
+        self, conversation_id: str, message_id: str, on_cancel: Callable[[], None]
+    ) -> None:
         self.ref = conversations.message_ref(conversation_id, message_id)
         self.every = get_stream_settings().chat_stream_persist_seconds
         self.stored_at = time.monotonic()
+        self.version: Any = None
+        self.on_cancel = on_cancel
 
     def offer(self, text: str) -> None:
+        from google.api_core.exceptions import FailedPrecondition
+
+        from shared.gcp import clients
+
         now = time.monotonic()
         if now - self.stored_at < self.every:
             return
         self.stored_at = now
         try:
-            self.ref.update({"content": text})
+            if self.version is None:
+                self._look()
+            guard = clients.firestore().write_option(last_update_time=self.version)
+            try:
+                self.version = self.ref.update({"content": text}, option=guard).update_time
+            except FailedPrecondition:
+                self._look()  # someone else wrote the answer: a cancel, or the sweep
         except Exception as exc:  # noqa: BLE001 - a resume lags; the answer goes on
             logger.warning(
                 "partial answer not stored", extra={"fields": {"error": repr(exc)[:200]}}
             )
+
+    def _look(self) -> None:
+        snapshot = self.ref.get()
+        self.version = snapshot.update_time
+        data = snapshot.to_dict() if snapshot.exists else None
+        if data is None or data.get(CANCEL_ASKED) or data.get("status") != "pending":
+            self.on_cancel()

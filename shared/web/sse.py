@@ -21,19 +21,25 @@ def frame(name: str, data: dict[str, Any], event_id: str | int | None = None) ->
     return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def with_keepalive(chunks: Iterator[bytes], every: float) -> Iterator[bytes]:
+def with_keepalive(
+    chunks: Iterator[bytes], every: float, *, outlive: bool = False
+) -> Iterator[bytes]:
     """`chunks`, with a comment whenever none came for `every` seconds (proxies cut idle
     streams). The producer runs in a thread in this context; closing this iterator closes
-    the producer there, after the chunk it is waiting for."""
+    the producer there, after the chunk it is waiting for. With `outlive`, closing it
+    leaves the producer running to its end instead (its chunks are dropped): the work
+    goes on after the client has gone."""
     context = contextvars.copy_context()
-    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    handoff: queue.Queue[object] = queue.Queue(maxsize=0 if outlive else 1)
     stop = threading.Event()
 
     def produce() -> None:
         try:
             for chunk in chunks:
+                if outlive and stop.is_set():
+                    continue  # nobody listens any more; the work goes on to its end
                 handoff.put(chunk)
-                if stop.is_set():
+                if stop.is_set() and not outlive:
                     break
         except BaseException as exc:  # noqa: BLE001 - passed on to the consumer
             handoff.put(exc)
@@ -61,7 +67,7 @@ def with_keepalive(chunks: Iterator[bytes], every: float) -> Iterator[bytes]:
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a producer waiting to hand over its last chunk
+        while worker.is_alive() and not outlive:  # unblock a producer waiting to hand over
             with contextlib.suppress(queue.Empty):
                 handoff.get(timeout=0.05)
 
@@ -98,16 +104,23 @@ def wanted(request: Any) -> bool:
 
 
 def response(
-    chunks: Iterator[bytes], *, location: str | None = None, keepalive: bool = True
+    chunks: Iterator[bytes],
+    *,
+    location: str | None = None,
+    keepalive: bool = True,
+    outlive: bool = False,
 ) -> Any:
     """A `text/event-stream` answer of `chunks`, in the request's context, with keep-alives
     (`keepalive=False` when `chunks` sends its own); `location` says where the stream can
-    be read again (`Content-Location`)."""
+    be read again (`Content-Location`); `outlive`: the producer runs to its end even when
+    the client goes (see `with_keepalive`)."""
     from werkzeug.wrappers import Response
 
     from shared.web.settings import get_web_settings
 
     every = get_web_settings().sse_keepalive_seconds
     headers = {"X-Accel-Buffering": "no", **({"Content-Location": location} if location else {})}
-    body = stream(with_keepalive(chunks, every) if keepalive else chunks)
+    body = stream(
+        with_keepalive(chunks, every, outlive=outlive) if keepalive or outlive else chunks
+    )
     return Response(body, mimetype="text/event-stream", headers=headers)

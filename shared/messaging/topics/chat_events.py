@@ -20,7 +20,7 @@ class ChatRunData(ApiModel):
     conversation_id: str
     message_id: str
     model: str
-    outcome: Literal["completed", "failed", "incomplete"]
+    outcome: Literal["completed", "failed", "incomplete", "cancelled"]
     input_tokens: int = 0
     output_tokens: int = 0
     latency_ms: float = 0

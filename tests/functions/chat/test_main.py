@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from shared.limits import spend
 from shared.llm.settings import DEFAULT_MODEL
 from shared.messaging.topics import chat_events
 from shared.messaging.topics.chat_events import ChatRunData
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_function
 from tests.functions.chat.conftest import (
     Configure,
     Owner,
@@ -285,10 +287,10 @@ def test_a_cut_stream_ends_the_sse_with_an_error_event(
     assert [e.type for e in pull_events(subscription)] == [chat_events.RUN_FAILED]
 
 
-def test_a_client_leaving_mid_stream_stops_generation_and_stores_incomplete(
+def test_a_client_leaving_mid_stream_leaves_the_answer_to_finish_as_it_would_have(
     client: Any, owner: Owner, fake_api: FakeMessagesApi, firestore_db: Any, subscription: str
 ) -> None:
-    fake_api.chunks = 8
+    fake_api.chunks, fake_api.chunk_delay = 8, 0.05
     conversation = start_conversation(client, owner)
     response = client.post(
         f"/v1/conversations/{conversation['id']}/messages",
@@ -300,13 +302,96 @@ def test_a_client_leaving_mid_stream_stops_generation_and_stores_incomplete(
 
     received = [next(body), next(body)]  # message.created, then the first delta
     response.close()
+    answer = _final_answer(firestore_db, conversation["id"])
 
     assert b"message.delta" in received[1]
-    answer = stored_messages(firestore_db, conversation["id"])[1]
-    assert answer["status"] == "incomplete"
-    assert answer["content"] and answer["content"] != fake_api.reply
+    assert (answer["status"], answer["content"]) == ("completed", fake_api.reply)
     [event] = pull_events(subscription)
-    assert event.data_as(ChatRunData).outcome == "incomplete"
+    assert event.data_as(ChatRunData).outcome == "completed"
+
+
+def _final_answer(db: Any, conversation_id: str, within: float = 20.0) -> dict[str, Any]:
+    """The stored answer once it is no longer pending (the run goes on in its thread)."""
+    deadline = time.monotonic() + within
+    answer = stored_messages(db, conversation_id)[1]
+    while answer["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = stored_messages(db, conversation_id)[1]
+    return answer
+
+
+def test_a_cancel_stops_the_answer_and_it_ends_cancelled(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, firestore_db: Any, subscription: str
+) -> None:
+    fake_api.chunks, fake_api.chunk_delay = 40, 0.1  # about 4 s of answer
+    conversation = start_conversation(client, owner)
+    response = client.post(
+        f"/v1/conversations/{conversation['id']}/messages",
+        json={"content": "a long answer please"},
+        headers={**owner.headers, "Accept": "text/event-stream"},
+        buffered=False,
+    )
+    body = iter(response.response)
+    created = next(body)
+    answer_id = json.loads(created.split(b"data: ", 1)[1])["assistantMessage"]["id"]
+    next(body)  # a first delta: the model is answering
+    url = f"/v1/conversations/{conversation['id']}/messages/{answer_id}/cancel"
+
+    cancelled = client.post(url, headers=owner.headers)
+    again = client.post(url, headers=owner.headers)
+    rest = b"".join(body)
+
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert again.get_json() == cancelled.get_json()  # idempotent: the stored answer
+    assert b'"code":"cancelled"' in rest and rest.endswith(b"event: done\ndata: {}\n\n")
+    stored = stored_messages(firestore_db, conversation["id"])[1]
+    assert stored["status"] == "cancelled" and stored["content"] != fake_api.reply
+    [event] = pull_events(subscription)
+    assert event.data_as(ChatRunData).outcome == "cancelled"
+
+
+def test_a_cancel_from_another_instance_stops_the_answer(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, firestore_db: Any, configure: Configure
+) -> None:
+    configure(CHAT_STREAM_PERSIST_SECONDS="0.2")
+    fake_api.chunks, fake_api.chunk_delay = 60, 0.1  # about 6 s of answer
+    conversation = start_conversation(client, owner)
+    response = client.post(
+        f"/v1/conversations/{conversation['id']}/messages",
+        json={"content": "a long answer please"},
+        headers={**owner.headers, "Accept": "text/event-stream"},
+        buffered=False,
+    )
+    body = iter(response.response)
+    answer_id = json.loads(next(body).split(b"data: ", 1)[1])["assistantMessage"]["id"]
+    next(body)
+    other = load_function("functions/chat", "chat").app.test_client()
+
+    cancelled = other.post(
+        f"/v1/conversations/{conversation['id']}/messages/{answer_id}/cancel",
+        headers=owner.headers,
+    )
+    b"".join(body)
+
+    assert cancelled.get_json()["status"] == "cancelled"
+    stored = stored_messages(firestore_db, conversation["id"])[1]
+    assert stored["status"] == "cancelled" and len(stored["content"]) < len(fake_api.reply)
+
+
+def test_cancelling_someone_elses_answer_is_404(
+    client: Any, owner: Owner, firestore_db: Any
+) -> None:
+    from tests.functions.chat.conftest import new_owner
+
+    conversation = start_conversation(client, owner)
+    answer = send(client, owner, conversation["id"], "hi").get_json()["assistantMessage"]
+    url = f"/v1/conversations/{conversation['id']}/messages/{answer['id']}/cancel"
+
+    stranger = client.post(url, headers=new_owner().headers)
+    final = client.post(url, headers=owner.headers)
+
+    assert stranger.status_code == 404
+    assert final.status_code == 200 and final.get_json()["status"] == "completed"
 
 
 # -- cost control -----------------------------------------------------------------------
@@ -526,6 +611,7 @@ def test_openapi_lists_the_chat_routes(client: Any) -> None:
         "/v1/conversations/{conversationId}",
         "/v1/conversations/{conversationId}/messages",
         "/v1/conversations/{conversationId}/messages/{messageId}/events",
+        "/v1/conversations/{conversationId}/messages/{messageId}/cancel",
     }
     post = document["paths"]["/v1/conversations/{conversationId}/messages"]["post"]
     assert "text/event-stream" in post["responses"]["200"]["content"]
