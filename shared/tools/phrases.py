@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.tools import quantities
+from shared.tools.patterns import LazyPattern, lazy
 from shared.tools.quantities import Found
 
 # -- what a reading is -----------------------------------------------------------------
@@ -118,16 +119,16 @@ class Refused(Exception):
 # -- normalised text -------------------------------------------------------------------
 
 _CONTRACTIONS = (
-    (re.compile(r"\b(do|does|did|is|are|was|were|should|must|need|would|could)n'?t\b"), r"\1 not"),
-    (re.compile(r"\bwon'?t\b"), "will not"),
-    (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
-    (re.compile(r"\blet's\b"), "let us"),
+    (lazy(r"\b(do|does|did|is|are|was|were|should|must|need|would|could)n'?t\b"), r"\1 not"),
+    (lazy(r"\bwon'?t\b"), "will not"),
+    (lazy(r"\bcan'?t\b|\bcannot\b"), "can not"),
+    (lazy(r"\blet's\b"), "let us"),
 )
 # Double (straight, curly U+201C/D) and corner quotes first; single quotes only around a
 # phrase (an apostrophe inside "I'm" is not a quote).
 _QUOTED = (
-    re.compile('["\u201c\u300c](.+?)["\u201d\u300d]'),
-    re.compile("(?:^|\\s)['\u2018](.+?)['\u2019](?=\\s|$|[.,?!:])"),
+    lazy('["\u201c\u300c](.+?)["\u201d\u300d]'),
+    lazy("(?:^|\\s)['\u2018](.+?)['\u2019](?=\\s|$|[.,?!:])"),
 )
 
 
@@ -142,7 +143,7 @@ _TOOL_NAMES = {
     "list_my_agents": "list my agents",
     "route_to_persona": "route to persona",
 }
-_TOOL_NAME = re.compile("|".join(_TOOL_NAMES))
+_TOOL_NAME = lazy("|".join(_TOOL_NAMES))
 
 
 def normalise(text: str) -> str:
@@ -162,13 +163,13 @@ def _unquoted(original: str) -> str:
     return original
 
 
-def _re(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+def _re(*patterns: str) -> LazyPattern:
+    return lazy("|".join(f"(?:{p})" for p in patterns))
 
 
 # -- cues ------------------------------------------------------------------------------
 
-_SILENCE_ID = re.compile(r"(?<![0-9a-z_])sil_[0-9a-f]{8,64}(?![0-9a-z_])")
+_SILENCE_ID = lazy(r"(?<![0-9a-z_])sil_[0-9a-f]{8,64}(?![0-9a-z_])")
 _SCENARIOS = {
     "light": _re(r"\b(?:light|lite|gentle|low)\b", "라이트|가벼운|가볍게|경량|약한|약하게|저부하"),
     "medium": _re(r"\b(?:medium|moderate|mid|midsize)\b", "미디엄|중간|보통|중부하|중간\\s?정도"),
@@ -235,7 +236,7 @@ _ABOUT = _re(
     "시를\\s?(?:써|지어)|시\\s?한\\s?편",
 )
 # "I ran a load test last week": a report, unless it also asks for something.
-_STATEMENT = re.compile(
+_STATEMENT = lazy(
     r"^(?:i|we|someone|they) (?:just )?(?:ran|started|did|launched|muted|silenced|snoozed|"
     r"deployed|restarted|triggered|had|saw|got|expired|lifted|were|was)\b"
     r"(?!.*(?:\?|\b(?:show|list|tell|give|check|can you|could you|please)\b))"
@@ -322,7 +323,7 @@ _SILENCE_LIST = _re(
     "뮤트\\s?(?:된|중|목록)|꺼\\s?(?:진|둔|놓은|져)|무음\\s?(?:인|된|처리된|상태)|silence\\s?목록",
 )
 
-_IMPOSSIBLE: tuple[tuple[re.Pattern[str], str], ...] = (
+_IMPOSSIBLE: tuple[tuple[LazyPattern, str], ...] = (
     (
         _re(
             r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
@@ -461,7 +462,7 @@ _UNSILENCE = _re(
 # -- the reading -----------------------------------------------------------------------
 
 
-def _named(text: str, names: dict[str, re.Pattern[str]]) -> list[str]:
+def _named(text: str, names: dict[str, LazyPattern]) -> list[str]:
     return [name for name, pattern in names.items() if pattern.search(text)]
 
 

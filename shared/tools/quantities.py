@@ -22,6 +22,7 @@ from text_to_num import alpha2digit
 
 from shared.tools.numerals import NUMBER
 from shared.tools.numerals import number as korean_number
+from shared.tools.patterns import LazyPattern, lazy
 
 MINUTE, HOUR, DAY, WEEK = 60, 3600, 86_400, 604_800
 
@@ -53,40 +54,40 @@ _EN_UNIT = "|".join(word for words in _EN_UNITS for word in words)
 _EN_SECONDS = dict(zip(("w", "d", "h", "m", "s"), (WEEK, DAY, HOUR, MINUTE, 1), strict=True))
 _EN_UNIT_WORD = r"(?:weeks?|days?|hours?|hrs?|minutes?|mins?|secs?)"
 _EN_PART = rf"(\d+(?:\.\d+)?)\s*(?:{_EN_UNIT})(?![a-z])(?!\s*(?:requests?|reqs?|users?|calls))"
-_EN_SPAN = re.compile(rf"{_EN_PART}(?:\s*(?:,\s*|and\s+)?{_EN_PART})*")
-_EN_WINDOW = re.compile(r"(?:last|past|previous|recent|latest|within|over)\s+$")
-_EN_AGO = re.compile(r"^\s*(?:ago|before|earlier|back)\b")
-_EN_VAGUE = re.compile(
+_EN_SPAN = lazy(rf"{_EN_PART}(?:\s*(?:,\s*|and\s+)?{_EN_PART})*")
+_EN_WINDOW = lazy(r"(?:last|past|previous|recent|latest|within|over)\s+$")
+_EN_AGO = lazy(r"^\s*(?:ago|before|earlier|back)\b")
+_EN_VAGUE = lazy(
     r"\b(?:a few|few|several|some|a while|a bit|a little|a moment|for now|until|till|"
     r"untill|through|overnight|tonight|tomorrow|(?:the|this) weekend|all day|all night|"
     r"forever|permanently|indefinitely|for good|end of (?:the )?day|eod|rest of the day)\b"
 )
 # Words text2num would read as ordinals or not at all, rewritten first.
 _EN_BEFORE = (
-    (re.compile(r"\bseconds?\b"), "secs"),  # "a second" is not "a 2nd"
-    (re.compile(r"(?<=[a-z0-9])-(?=(?:minute|min|hour|hr|day|week|sec)s?\b)"), " "),  # two-hour
-    (re.compile(r"\bhalf[- ]an?[- ]hour\b|\ba half[- ]hour\b|\bhalf[- ]hour\b"), "30 mins"),
-    (re.compile(r"\bhalf[- ]a[- ]day\b|\ba half[- ]day\b|\bhalf[- ]day\b"), "12 hours"),
-    (re.compile(r"\bhalf[- ]a[- ]minute\b|\bhalf[- ]a[- ]min\b"), "30 secs"),
-    (re.compile(r"\bhalf[- ]a[- ]week\b"), "84 hours"),
-    (re.compile(r"\b(?:a )?quarter(?: of an | |-)hour\b"), "15 mins"),
-    (re.compile(r"\bthree quarters of an hour\b"), "45 mins"),
-    (re.compile(r"\ba fortnight\b"), "14 days"),
-    (re.compile(r"\ba couple(?: of)?\b"), "2"),
-    (re.compile(r"\ba dozen\b"), "12"),
+    (lazy(r"\bseconds?\b"), "secs"),  # "a second" is not "a 2nd"
+    (lazy(r"(?<=[a-z0-9])-(?=(?:minute|min|hour|hr|day|week|sec)s?\b)"), " "),  # two-hour
+    (lazy(r"\bhalf[- ]an?[- ]hour\b|\ba half[- ]hour\b|\bhalf[- ]hour\b"), "30 mins"),
+    (lazy(r"\bhalf[- ]a[- ]day\b|\ba half[- ]day\b|\bhalf[- ]day\b"), "12 hours"),
+    (lazy(r"\bhalf[- ]a[- ]minute\b|\bhalf[- ]a[- ]min\b"), "30 secs"),
+    (lazy(r"\bhalf[- ]a[- ]week\b"), "84 hours"),
+    (lazy(r"\b(?:a )?quarter(?: of an | |-)hour\b"), "15 mins"),
+    (lazy(r"\bthree quarters of an hour\b"), "45 mins"),
+    (lazy(r"\ba fortnight\b"), "14 days"),
+    (lazy(r"\ba couple(?: of)?\b"), "2"),
+    (lazy(r"\ba dozen\b"), "12"),
 )
 _EN_AFTER = (
     # "an hour", "a day": one of the unit
-    (re.compile(rf"\b(?:a|an|one)\s+(?={_EN_UNIT_WORD}\b)"), "1 "),
+    (lazy(rf"\b(?:a|an|one)\s+(?={_EN_UNIT_WORD}\b)"), "1 "),
     # "30-minute", "2-hour"
-    (re.compile(rf"(\d)-(?={_EN_UNIT_WORD}\b)"), r"\1 "),
+    (lazy(rf"(\d)-(?={_EN_UNIT_WORD}\b)"), r"\1 "),
 )
 _AND_A_HALF = (
-    re.compile(rf"(\d+(?:\.\d+)?)\s+and a half\s+({_EN_UNIT_WORD})"),
-    re.compile(rf"(\d+(?:\.\d+)?)\s+({_EN_UNIT_WORD})\s+and a half\b"),
+    lazy(rf"(\d+(?:\.\d+)?)\s+and a half\s+({_EN_UNIT_WORD})"),
+    lazy(rf"(\d+(?:\.\d+)?)\s+({_EN_UNIT_WORD})\s+and a half\b"),
 )
-_THOUSANDS = re.compile(r"(\d+(?:\.\d+)?)\s*(k|thousand)\b")
-_SEPARATED = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_THOUSANDS = lazy(r"(\d+(?:\.\d+)?)\s*(k|thousand)\b")
+_SEPARATED = lazy(r"(?<=\d),(?=\d{3}\b)")
 
 
 def english(text: str) -> str:
@@ -126,18 +127,18 @@ def _english_durations(text: str) -> list[float]:
 # -- Korean ----------------------------------------------------------------------------
 
 _KO_WORDS = (
-    (re.compile(r"(?:1|한|일)\s?주일"), "7일"),
-    (re.compile(r"반\s?나절|한\s?나절"), "12시간"),
-    (re.compile(r"반\s?시간"), "30분"),
-    (re.compile(r"하루"), "1일"),
-    (re.compile(r"이틀"), "2일"),
-    (re.compile(r"사흘"), "3일"),
-    (re.compile(r"나흘"), "4일"),
-    (re.compile(r"닷새"), "5일"),
-    (re.compile(r"엿새"), "6일"),
-    (re.compile(r"이레"), "7일"),
-    (re.compile(r"열흘"), "10일"),
-    (re.compile(r"보름"), "15일"),
+    (lazy(r"(?:1|한|일)\s?주일"), "7일"),
+    (lazy(r"반\s?나절|한\s?나절"), "12시간"),
+    (lazy(r"반\s?시간"), "30분"),
+    (lazy(r"하루"), "1일"),
+    (lazy(r"이틀"), "2일"),
+    (lazy(r"사흘"), "3일"),
+    (lazy(r"나흘"), "4일"),
+    (lazy(r"닷새"), "5일"),
+    (lazy(r"엿새"), "6일"),
+    (lazy(r"이레"), "7일"),
+    (lazy(r"열흘"), "10일"),
+    (lazy(r"보름"), "15일"),
 )
 _KO_SECONDS = {"주": WEEK, "일": DAY, "시간": HOUR, "분": MINUTE, "초": 1}
 _KO_UNIT = r"(주일|주|일|시간|분|초)"
@@ -147,11 +148,11 @@ _KO_AFTER = (
     r"내내|치|반|가|도|이나|만큼|이상|이하|내|째|만에|이면|면)"
 )
 _KO_PART = rf"({NUMBER})\s*{_KO_UNIT}{_KO_AFTER}(\s?반)?"
-_KO_SPAN = re.compile(rf"{_KO_PART}(?:\s*{_KO_PART})*")
-_KO_PART_ONE = re.compile(_KO_PART)
-_KO_WINDOW = re.compile(r"(?:지난|최근|이전)\s*$")
-_KO_AGO = re.compile(r"^\s*(?:전|前)")
-_KO_VAGUE = re.compile(
+_KO_SPAN = lazy(rf"{_KO_PART}(?:\s*{_KO_PART})*")
+_KO_PART_ONE = lazy(_KO_PART)
+_KO_WINDOW = lazy(r"(?:지난|최근|이전)\s*$")
+_KO_AGO = lazy(r"^\s*(?:전|前)")
+_KO_VAGUE = lazy(
     r"몇\s?(?:분|시간|일|주)|잠깐|잠시|한동안|당분간|영원히|영구|무기한|계속|밤새|"
     r"(?:내일|오늘|밤|아침|저녁|오후|오전|주말|퇴근|출근|[월화수목금토일]요일|\d+\s?시|끝날\s?때)"
     r"\s?(?:까지|동안)"
@@ -192,7 +193,7 @@ def durations(text: str) -> Found:
     return Found(_distinct(values), vague.group(0) if vague else None)
 
 
-def _numbers(text: str, patterns: Iterable[re.Pattern[str]]) -> Found:
+def _numbers(text: str, patterns: Iterable[LazyPattern]) -> Found:
     values = []
     for pattern in patterns:
         for match in pattern.finditer(text):
@@ -204,13 +205,13 @@ def _numbers(text: str, patterns: Iterable[re.Pattern[str]]) -> Found:
 
 _NOT_A_COUNT = rf"(?!\s*(?:{_EN_UNIT})(?![a-z]))(?!\s*(?:users?|requests?|reqs?|%|percent))"
 _EN_COUNTS = (
-    re.compile(
+    lazy(
         r"\b(?:top|last|latest|recent|newest|first|1st|past|previous|most recent|only|just|"
         r"max|maximum|at most|up to|limit(?: to| of)?)"
         rf"\s+(\d+)(?![\d.]){_NOT_A_COUNT}"
     ),
-    re.compile(r"\b(\d+)\s+(?:most recent|latest|last|newest|recent|most recently)\b"),
-    re.compile(
+    lazy(r"\b(\d+)\s+(?:most recent|latest|last|newest|recent|most recently)\b"),
+    lazy(
         r"\b(\d+)\s+(?:[a-z-]+\s+){0,2}?(?:alerts?|deploys?|deployments?|releases?|runs?|"
         r"silences?|agents?|results?|items?|entries|events?|incidents?|ones|rows|records|"
         r"load[- ]?tests?|tests?)\b"
@@ -218,8 +219,8 @@ _EN_COUNTS = (
 )
 _KO_NOT_A_COUNT = r"(?!\s*(?:주|일|시간|분|초|명|%|퍼센트))"
 _KO_COUNTS = (
-    re.compile(rf"(?:최근|마지막|최신|상위|가장\s?최근|지난)\s*({NUMBER}){_KO_NOT_A_COUNT}"),
-    re.compile(rf"({NUMBER})\s*(?:개|건)"),
+    lazy(rf"(?:최근|마지막|최신|상위|가장\s?최근|지난)\s*({NUMBER}){_KO_NOT_A_COUNT}"),
+    lazy(rf"({NUMBER})\s*(?:개|건)"),
 )
 
 
@@ -231,18 +232,18 @@ def counts(text: str) -> Found:
 
 
 _EN_USERS = (
-    re.compile(
+    lazy(
         r"\b(\d+)\s*(?:concurrent|simultaneous|parallel|virtual|active|fake|simulated)?\s*"
         r"(?:users?|vus?|clients?|connections?|sessions?|workers?|people)\b"
     ),
-    re.compile(r"\b(?:concurrency|users?|vus)\s*(?:of|at|=|:|to)?\s*(\d+)\b(?!\s*(?:requests?))"),
+    lazy(r"\b(?:concurrency|users?|vus)\s*(?:of|at|=|:|to)?\s*(\d+)\b(?!\s*(?:requests?))"),
 )
 _KO_USERS = (
-    re.compile(
+    lazy(
         r"(?:사용자|유저|동시\s?접속자?|동시\s?사용자|가상\s?사용자|동접|접속자|동시성)\s*(?:수)?\s*"
         rf"(?:를|을|은|는|가|이)?\s*(?:최대\s*)?({NUMBER})(?!\s*(?:건|개|회|번|초|분|시간))"
     ),
-    re.compile(rf"({NUMBER})\s*명"),
+    lazy(rf"({NUMBER})\s*명"),
 )
 
 
@@ -254,19 +255,17 @@ def users(text: str) -> Found:
 
 
 _EN_REQUESTS = (
-    re.compile(
-        r"\b(\d+)\s*(?:total\s+|max\s+|maximum\s+|http\s+)?(?:requests?|reqs?|calls|hits)\b"
-    ),
-    re.compile(r"\b(?:requests?|reqs?)\s*(?:of|at|=|:|to|cap(?:ped)? at|max|limit)?\s*(\d+)\b"),
+    lazy(r"\b(\d+)\s*(?:total\s+|max\s+|maximum\s+|http\s+)?(?:requests?|reqs?|calls|hits)\b"),
+    lazy(r"\b(?:requests?|reqs?)\s*(?:of|at|=|:|to|cap(?:ped)? at|max|limit)?\s*(\d+)\b"),
 )
 _KO_REQUESTS = (
-    re.compile(
+    lazy(
         r"(?:요청|리퀘스트|호출)\s*(?:수)?\s*(?:를|을|은|는|이|가)?\s*(?:최대\s*)?"
         rf"({NUMBER})(?!\s*(?:명|초|분|시간))"
     ),
-    re.compile(rf"({NUMBER})\s*(?:건|개|회|번)\s*(?:의\s*)?(?:요청|리퀘스트|호출)"),
-    re.compile(rf"최대\s*({NUMBER})\s*(?:건|회|번)"),
-    re.compile(
+    lazy(rf"({NUMBER})\s*(?:건|개|회|번)\s*(?:의\s*)?(?:요청|리퀘스트|호출)"),
+    lazy(rf"최대\s*({NUMBER})\s*(?:건|회|번)"),
+    lazy(
         rf"({NUMBER})\s*(?:건|회|번)\s*(?:까지|만|채우면|에서\s?(?:멈|중지|끝)|후\s?(?:중지|종료))"
     ),
 )
@@ -281,8 +280,8 @@ def request_caps(text: str) -> Found:
     )
 
 
-_KO_COUNTED = re.compile(rf"({NUMBER})\s*(?:건|개|명)")
-_DIGITS = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]|%)")
+_KO_COUNTED = lazy(rf"({NUMBER})\s*(?:건|개|명)")
+_DIGITS = lazy(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]|%)")
 
 
 def leftover_numbers(text: str) -> list[str]:
