@@ -54,7 +54,10 @@ TWO_ACTIONS = "the command asks for more than one action ({}); a command runs on
 
 # Requests no tool does.
 CANNOT_STOP_LOADTEST = "no tool can stop a running load test"
-CANNOT_SCHEDULE_LOADTEST = "no tool schedules a load test for later; start_loadtest runs one now"
+LATER = (
+    "no tool acts later or on a condition; a changing plan runs when it is confirmed: "
+    "say what to do now"
+)
 CANNOT_END_ALL_SILENCES = (
     "no tool ends every silence at once; expire_silence ends one silence, by its id (sil_…)"
 )
@@ -94,6 +97,7 @@ TWO_VALUES = "the command gives more than one {} ({})"
 SILENCE_BOUNDS = "a silence lasts 1 minute to 7 days; the command asks for {}"
 SILENCE_WHOLE_MINUTES = "a silence lasts whole minutes; the command asks for {}"
 LOADTEST_BOUNDS = "a load test runs at most 600 seconds; the command asks for {}"
+SEVERAL_RUNS = "start_loadtest runs one load test; the command asks for several"
 LEFTOVER = "the command gives a number ({}) that no argument of {} takes"
 USERS_BOUNDS = "a load test runs 1 to 1000 users; the command asks for {}"
 REQUESTS_BOUNDS = "a load test's request cap is 1 to 100000; the command asks for {}"
@@ -230,7 +234,7 @@ _ABOUT = _re(
     r"\bin theory\b|\btheoretically\b|\bhypothetically\b|\bgood (?:name|idea)\b",
     "이론상|이론적으로|가정하면",
     r"\b(?:haiku|poem|joke|song|story|essay|limerick|translate|translation)\b",
-    r"\bwrite (?:a|an|me)\b|\bteach me\b|\bwhat happens (?:if|when)\b",
+    r"\bwrite (?:a|an|me)\b|\bteach me\b|\bwhat (?:happens|would happen|will happen)\b",
     "뭐야|무엇인가|무엇인지|란\\s?무엇|이란\\??$|란\\?|뭔가요|방법|어떻게\\s?(?:하|만들|설정|해야|쓰|사용)",
     "주의할|주의\\s?사항|조언|팁\\s|설명해|설명 좀|왜\\s|차이|의미|뜻이|뜻은|농담|번역",
     "시를\\s?(?:써|지어)|시\\s?한\\s?편",
@@ -261,11 +265,17 @@ _STOP_IS_A_CAP = _re(
     r"\b(?:stop|end|halt|cap|finish)(?:ping)? (?:after|at|once|when|by)\b",
     "(?:후|뒤|에서|되면|넘으면|채우면)\\s?(?:중지|멈춰|멈추|중단|종료|끝내|정지)",
 )
-_SCHEDULE = _re(
+# A change asked for later, or on a condition: no tool waits.
+_LATER = _re(
     r"\b(?:schedule|scheduled|tonight|tomorrow|every (?:day|night|hour|week|morning)|daily|"
-    r"hourly|weekly|nightly|later today|at \d{1,2}:\d\d|at \d{1,2} ?(?:am|pm)|at noon|"
-    r"at midnight|in \d+ (?:minutes|hours))\b",
-    "예약|내일|매일|매주|매시간|오늘\\s?밤|이따가|나중에|\\d+\\s?시에|\\d+\\s?분\\s?(?:후|뒤)에",
+    r"hourly|weekly|nightly|later today|later on|at \d{1,2}:\d\d|at \d{1,2} ?(?:am|pm)|at noon|"
+    r"at midnight|in (?:\d+|an?|one|two|a few|half an?) (?:minutes?|mins?|hours?|hrs?))\b",
+    r"\b(?:if|unless|whenever|in case)\b(?! (?:possible|you can|you could|you would|you do not "
+    r"mind|that is (?:ok|okay|fine)|ok|okay|needed|necessary)\b)",
+    r"\b(?:after|when|once) (?:the |it |they |we |this |that |our )?(?:[a-z-]+ )?(?:finishes|"
+    r"finish|is done|are done|ends|fails|fires|fire|starts|completes|goes out|lands)\b",
+    "예약|내일|매일|매주|매시간|오늘\\s?밤|이따가|나중에|\\d+\\s?시에|(?:분|시간)\\s?(?:후|뒤)(?:에|부터)?",
+    "(?:끝나|실패하|뜨|울리|되|나가|시작되|완료되)면\\s|(?:끝나|마치)고\\s?나서",
 )
 _SILENCE_VERB = _re(
     r"\b(?:mute|muting|snooze|snoozing|hush|shush|quiet(?:en)?|suppress(?:ing)?|silencing)\b",
@@ -520,6 +530,13 @@ def _silence_by_id(text: str, ids: list[str]) -> Reading:
         raise Refused(CANNOT_EXTEND_SILENCE)
     if _SILENCE_RESTORE.search(text):
         raise Refused(CANNOT_RESTORE_SILENCE)
+    if re.search(
+        r"다시\s?켜|켜\s?줘|\bre-?enable\b|\b(?:turn|switch) \S+ (?:back )?on\b", text
+    ) and not (
+        _ALERT.search(text)
+        or re.search(r"풀|해제|끄|꺼|만료|취소|삭제|\bunmute|\blift|\bend\b", text)
+    ):
+        raise Refused(CANNOT_RESTORE_SILENCE)
     asks = re.match(r"(?:is|are|was|has|does|did)\b", text) or text.endswith("?")
     if _SILENCE_END.search(text) and not (asks and re.search(r"\bexpired\b|\bended\b", text)):
         if _SILENCES_A_SOURCE.search(text):
@@ -540,6 +557,8 @@ def _create_silence(text: str) -> Reading:
         raise Refused(ALL_SOURCES if _ALL.search(text) else NO_SOURCE)
     if len(sources) > 1:
         raise Refused(TWO_SOURCES.format(_listed(sources)))
+    if _LATER.search(text):
+        raise Refused(LATER)
     seconds = _duration(text)
     minutes = 60 if seconds is None else seconds / 60
     if minutes != int(minutes):
@@ -584,8 +603,8 @@ def _bounded(value: float | None, low: float, high: float, message: str) -> floa
 
 
 def _start_loadtest(text: str) -> Reading:
-    if _SCHEDULE.search(text):
-        raise Refused(CANNOT_SCHEDULE_LOADTEST)
+    if _LATER.search(text):
+        raise Refused(LATER)
     scenarios = _named(text, _SCENARIOS)
     if not scenarios:
         raise Refused(NO_SCENARIO)
@@ -600,6 +619,12 @@ def _start_loadtest(text: str) -> Reading:
     users = _bounded(_one(quantities.users(text), "number of users"), 1, 1000, USERS_BOUNDS)
     if users is not None:
         arguments["users"] = int(users)
+    if re.search(
+        r"\btwice\b|\bthrice\b|\b(?:\d+|two|three|several) times\b|"
+        r"(?:두|세|네|다섯|\d+)\s?(?:번|회)(?!\s?더)",
+        text,
+    ):
+        raise Refused(SEVERAL_RUNS)
     cap = _bounded(_one(quantities.request_caps(text), "request cap"), 1, 100_000, REQUESTS_BOUNDS)
     if cap is not None:
         arguments["maxRequests"] = int(cap)

@@ -115,12 +115,12 @@ def _english_seconds(span: str) -> float:
     return total
 
 
-def _english_durations(text: str) -> list[float]:
+def _english_durations(text: str) -> list[tuple[re.Match[str], float]]:
     found = []
     for match in _EN_SPAN.finditer(text):
         if _EN_WINDOW.search(text[: match.start()]) or _EN_AGO.match(text[match.end() :]):
             continue  # "in the last 10 minutes", "10 minutes ago": a time, not a length
-        found.append(_english_seconds(match.group(0)))
+        found.append((match, _english_seconds(match.group(0))))
     return found
 
 
@@ -166,7 +166,7 @@ def korean(text: str) -> str:
     return text
 
 
-def _korean_durations(text: str) -> list[float]:
+def _korean_durations(text: str) -> list[tuple[re.Match[str], float]]:
     found = []
     for match in _KO_SPAN.finditer(text):
         if _KO_WINDOW.search(text[: match.start()]) or _KO_AGO.match(text[match.end() :]):
@@ -179,7 +179,7 @@ def _korean_durations(text: str) -> list[float]:
             unit = _KO_SECONDS["주" if part.group(2).startswith("주") else part.group(2)]
             total += (amount + (0.5 if part.group(3) else 0)) * unit
         else:
-            found.append(total)
+            found.append((match, total))
     return found
 
 
@@ -188,9 +188,20 @@ def _korean_durations(text: str) -> list[float]:
 
 def durations(text: str) -> Found:
     """Every distinct duration, in seconds: "an hour and a half" and "한 시간 반" 5400."""
-    values = _english_durations(english(text)) + _korean_durations(korean(text))
+    values = [value for _, value in _duration_spans(text)]
     vague = _EN_VAGUE.search(text) or _KO_VAGUE.search(text)
     return Found(_distinct(values), vague.group(0) if vague else None)
+
+
+def _spelt(text: str) -> str:
+    """The text both readers of durations read: Korean day words and English numbers as
+    digits."""
+    return english(korean(text))
+
+
+def _duration_spans(text: str) -> list[tuple[re.Match[str], float]]:
+    spelt = _spelt(text)
+    return _english_durations(spelt) + _korean_durations(spelt)
 
 
 def _numbers(text: str, patterns: Iterable[LazyPattern]) -> Found:
@@ -287,9 +298,10 @@ _DIGITS = lazy(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]|%)")
 def leftover_numbers(text: str) -> list[str]:
     """Numbers no reader here takes (not a duration, users or a request cap), in words or
     digits: a changing command that gives one says something its plan would drop."""
-    english_text = english(korean(text))
-    patterns = (_EN_SPAN, _KO_SPAN, *_EN_USERS, *_KO_USERS, *_EN_REQUESTS, *_KO_REQUESTS)
-    for pattern in patterns:
+    english_text = _spelt(text)
+    for match, _ in sorted(_duration_spans(text), key=lambda found: -found[0].start()):
+        english_text = english_text[: match.start()] + " " + english_text[match.end() :]
+    for pattern in (*_EN_USERS, *_KO_USERS, *_EN_REQUESTS, *_KO_REQUESTS):
         english_text = pattern.sub(" ", english_text)
     found = [m.group(1) for m in _KO_COUNTED.finditer(english_text)]
     found += _DIGITS.findall(_KO_COUNTED.sub(" ", english_text))

@@ -80,6 +80,13 @@ def test_the_reader_gets_the_labelled_tool_and_arguments(row: dict[str, Any]) ->
         ("run a load test", phrases.NO_SCENARIO),
         ("unmute the chat alerts", phrases.NO_SILENCE_ID),
         ("how do I mute chat alerts?", phrases.ABOUT),
+        ("what would happen if I muted chat alerts", phrases.ABOUT),
+        ("mute chat alerts in an hour", phrases.LATER),
+        ("mute chat alerts if they fire again", phrases.LATER),
+        ("채팅 알림 한 시간 뒤에 꺼줘", phrases.LATER),
+        ("헤비 부하 테스트 5분 후에 돌려", phrases.LATER),
+        ("run the light load test twice", phrases.SEVERAL_RUNS),
+        ("sil_0a1b2c3d를 다시 켜줘", phrases.CANNOT_RESTORE_SILENCE),
     ],
 )
 def test_what_no_tool_may_do_is_refused_with_its_reason(text: str, reason: str) -> None:
