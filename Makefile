@@ -76,9 +76,13 @@ eval-personas: $(STAMP)
 train-router: $(STAMP)
 	$(BIN)/python -m tools.train_router
 
-# Ops-command planning on tests/data/ops/commands.jsonl; MISSES=1 lists every miss.
+# Ops-command planning on the earlier set, then on the blind set (frozen 2026-12-07, never
+# tuned on); MISSES=1 lists every miss. The blind floors hold today's figures (86.6 %
+# tool and arguments, 97.3 % of changing plans exact), below issue 23's goals (90 %, 99 %).
 eval-commands: $(STAMP)
-	$(BIN)/python -m tools.eval_commands $(if $(MISSES),--misses)
+	$(BIN)/python -m tools.eval_commands $(if $(MISSES),--misses) --floor-tool-arguments 0.95
+	$(BIN)/python -m tools.eval_commands --set tests/data/ops/blind_2026-12-07.jsonl \
+		--floor-tool-arguments 0.85 --floor-right-changing 0.97
 
 # Many more schemathesis examples per operation than `make test` tries.
 fuzz: $(STAMP)

@@ -53,6 +53,7 @@ class Sample:
     arguments: dict[str, Any] | None
     kind: str | None = None
     split: str | None = None
+    why: str | None = None  # the writer's note on a row no tool fits
 
 
 @dataclass
