@@ -202,7 +202,6 @@ def record(
         fields = _deployment_fields(event.type, event.id, result.data, now)
         staged.append((db.collection(DEPLOYMENTS).document(deployment_id), fields))
 
-    body = db.collection(DELIVERIES).document(body_key(raw_body)) if raw_body else None
     body_fields = {
         "kind": "body",
         "deliveryId": delivery_id,
@@ -211,8 +210,8 @@ def record(
     }
 
     def apply(transaction: Any) -> None:
-        if body is not None:  # a replay under a new delivery id fails here
-            transaction.create(body, body_fields)
+        if raw_body:  # a replay under a new delivery id fails here
+            transaction.create(db.collection(DELIVERIES).document(body_key(raw_body)), body_fields)
         for deployment, fields in staged:
             transaction.set(deployment, fields, merge=True)
         if event is not None:
