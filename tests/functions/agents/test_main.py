@@ -590,3 +590,20 @@ def test_a_create_refused_at_the_cap_leaves_no_agent_and_no_count(
     assert statuses == [201] * 3 + [429] * 5
     assert len(listed) == 3
     assert (totals["totalAgents"], totals["activeAgents"]) == (3, 3)
+
+
+def test_erasing_me_goes_on_past_an_agent_deleted_meanwhile(
+    guest: Guest, firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.chat import erasure
+
+    made = [agents.create_agent(guest.user_id, agents.AgentCreate(name=f"A{n}")) for n in range(3)]
+    listed = agents.list_agents(guest.user_id, 100)
+    agents.delete_agent(guest.user_id, made[1].id)  # another request deletes one first
+    calls = iter([listed, ([], None)])
+    monkeypatch.setattr(erasure.agents, "list_agents", lambda *_: next(calls))
+
+    erased = erasure.erase_guest(guest.user_id)
+
+    assert erased["agents"] == 3
+    assert not any(agents.agent_ref(agent.id).get().exists for agent in made)
