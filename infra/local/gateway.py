@@ -93,6 +93,7 @@ class Gateway:
         if origin and origin.rstrip("/") in get_settings().allowed_origins:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
+        response.headers.update(SECURITY_HEADERS)  # as every function's answers carry them
         return response
 
     def forward(self, request: Request, backend: str) -> Response:

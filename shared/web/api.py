@@ -240,6 +240,11 @@ class Api:
         return reading.result()
 
     def _run(self, route: Route, call: Call, request: Request) -> Response:
+        if route.status == 201 and etags.HEADER in request.headers:
+            # A create has no current representation for any tag (or `*`) to match.
+            raise errors.PreconditionFailed(
+                f"{etags.HEADER} on a create: there is nothing yet whose ETag could match"
+            )
         if route.query is not None:
             call.query = _validate(route.query, request.args.to_dict(), "query")
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -607,3 +607,16 @@ def test_erasing_me_goes_on_past_an_agent_deleted_meanwhile(
 
     assert erased["agents"] == 3
     assert not any(agents.agent_ref(agent.id).get().exists for agent in made)
+
+
+@pytest.mark.parametrize("if_match", ["*", '"0123456789abcdef01234567"'])
+def test_if_match_on_a_create_is_412_and_creates_nothing(
+    client: Any, guest: Guest, if_match: str
+) -> None:
+    refused = client.post(
+        "/v1/agents", json={"name": "Never"}, headers={**guest.headers, "If-Match": if_match}
+    )
+
+    assert refused.status_code == 412
+    assert refused.get_json()["error"]["code"] == "precondition_failed"
+    assert client.get("/v1/agents", headers=guest.headers).get_json()["agents"] == []

@@ -75,3 +75,12 @@ def test_the_root_page_does_not_catch_other_paths() -> None:
     assert router.backend_for("/v1/things/1") == "http://api"
     assert router.backend_for("/v1/unknown") is None
     assert router.backend_for("/docs") is None
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/nowhere"])
+def test_its_own_answers_carry_the_security_headers(gateway: Client, path: str) -> None:
+    from shared.web.headers import SECURITY_HEADERS
+
+    response = gateway.get(path)
+
+    assert {k: response.headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS
