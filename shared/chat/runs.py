@@ -7,12 +7,19 @@ nothing accepted is lost from here on), picks the persona and prepares the model
 (completed, failed, cancelled, or stopped early: incomplete), stores the answer and stages
 the `chat-events` event in the same Firestore batch before delivering it (see `outbox`).
 
-A streamed answer outlives its connection: the run goes on in its own thread to the
-answer's end when the client goes (`sse`), storing its text as it goes, so a resume from
-any instance reads it live and then its end. Stopping is explicit: `cancel` (the cancel
-route) stops the run at its next chunk, on this instance at once, on another through the
-answer's document (the generating instance sees the change at its next partial write,
-within CHAT_STREAM_PERSIST_SECONDS), and the answer ends `cancelled`.
+A streamed answer outlives its connection by a hand-off (`ChatRun.hand_off`,
+decisions/2026-12-answers-outlive-connections.md): when the client goes, the run stops
+its model call at its next chunk, stores the text and the tokens so far on the pending
+answer and stages `chat.answer.handed_off` (topic `chat-continuations`) in the same
+commit; the continuation entry point finishes the answer on CPU of its own
+(`shared.chat.continuations`), through this module's `_finish`. Cloud Run gives an
+instance no CPU once its response has ended, so no work is left running here. A resume
+from any instance reads the answer live and then its end. Stopping is explicit: `cancel`
+(the cancel route) stops the run at its next chunk, on this instance at once, elsewhere
+(another instance, the continuation) through the answer's document (the generating
+instance sees the change at its next partial write, within CHAT_STREAM_PERSIST_SECONDS),
+and the answer ends `cancelled`. A run with tools, which a prefill cannot continue, still
+goes on in its own thread here when its client goes (`hands_off` is False).
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from shared.core.models import utcnow
 from shared.gcp import clients
 from shared.limits import quotas, spend
 from shared.llm import model
+from shared.llm.offline import estimate_tokens
 from shared.messaging import events, outbox
-from shared.messaging.topics import chat_events
+from shared.messaging.topics import chat_continuations, chat_events
+from shared.messaging.topics.chat_continuations import AnswerHandedOffData
 from shared.messaging.topics.chat_events import ChatRunData
-from shared.web import sse
+from shared.web import idempotency, sse
 
 if TYPE_CHECKING:
     from shared.agents.store import AgentRecord
@@ -47,6 +56,7 @@ SOURCE = "/functions/chat"
 RunEvent = tuple[str, dict[str, Any]]
 Outcome = Literal["completed", "failed", "incomplete", "cancelled"]
 CANCELLED = "the answer was cancelled"
+HANDOFF = "handoff"  # on a pending answer: what its continuation needs (see `hand_off`)
 
 
 @dataclass
@@ -67,7 +77,21 @@ def choose_persona(agent: AgentRecord, text: str) -> PersonaChoice:
         name, confidence = routed.persona, float(routed.confidence)
     else:
         name, confidence = agent.persona, None
-    return PersonaChoice(name, confidence, persona_routing.persona_style(name) or "")
+    return PersonaChoice(name, confidence, persona_style(name))
+
+
+def persona_style(name: str | None) -> str:
+    """The style text a persona adds to the system prompt ('' for none)."""
+    if not name:
+        return ""
+    from shared.personas import routing as persona_routing  # only persona agents pay for it
+
+    return persona_routing.persona_style(name) or ""
+
+
+def system_prompt(agent: AgentRecord, style: str) -> str:
+    """The system prompt of a run: the agent's, then the persona's style."""
+    return "\n\n".join(part for part in (agent.system_prompt, style) if part)
 
 
 def check_settings() -> None:
@@ -88,7 +112,7 @@ def start(user_id: str, conversation_id: str, content: str, address: str = "") -
     persona = choose_persona(agent, content)
     answer.persona, answer.confidence = persona.name, persona.confidence
     settings = model.get_model_settings()
-    system = "\n\n".join(part for part in (agent.system_prompt, persona.style) if part)
+    system = system_prompt(agent, persona.style)
     history = send.history(admission, settings.chat_history_token_budget)
     chosen_model = agent.model or settings.chat_default_model
     reply: model.ModelStream | tool_runs.ToolRun
@@ -110,6 +134,17 @@ def start(user_id: str, conversation_id: str, content: str, address: str = "") -
     return ChatRun(admission.conversation, agent, admission.question, answer, reply, admission.hold)
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What the part of an answer before its hand-off spent: the answer's tokens and model
+    time are that plus what its continuation spends."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    first_chunk_ms: float | None = None
+
+
 @dataclass
 class ChatRun:
     conversation: ConversationRecord
@@ -118,13 +153,15 @@ class ChatRun:
     answer: MessageRecord
     # Nothing is sent to the model before the first event.
     reply: model.ModelStream | tool_runs.ToolRun
-    hold: spend.Hold  # the run's budget (`shared.chat.spending`), settled when it finishes
+    hold: spend.Hold  # this part's budget (`shared.chat.spending`), settled when it finishes
     error: model.ModelError | None = None
     finished: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event)
+    carried: Carried = field(default_factory=Carried)  # a continuation's first part
 
     def events(self) -> Iterator[RunEvent]:
-        """The run as events; closing the iterator stops the model (answer: incomplete)."""
+        """The run as events; closing the iterator stops the model, and the caller stores
+        what there is (`hand_off` for a stream, `abandon` otherwise)."""
         reply = self.reply
         try:
             yield (
@@ -165,7 +202,7 @@ class ChatRun:
                 },
             )
         except GeneratorExit:
-            self.abandon()
+            reply.close()
             raise
         except Exception:
             # Anything else (a secret that cannot be read, a bug): the answer is failed,
@@ -194,10 +231,92 @@ class ChatRun:
         yield "done", {}
 
     def abandon(self) -> None:
-        """The client left (even before the first event): stop, store what there is."""
+        """The run stops before its end (even before the first event): store what there is."""
+        self.end("incomplete")
+
+    def end(self, outcome: Outcome, error_code: str | None = None) -> None:
+        """Finish with the text there is, without asking the model any more."""
         if not self.finished:
             self.reply.close()
-            self._finish(self.reply, "incomplete")
+            self._finish(self.reply, outcome, error_code)
+
+    @property
+    def hands_off(self) -> bool:
+        """Whether a client that goes leaves the answer to a continuation (`hand_off`); a
+        run with tools cannot be continued from a prefill, and goes on where it is."""
+        return not isinstance(self.reply, tool_runs.ToolRun)
+
+    def hand_off(self) -> None:
+        """The client went before the answer's end: stop the model here and leave the rest
+        to the continuation (`shared.chat.continuations`).
+
+        This part's spend is settled first (the continuation admits only its own); then
+        the text and the tokens so far, with what the continuation needs, are stored on the
+        pending answer and `chat.answer.handed_off` staged in the same commit, and the
+        event delivered. A run that cannot hand off ends `incomplete`; a cancelled one ends
+        `cancelled`. If this instance dies before the commit, the answer stays pending and
+        the sweep of abandoned answers fails it.
+        """
+        if self.finished:
+            return
+        reply = self.reply
+        if self.cancelled.is_set():
+            self.end("cancelled", "cancelled")
+            return
+        if isinstance(reply, tool_runs.ToolRun):
+            self.abandon()
+            return
+        reply.close()
+        answer, user_id = self.answer, self.conversation.user_id
+        answer.content, answer.model = reply.text, reply.model
+        answer.input_tokens = reply.input_tokens
+        # A stream cut early has not heard its output count yet: at least its text's.
+        answer.output_tokens = max(
+            reply.output_tokens, estimate_tokens(reply.text) if reply.text else 0
+        )
+        self.hold.settle(answer.input_tokens + answer.output_tokens)
+        handed = AnswerHandedOffData(
+            conversation_id=self.conversation.id,
+            message_id=answer.id,
+            user_id=user_id,
+            agent_id=self.agent.id,
+        )
+        subject = f"conversations/{self.conversation.id}"
+        event = events.new_event(chat_continuations.HANDED_OFF, SOURCE, subject, handed)
+        record = {
+            "eventId": event.id,
+            "model": reply.requested_model,
+            "maxTokens": reply.max_tokens,
+            "latencyMs": reply.latency_ms,
+            "firstChunkMs": reply.first_chunk_ms,
+            "at": utcnow(),
+        }
+        from google.api_core.exceptions import NotFound
+
+        batch = clients.firestore().batch()
+        ref = conversations.message_ref(self.conversation.id, answer.id)
+        batch.update(ref, {**answer.to_document(user_id), HANDOFF: record})
+        outbox.stage(batch, chat_continuations.TOPIC, event)
+        try:
+            batch.commit()
+        except NotFound:  # the conversation was deleted mid-answer: nothing to continue
+            self.abandon()
+            return
+        self.finished = True
+        _RUNNING.discard(self)
+        outbox.deliver(chat_continuations.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
+        logger.info(
+            "chat answer handed off",
+            extra={
+                "fields": {
+                    "messageId": answer.id,
+                    "eventId": event.id,
+                    "characters": len(answer.content),
+                    "inputTokens": answer.input_tokens,
+                    "outputTokens": answer.output_tokens,
+                }
+            },
+        )
 
     def _finish(
         self,
@@ -215,13 +334,19 @@ class ChatRun:
             with deadline.lifted():
                 self._finish(reply, "failed", "deadline_exceeded")
             return
-        now = utcnow()
+        now, carried = utcnow(), self.carried
         answer = self.answer
         answer.content, answer.status, answer.completed_at = reply.text, outcome, now
         answer.model, answer.stop_reason = reply.model, reply.stop_reason
-        answer.input_tokens, answer.output_tokens = reply.input_tokens, reply.output_tokens
-        answer.latency_ms, answer.error_code = reply.latency_ms, error_code
+        # A continued answer counts both parts (`Carried`); a run's own part is all of it.
+        answer.input_tokens = carried.input_tokens + reply.input_tokens
+        answer.output_tokens = carried.output_tokens + reply.output_tokens
+        answer.latency_ms = round(carried.latency_ms + reply.latency_ms, 1)
+        answer.error_code = error_code
         answer.tool_calls = list(getattr(reply, "calls", []))
+        first_chunk_ms = (
+            reply.first_chunk_ms if carried.first_chunk_ms is None else carried.first_chunk_ms
+        )
         data = ChatRunData(
             agent_id=self.agent.id,
             user_id=self.conversation.user_id,
@@ -229,9 +354,9 @@ class ChatRun:
             message_id=answer.id,
             model=reply.model,
             outcome=outcome,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-            latency_ms=reply.latency_ms,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            latency_ms=answer.latency_ms,
             stop_reason=reply.stop_reason,
             error_code=error_code,
             persona=answer.persona,
@@ -244,11 +369,13 @@ class ChatRun:
         # Only now: a commit that failed leaves the run unfinished, so `abandon` retries it.
         self.finished = True
         _RUNNING.discard(self)
+        if outcome == "failed":  # a retry with the same Idempotency-Key runs anew
+            idempotency.release_claimed()
         send.cache_answer(answer)
         # Short: the event is safe in the outbox, and a slow Pub/Sub must not hold up the
         # answer (the relay publishes what this leaves behind).
         outbox.deliver(chat_events.TOPIC, event, timeout=CHAT_EVENT_PUBLISH_SECONDS)
-        self.hold.settle(reply.input_tokens + reply.output_tokens)
+        self.hold.settle(reply.input_tokens + reply.output_tokens)  # this part's own spend
         # A failed run is the platform's trouble (alerts watch it); the rest is routine.
         logger.log(
             logging.WARNING if outcome == "failed" else logging.INFO,
@@ -259,11 +386,12 @@ class ChatRun:
                     "agentId": self.agent.id,
                     "messageId": answer.id,
                     "model": reply.model,
-                    "latencyMs": reply.latency_ms,
-                    "firstChunkMs": reply.first_chunk_ms,
-                    "inputTokens": reply.input_tokens,
-                    "outputTokens": reply.output_tokens,
+                    "latencyMs": answer.latency_ms,
+                    "firstChunkMs": first_chunk_ms,
+                    "inputTokens": answer.input_tokens,
+                    "outputTokens": answer.output_tokens,
                     "errorCode": error_code,
+                    **({"continued": True} if carried != Carried() else {}),
                 }
             },
         )
@@ -292,8 +420,9 @@ class ChatRun:
 
     def sse(self) -> Iterator[bytes]:
         """The run as SSE frames with resumable ids (see `streams`); always ends
-        well-formed (`error` then `done` on a failure). Served with `outlive` (see
-        `shared.web.sse`): a client that goes leaves the run going to its end."""
+        well-formed (`error` then `done` on a failure). Closed early (the client went),
+        it hands the answer off (`hand_off`); a run that does not hand off is served with
+        `outlive` (see `shared.web.sse`) and goes on to its end here."""
         run_events = self.events()
         offset = 0
         try:
@@ -309,7 +438,7 @@ class ChatRun:
         finally:
             run_events.close()  # type: ignore[attr-defined]
             try:
-                self.abandon()
+                self.hand_off()  # a no-op once finished
             except Exception as exc:  # noqa: BLE001 - the stream has ended well-formed already
                 # Firestore is down: the answer stays pending until the sweep fails it.
                 logger.warning(

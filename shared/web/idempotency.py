@@ -17,6 +17,8 @@ chat answer's event stream), and a replay reads it from there.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import json
 import re
@@ -79,6 +81,7 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
     ref = clients.firestore().collection(COLLECTION).document(doc_id)
     print_ = fingerprint(call)
     owner = owner_of(principal_key(call))
+    _claimed.set(ref)  # a streamed answer that fails later releases it (`release_claimed`)
     stored = firestore.optimistic(lambda: _claim(ref, print_, owner))
     if stored is not None:
         return _replay(stored, replay, scope)
@@ -97,6 +100,20 @@ def run(call: Call, key: str, produce: Callable[[], Response], replay: Replayer)
             return response
         _keep(ref, response, scope)
     return response
+
+
+# The key record the request being answered claimed: its stream (which runs after the
+# answer's headers, in this context) releases it when the work fails, as a JSON answer does.
+_claimed: contextvars.ContextVar[Any] = contextvars.ContextVar("idempotency_claimed", default=None)
+
+
+def release_claimed() -> None:
+    """Release the key this request claimed (a streamed answer that failed), so a retry
+    with it runs anew instead of replaying the failure. Best effort."""
+    ref = _claimed.get()
+    if ref is not None:
+        with contextlib.suppress(Exception):
+            ref.delete()
 
 
 def owner_of(principal: str) -> str:

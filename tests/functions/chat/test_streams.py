@@ -76,6 +76,25 @@ def test_a_replayed_sse_message_replays_the_stored_stream_and_calls_the_model_on
     assert len(stored_messages(firestore_db, conversation["id"])) == 2
 
 
+def test_a_failed_streamed_answer_releases_its_key_so_a_retry_runs_anew(
+    client: Any, owner: Owner, fake_api: FakeMessagesApi, configure: Configure
+) -> None:
+    configure(ANTHROPIC_MAX_RETRIES="0")
+    conversation = start_conversation(client, owner)
+    fake_api.fail, fake_api.fail_times = 529, 1  # the first answer fails, the next works
+
+    failed = parse_sse(
+        post_message(client, owner, conversation["id"], "k1", sse=True).get_data(as_text=True)
+    )
+    retried = post_message(client, owner, conversation["id"], "k1", sse=True)
+    retried_events = parse_sse(retried.get_data(as_text=True))
+
+    assert [n for n, _ in failed][-2:] == ["error", "done"]
+    assert "Idempotent-Replayed" not in retried.headers
+    assert [n for n, _ in retried_events][-2:] == ["message.completed", "done"]
+    assert len(fake_api.requests) == 2
+
+
 def text_of(events: list[tuple[str, dict[str, Any]]]) -> str:
     return "".join(data["text"] for name, data in events if name == "message.delta")
 
