@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test lint typecheck unit bench bench-medians eval-personas eval-commands train-router fuzz soak abuse loadtest package docs mutation \
-	clean browser test-browser screenshot rehearse node-tools
+	clean browser test-browser screenshot rehearse node-tools capacity restore-drill
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -111,6 +111,12 @@ package: $(STAMP)
 # docs/mutation-report.md. Not part of `make test`: run it before a release.
 mutation: $(STAMP)
 	$(BIN)/python -m tools.mutation
+
+# The capacity model: what the manifest's maximum instances write to Firestore, publish and
+# take of Cloud Run's quotas at 1x, 10x and 100x, and the first limit each scale reaches;
+# writes docs/capacity.md (a test fails when it is stale or the manifest passes a limit).
+capacity: $(STAMP)
+	$(BIN)/python -m tools.capacity
 
 # docs/configuration.md from the settings classes (a test fails when it is stale).
 docs: $(STAMP)

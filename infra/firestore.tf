@@ -26,6 +26,28 @@ locals {
     messages      = "expiresAt"
   }
 
+  # Rising fields (timestamps) that requests write and no query reads on its own: a
+  # single-field index on one takes every write at the end of one range, about 500
+  # writes/s at most (docs/capacity.md, `make capacity`). Exempted from indexing; composite
+  # indexes are unaffected. tests/infra/test_firestore_exemptions.py fails when a query in
+  # the code needs one of these single-field indexes.
+  firestore_index_exemptions = {
+    limits             = ["updatedAt"]
+    quotas             = ["updatedAt", "windowStart"]
+    sessions           = ["createdAt"]
+    conversations      = ["updatedAt"]
+    idempotency_keys   = ["createdAt", "leaseUntil"]
+    processed_events   = ["at"]
+    agents             = ["updatedAt"]
+    alert_groups       = ["updatedAt"]
+    webhook_deliveries = ["receivedAt"]
+  }
+
+  # TTL fields are rising too, and TTL needs no index: every TTL field is exempted from
+  # indexing except these, which a query reads (the sweep of expired guests queries
+  # agents by expiresAt, shared/chat/sweeps.py).
+  firestore_ttl_fields_indexed = ["agents"]
+
   # Fields in query order: equality filters, then the order_by fields, then __name__
   # (the tie-breaker the cursor pagination orders by).
   firestore_indexes = {

@@ -83,11 +83,13 @@ module "topics" {
 module "firestore" {
   source = "./modules/firestore"
 
-  project_id        = var.project_id
-  location_id       = coalesce(var.firestore_location, local.region)
-  delete_protection = var.delete_protection
-  ttl_fields        = local.firestore_ttl_fields
-  composite_indexes = local.firestore_indexes
+  project_id           = var.project_id
+  location_id          = coalesce(var.firestore_location, local.region)
+  delete_protection    = var.delete_protection
+  ttl_fields           = local.firestore_ttl_fields
+  unindexed_ttl_fields = [for collection in keys(local.firestore_ttl_fields) : collection if !contains(local.firestore_ttl_fields_indexed, collection)]
+  index_exemptions     = local.firestore_index_exemptions
+  composite_indexes    = local.firestore_indexes
 
   depends_on = [google_project_service.api]
 }

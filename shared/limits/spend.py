@@ -44,6 +44,9 @@ from shared.gcp import clients
 COLLECTION = "limits"
 HOLD_RECORD_PREFIX = "hold_"
 HOLD_RECORD_DAYS = 2  # past the day windows a record's meters count in
+# Terraform sets CHAT_TOKEN_BUDGET_SHARDS from the manifest's model slots (hundreds at the
+# committed manifest; modules/runtime_config `token_budget_shards`).
+MAX_TOKEN_BUDGET_SHARDS = 100_000
 logger = log.get_logger("spend")
 
 
@@ -73,10 +76,11 @@ class SpendSettings(BaseSettings):
     chat_token_budget_shards: int = Field(
         4,
         ge=1,
-        le=64,
+        le=MAX_TOKEN_BUDGET_SHARDS,
         description=(
             "Documents the deployment's daily budget is spread over (each holds its share), "
-            "so chat messages do not all write one document."
+            "so chat messages do not all write one document. Terraform derives it from the "
+            "manifest: one shard per meter write a second at the peak (docs/capacity.md)."
         ),
     )
     agents_per_guest: int = Field(

@@ -1,6 +1,14 @@
 # The Firestore (native mode) database, TTL policies and the composite indexes the
 # code's queries need (tests/infra/test_firestore_indexes.py keeps them in step).
 
+locals {
+  index_exemptions = merge([
+    for collection, fields in var.index_exemptions : {
+      for field in fields : "${collection}.${field}" => { collection = collection, field = field }
+    }
+  ]...)
+}
+
 resource "google_firestore_database" "database" {
   project                           = var.project_id
   name                              = "(default)"
@@ -13,6 +21,9 @@ resource "google_firestore_database" "database" {
 }
 
 # TTL deletes documents within about a day of expiry; readers still refuse expired ones.
+# A TTL field listed in unindexed_ttl_fields also loses its single-field indexes (an empty
+# index_config): TTL does not need them, and a rising timestamp indexed on every write is a
+# hot spot past ~500 writes/s.
 resource "google_firestore_field" "ttl" {
   for_each = var.ttl_fields
 
@@ -22,6 +33,31 @@ resource "google_firestore_field" "ttl" {
   field      = each.value
 
   ttl_config {}
+
+  dynamic "index_config" {
+    for_each = contains(var.unindexed_ttl_fields, each.key) ? [each.value] : []
+    content {}
+  }
+}
+
+# Other rising fields no query reads alone: exempted from single-field indexing.
+resource "google_firestore_field" "unindexed" {
+  for_each = local.index_exemptions
+
+  project    = var.project_id
+  database   = google_firestore_database.database.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  index_config {}
+
+  lifecycle {
+    # One google_firestore_field per field: a TTL field is exempted through ttl above.
+    precondition {
+      condition     = lookup(var.ttl_fields, each.value.collection, "") != each.value.field
+      error_message = "${each.key} is a TTL field: list its collection in unindexed_ttl_fields instead."
+    }
+  }
 }
 
 resource "google_firestore_index" "composite" {

@@ -25,6 +25,30 @@ variable "ttl_fields" {
   }
 }
 
+variable "unindexed_ttl_fields" {
+  type        = list(string)
+  description = "Collections of ttl_fields whose TTL field is also exempted from single-field indexing (TTL needs no index; a rising timestamp indexed on every write is a hot spot)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for collection in var.unindexed_ttl_fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", collection))])
+    error_message = "unindexed_ttl_fields lists plain collection ids."
+  }
+}
+
+variable "index_exemptions" {
+  type        = map(list(string))
+  description = "Collection group => fields exempted from single-field indexing (rising fields no query reads alone). Composite indexes are unaffected."
+  default     = {}
+
+  validation {
+    condition = alltrue(flatten([for collection, fields in var.index_exemptions : [
+      for field in fields : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", collection)) && can(regex("^[A-Za-z_][A-Za-z0-9_]*$", field))
+    ]]))
+    error_message = "index_exemptions maps plain collection ids to plain field names."
+  }
+}
+
 variable "composite_indexes" {
   type = map(object({
     collection  = string

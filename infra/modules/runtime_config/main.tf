@@ -23,7 +23,21 @@ locals {
     # the functions' own Firestore-backed bounds get the same numbers.
     SESSION_CREATE_PER_MINUTE            = tostring(var.rate_limits.session_create_per_minute)
     CHAT_MESSAGES_PER_ADDRESS_PER_MINUTE = tostring(var.rate_limits.chat_post_per_minute)
+    CHAT_TOKEN_BUDGET_SHARDS             = tostring(local.token_budget_shards)
   }
+
+  # The deployment's daily token meter is spread over shard documents (shared/limits/
+  # spend.py). Every model run writes its shard twice (reserve, settle) and holds its slot
+  # about var.model_run_seconds, so at the manifest's peak the meter takes
+  # model slots / run seconds x 2 writes a second: one shard per write a second keeps each
+  # shard within Firestore's ~1 write/s a document. Raising a maxInstances raises the
+  # shards with it (tools/capacity.py computes the same; docs/capacity.md). HTTP entries
+  # are the load; a Pub/Sub entry with the key continues runs they admitted.
+  model_slots = sum(concat([0], [
+    for entry in values(local.http) : entry.scaling.maxInstances * entry.scaling.concurrency
+    if contains([for secret in try(entry.secrets, []) : secret.secret], var.model_secret)
+  ]))
+  token_budget_shards = max(1, ceil(local.model_slots / var.model_run_seconds * 2))
 
   # Only functions without a public invoker may trust Cloud Run IAM for operator routes.
   access_env = {

@@ -32,3 +32,8 @@ output "scheduled_messages" {
   description = "Scheduled Pub/Sub message key => topic, data and schedule."
   value       = local.scheduled_messages
 }
+
+output "token_budget_shards" {
+  description = "CHAT_TOKEN_BUDGET_SHARDS every function gets: the deployment token meter's shards, derived from the manifest's model slots."
+  value       = local.token_budget_shards
+}

@@ -87,3 +87,20 @@ variable "rate_limits" {
     chat_post_per_minute      = number
   })
 }
+
+variable "model_secret" {
+  type        = string
+  description = "Secret id of the model provider's key: the manifest entries holding it call the model and spend on the token meters."
+  default     = "anthropic-api-key"
+}
+
+variable "model_run_seconds" {
+  type        = number
+  description = "Planning figure: how long a model run (a streamed answer) holds its slot on average; the token meter's shard count follows from it (tools/capacity.py MODEL_RUN_SECONDS)."
+  default     = 10
+
+  validation {
+    condition     = var.model_run_seconds >= 1 && var.model_run_seconds <= 300
+    error_message = "model_run_seconds is between 1 and 300."
+  }
+}
