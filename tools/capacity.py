@@ -112,6 +112,9 @@ class Doc:
     sequential: tuple[str, ...] = ()
     indexed: tuple[str, ...] = ()  # other fields a write changes that composite indexes use
     per_parent: bool = False  # a subcollection: single-field entries are per parent
+    # Timestamps a write sets that do not rise write after write (a day meter's expiry is
+    # that day's end; a guest's counts expire with the guest): no hot spot.
+    windowed: tuple[str, ...] = ()
 
     @property
     def collection(self) -> str:
@@ -125,15 +128,21 @@ DOCS: dict[str, Doc] = {
         r"^limits/global_\d+_tokens_",
         "shards",
         ("updatedAt",),
+        windowed=("expiresAt",),
     ),
     "guest token meter": Doc(
-        "limits/user_{guest}_tokens_{day}", r"^limits/user_[^/]+_tokens_", "guest", ("updatedAt",)
+        "limits/user_{guest}_tokens_{day}",
+        r"^limits/user_[^/]+_tokens_",
+        "guest",
+        ("updatedAt",),
+        windowed=("expiresAt",),
     ),
     "address token meter": Doc(
         "limits/addr_{address}_tokens_{day}",
         r"^limits/addr_[^/]+_tokens_",
         "address",
         ("updatedAt",),
+        windowed=("expiresAt",),
     ),
     "address message meter": Doc(
         "limits/addr_{address}_messages_{minute}",
@@ -149,13 +158,18 @@ DOCS: dict[str, Doc] = {
     ),
     "run hold record": Doc("limits/hold_{answer}", r"^limits/hold_", "unique", ("expiresAt",)),
     "guest agent count": Doc(
-        "limits/user_{guest}_agents", r"^limits/user_[^/]+_agents$", "guest", ("updatedAt",)
+        "limits/user_{guest}_agents",
+        r"^limits/user_[^/]+_agents$",
+        "guest",
+        ("updatedAt",),
+        windowed=("expiresAt",),
     ),
     "guest conversation count": Doc(
         "limits/user_{guest}_conversations",
         r"^limits/user_[^/]+_conversations$",
         "guest",
         ("updatedAt",),
+        windowed=("expiresAt",),
     ),
     "guest quota": Doc(
         "quotas/{guest}", r"^quotas/[^/]+$", "guest", ("updatedAt", "windowStart", "expiresAt")
@@ -166,7 +180,9 @@ DOCS: dict[str, Doc] = {
     "agent": Doc(
         "agents/{agent}", r"^agents/[^/]+$", "unique", ("createdAt", "updatedAt", "expiresAt")
     ),
-    "guest dashboard totals": Doc("agent_totals/{guest}", r"^agent_totals/[^/]+$", "guest"),
+    "guest dashboard totals": Doc(
+        "agent_totals/{guest}", r"^agent_totals/[^/]+$", "guest", windowed=("expiresAt",)
+    ),
     "agent stat shard": Doc(
         "agents/{agent}/statShards/{k}", r"^agents/[^/]+/statShards/", "agent", per_parent=True
     ),
