@@ -1,15 +1,22 @@
-"""Chat: conversations with an agent, and messages answered by the model (JSON or SSE)."""
+"""Chat: conversations with an agent, and messages answered by the model (JSON or SSE).
+
+Two entry points: `chat` (HTTP, `/v1/conversations`, deployed as `chat`) and
+`on_answer_continue` (Pub/Sub push from `chat-continuations`, deployed as
+`chat-continue`): the rest of a streamed answer whose client went.
+"""
 
 from __future__ import annotations
 
 import functions_framework
+from cloudevents.http import CloudEvent
 from flask import Request
 from werkzeug.wrappers import Response
 
-from shared.chat import conversations, models, runs, streams
+from shared.chat import continuations, conversations, models, runs, streams
 from shared.core import log
 from shared.identity.auth import authenticate, claim
 from shared.llm import model
+from shared.messaging import events
 from shared.web import sse
 from shared.web.api import Api, Call
 
@@ -78,8 +85,10 @@ def send_message(call: Call) -> models.MessageExchange | Response:
     user, conversation = call.principal.user_id, call.params["conversation_id"]
     run = runs.start(user, conversation, call.body.content, call.client_ip)
     if sse.wanted(call.request):
-        # The answer outlives the connection: a client that goes resumes it from anywhere.
-        return sse.response(run.sse(), location=run.events_path, outlive=True)
+        # The answer outlives the connection: a client that goes leaves it to the
+        # continuation (`on_answer_continue`) and resumes it from anywhere; a run with
+        # tools, which cannot be handed off, goes on here.
+        return sse.response(run.sse(), location=run.events_path, outlive=not run.hands_off)
     return run.exchange()
 
 
@@ -107,3 +116,17 @@ def message_events(call: Call) -> Response:
 def chat(request: Request) -> Response:
     model.warm_up()
     return api(request)
+
+
+@functions_framework.cloud_event
+def on_answer_continue(cloud_event: CloudEvent) -> None:
+    """Finish a streamed answer whose client went (`chat.answer.handed_off`).
+
+    Retried: a Firestore failure raises, so Pub/Sub redelivers (then dead-letters).
+    Dropped as poison (logged, acknowledged): a message that is not a platform event, or
+    data that is not `AnswerHandedOffData`. Ignored: other event types.
+    Deduplicated on the answer: a final or gone answer, an event that is not the answer's
+    hand-off, and an answer another delivery claimed within the lease are acknowledged
+    and left alone, so a redelivery continues nothing twice.
+    """
+    events.consume(cloud_event, continuations.continue_answer)

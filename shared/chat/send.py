@@ -208,6 +208,13 @@ def history(admission: Admission, token_budget: int) -> list[dict[str, str]]:
     return _turns(rows, token_budget)
 
 
+def turns_up_to(conversation_id: str, seq: int, token_budget: int) -> list[dict[str, str]]:
+    """The turns `history` gives a run whose user's message is `seq`, read again from the
+    stored messages (for the continuation of its answer, on another instance)."""
+    rows = _recent_messages(conversation_id, seq)
+    return _turns([row for row in rows if seq - WINDOW < row["seq"] <= seq], token_budget)
+
+
 def _cache_history(conversation_id: str, rows: list[dict[str, Any]], token_budget: int) -> None:
     """Keep the final (no longer pending) newest rows the budget can still pick from.
 

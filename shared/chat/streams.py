@@ -234,7 +234,7 @@ def _frames(conversation_id: str, answer: MessageRecord, after: int) -> Iterator
     settings = get_stream_settings()
     keepalive = get_web_settings().sse_keepalive_seconds
     if after < 0:
-        question = _question_of(answer)
+        question = question_of(answer)
         created = {
             "userMessage": question.public().model_dump(mode="json", by_alias=True)
             if question
@@ -269,7 +269,7 @@ def _frames(conversation_id: str, answer: MessageRecord, after: int) -> Iterator
         answer = read_answer(conversation_id, answer.id)
 
 
-def _question_of(answer: MessageRecord) -> MessageRecord | None:
+def question_of(answer: MessageRecord) -> MessageRecord | None:
     """The user's message the answer replies to (the one just before it)."""
     from google.cloud.firestore import FieldFilter
 

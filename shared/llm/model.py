@@ -24,7 +24,7 @@ from shared.core import log
 from shared.llm import budget as budgets
 from shared.llm.budget import Budget
 from shared.llm.errors import ModelError, ModelFailed, ModelUnavailable
-from shared.llm.offline import estimate_tokens, offline_answer, paced_chunks
+from shared.llm.offline import estimate_tokens, offline_continuation, paced_chunks
 from shared.llm.settings import (
     OFFLINE_MODEL,
     chat_answer_deadline_seconds,
@@ -61,6 +61,12 @@ class ModelStream:
     (`shared.llm.budget`); it hears what the call spent when the stream ends. `close()`
     (or closing the iterator) stops generation and releases the connection; the text so
     far stays in `text`.
+
+    With a `prefill` (the start of the answer, written already) the model continues it:
+    the request ends with it as the assistant's turn (the Messages API continues a final
+    assistant turn), the chunks are what follows it, and `text` is the whole answer,
+    prefill included. The API refuses a final assistant turn that ends in whitespace, so
+    that is sent without it and taken off the continuation's start instead.
     """
 
     def __init__(
@@ -71,9 +77,10 @@ class ModelStream:
         max_tokens: int,
         *,
         budget: Budget,
+        prefill: str = "",
     ) -> None:
         self.system, self.messages, self.requested_model = system, messages, model
-        self.max_tokens, self.budget = max_tokens, budget
+        self.max_tokens, self.budget, self.prefill = max_tokens, budget, prefill
         self.offline = model == OFFLINE_MODEL or not is_configured()
         self.model = OFFLINE_MODEL if self.offline else model
         self.input_tokens = self.output_tokens = self.cache_read_tokens = 0
@@ -103,7 +110,7 @@ class ModelStream:
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        return self.prefill + "".join(self.parts)
 
     @property
     def latency_ms(self) -> float:
@@ -122,8 +129,11 @@ class ModelStream:
         )
 
     def _offline_chunks(self) -> Generator[str, None, None]:
-        text = offline_answer(self.system, self.messages)
-        self.input_tokens = estimate_tokens(self.system + json.dumps(self.messages))
+        text = offline_continuation(self.system, self.messages, self.prefill)
+        self.input_tokens = estimate_tokens(self.system + json.dumps(self.turns()))
+        if not text:  # the prefill was the whole answer
+            self.stop_reason = "end_turn"
+            return
         self.stop_reason = yield from paced_chunks(text, self.max_tokens, self._count_output)
 
     def _count_output(self, tokens: int) -> None:
@@ -138,13 +148,15 @@ class ModelStream:
             lambda client: client.messages.create(stream=True, **self.request()),
         )
         stopped = False
+        joint = _Joint(self.prefill)
         try:
             for event in raw:
                 if event.type == "message_start":
                     self.model = event.message.model or self.model
                     self._usage(event.message.usage)
                 elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                    yield event.delta.text
+                    if text := joint.after(event.delta.text):
+                        yield text
                 elif event.type == "message_delta":
                     self.stop_reason = event.delta.stop_reason
                     self._usage(event.usage)
@@ -172,7 +184,34 @@ class ModelStream:
         self.output_tokens = getattr(usage, "output_tokens", 0) or self.output_tokens
 
     def request(self) -> dict[str, Any]:
-        return build_request(self.system, self.messages, self.requested_model, self.max_tokens)
+        return build_request(self.system, self.turns(), self.requested_model, self.max_tokens)
+
+    def turns(self) -> list[dict[str, Any]]:
+        """The messages sent: the conversation, then the prefill as the assistant's turn."""
+        sent = self.prefill.rstrip()
+        return [*self.messages, {"role": "assistant", "content": sent}] if sent else self.messages
+
+
+class _Joint:
+    """Where a continuation meets its prefill: the whitespace the prefill ended with (not
+    sent, see `ModelStream`) is taken off the continuation's start once, when the model
+    writes it; other leading whitespace goes too, since the prefill already ends in some."""
+
+    def __init__(self, prefill: str) -> None:
+        self.trailing = prefill[len(prefill.rstrip()) :] if prefill.strip() else ""
+        self.held = ""
+        self.joined = not self.trailing
+
+    def after(self, chunk: str) -> str:
+        if self.joined:
+            return chunk
+        self.held += chunk
+        if not self.held.strip():
+            return ""  # only whitespace so far: wait to see how much
+        self.joined = True
+        lead = len(self.held) - len(self.held.lstrip())
+        cut = len(self.trailing) if self.held[:lead].startswith(self.trailing) else lead
+        return self.held[cut:]
 
 
 def build_request(
@@ -198,9 +237,11 @@ def stream(
     max_tokens: int = 1024,
     *,
     budget: Budget,
+    prefill: str = "",
 ) -> ModelStream:
-    """A streamed answer (see `ModelStream`); the request starts on first iteration."""
-    return ModelStream(system, messages, model, max_tokens, budget=budget)
+    """A streamed answer (see `ModelStream`), continuing `prefill` when given; the request
+    starts on first iteration."""
+    return ModelStream(system, messages, model, max_tokens, budget=budget, prefill=prefill)
 
 
 def complete(

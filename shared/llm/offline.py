@@ -39,6 +39,17 @@ def offline_answer(system: str, messages: list[dict[str, str]]) -> str:
     )
 
 
+def offline_continuation(system: str, messages: list[dict[str, str]], prefill: str) -> str:
+    """What follows `prefill` in the answer to `messages`: the whole answer is generated
+    as without a prefill (deterministic), and the part after the prefill is what continues
+    it, so a continued answer reads exactly as an uncut one. A prefill the offline model
+    would not have written (another model's start) is left as it is: nothing follows."""
+    whole = offline_answer(system, messages)
+    if not prefill:
+        return whole
+    return whole[len(prefill) :] if whole.startswith(prefill) else ""
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters per token: good enough to budget history."""
     return max(1, (len(text) + 3) // 4)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -287,37 +286,7 @@ def test_a_cut_stream_ends_the_sse_with_an_error_event(
     assert [e.type for e in pull_events(subscription)] == [chat_events.RUN_FAILED]
 
 
-def test_a_client_leaving_mid_stream_leaves_the_answer_to_finish_as_it_would_have(
-    client: Any, owner: Owner, fake_api: FakeMessagesApi, firestore_db: Any, subscription: str
-) -> None:
-    fake_api.chunks, fake_api.chunk_delay = 8, 0.05
-    conversation = start_conversation(client, owner)
-    response = client.post(
-        f"/v1/conversations/{conversation['id']}/messages",
-        json={"content": "a long answer please"},
-        headers={**owner.headers, "Accept": "text/event-stream"},
-        buffered=False,
-    )
-    body = iter(response.response)
-
-    received = [next(body), next(body)]  # message.created, then the first delta
-    response.close()
-    answer = _final_answer(firestore_db, conversation["id"])
-
-    assert b"message.delta" in received[1]
-    assert (answer["status"], answer["content"]) == ("completed", fake_api.reply)
-    [event] = pull_events(subscription)
-    assert event.data_as(ChatRunData).outcome == "completed"
-
-
-def _final_answer(db: Any, conversation_id: str, within: float = 20.0) -> dict[str, Any]:
-    """The stored answer once it is no longer pending (the run goes on in its thread)."""
-    deadline = time.monotonic() + within
-    answer = stored_messages(db, conversation_id)[1]
-    while answer["status"] == "pending" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        answer = stored_messages(db, conversation_id)[1]
-    return answer
+# A client that goes mid-answer hands it off: test_continuations.py.
 
 
 def test_a_cancel_stops_the_answer_and_it_ends_cancelled(
