@@ -11,6 +11,7 @@ NODE_STAMP := node_modules/.installed-stamp
 	clean browser test-browser screenshot rehearse node-tools capacity restore-drill
 
 $(STAMP): pyproject.toml
+	@echo "Installing .venv from pyproject.toml (about 4.5 minutes the first time)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
