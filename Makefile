@@ -119,6 +119,11 @@ mutation: $(STAMP)
 capacity: $(STAMP)
 	$(BIN)/python -m tools.capacity
 
+# Fill a Firestore emulator through the API, export it, destroy it, import the export into a
+# new emulator and prove through the API that everything came back (docs/restore.md).
+restore-drill: $(STAMP)
+	$(BIN)/python -m tools.restore_drill
+
 # docs/configuration.md from the settings classes (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/python -m tools.settings_doc

@@ -91,6 +91,9 @@ module "firestore" {
   index_exemptions     = local.firestore_index_exemptions
   composite_indexes    = local.firestore_indexes
 
+  backup_daily_retention_days   = var.backup_retention.daily_days
+  backup_weekly_retention_weeks = var.backup_retention.weekly_weeks
+
   depends_on = [google_project_service.api]
 }
 

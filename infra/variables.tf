@@ -142,3 +142,20 @@ variable "delete_protection" {
   description = "Protect the Firestore database from deletion."
   default     = true
 }
+
+variable "backup_retention" {
+  type = object({
+    daily_days   = number
+    weekly_weeks = number
+  })
+  description = "Firestore managed backups: days a daily backup is kept (at most 7) and weeks a weekly one is kept (at most 14); 0 turns a schedule off. docs/restore.md restores from them."
+  default = {
+    daily_days   = 7
+    weekly_weeks = 14
+  }
+
+  validation {
+    condition     = var.backup_retention.daily_days >= 0 && var.backup_retention.daily_days <= 7 && var.backup_retention.weekly_weeks >= 0 && var.backup_retention.weekly_weeks <= 14
+    error_message = "Firestore keeps a daily backup at most 7 days and a weekly one at most 14 weeks."
+  }
+}

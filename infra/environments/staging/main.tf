@@ -26,6 +26,12 @@ module "platform" {
   delete_protection = false
   log_level         = "DEBUG"
 
+  # Staging data can be rebuilt: two days of daily backups to rehearse a restore, no weekly.
+  backup_retention = {
+    daily_days   = 2
+    weekly_weeks = 0
+  }
+
   rate_limits = {
     session_create_per_minute = 20
     chat_post_per_minute      = 120

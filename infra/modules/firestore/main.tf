@@ -20,6 +20,32 @@ resource "google_firestore_database" "database" {
   deletion_policy                   = var.delete_protection ? "ABANDON" : "DELETE"
 }
 
+# Managed backups (docs/restore.md): a daily one kept up to 7 days and a weekly one kept up
+# to 14 weeks, Firestore's limits for each kind of schedule (one of each per database).
+# Point-in-time recovery (above) covers the last 7 days at minute granularity; backups
+# survive a deleted database and reach further back.
+resource "google_firestore_backup_schedule" "daily" {
+  count = var.backup_daily_retention_days > 0 ? 1 : 0
+
+  project   = var.project_id
+  database  = google_firestore_database.database.name
+  retention = "${var.backup_daily_retention_days * 86400}s"
+
+  daily_recurrence {}
+}
+
+resource "google_firestore_backup_schedule" "weekly" {
+  count = var.backup_weekly_retention_weeks > 0 ? 1 : 0
+
+  project   = var.project_id
+  database  = google_firestore_database.database.name
+  retention = "${var.backup_weekly_retention_weeks * 7 * 86400}s"
+
+  weekly_recurrence {
+    day = var.backup_weekly_day
+  }
+}
+
 # TTL deletes documents within about a day of expiry; readers still refuse expired ones.
 # A TTL field listed in unindexed_ttl_fields also loses its single-field indexes (an empty
 # index_config): TTL does not need them, and a rising timestamp indexed on every write is a

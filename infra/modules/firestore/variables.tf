@@ -78,3 +78,36 @@ variable "composite_indexes" {
     error_message = "query_scope is COLLECTION or COLLECTION_GROUP."
   }
 }
+
+variable "backup_daily_retention_days" {
+  type        = number
+  description = "Days a daily backup is kept (Firestore allows at most 7); 0 = no daily backups."
+  default     = 7
+
+  validation {
+    condition     = var.backup_daily_retention_days >= 0 && var.backup_daily_retention_days <= 7 && floor(var.backup_daily_retention_days) == var.backup_daily_retention_days
+    error_message = "backup_daily_retention_days is a whole number from 0 to 7 (Firestore keeps a daily backup at most 7 days)."
+  }
+}
+
+variable "backup_weekly_retention_weeks" {
+  type        = number
+  description = "Weeks a weekly backup is kept (Firestore allows at most 14); 0 = no weekly backups."
+  default     = 14
+
+  validation {
+    condition     = var.backup_weekly_retention_weeks >= 0 && var.backup_weekly_retention_weeks <= 14 && floor(var.backup_weekly_retention_weeks) == var.backup_weekly_retention_weeks
+    error_message = "backup_weekly_retention_weeks is a whole number from 0 to 14 (Firestore keeps a weekly backup at most 14 weeks)."
+  }
+}
+
+variable "backup_weekly_day" {
+  type        = string
+  description = "Day of the week the weekly backup is taken (UTC)."
+  default     = "SUNDAY"
+
+  validation {
+    condition     = contains(["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], var.backup_weekly_day)
+    error_message = "backup_weekly_day is a day of the week in capitals, such as SUNDAY."
+  }
+}
