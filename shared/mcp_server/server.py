@@ -67,7 +67,7 @@ def authenticate(request: Request) -> Caller:
     from an allowed origin."""
     check_origin(request)
     if auth.bears_admin_token(request):
-        return Caller(operator=True)
+        return Caller(operator=True, requested_by="operator (token) over MCP")
     return Caller(user_id=auth.authenticate(request).user_id)
 
 

@@ -44,9 +44,11 @@ def _public(command_id: str, data: dict[str, Any]) -> CommandPublic:
     return CommandPublic.model_validate({**data, "id": command_id})
 
 
-def _run(plan: Plan) -> dict[str, Any]:
-    """The fields a run leaves: done with its result, or failed with the reason."""
-    outcome = registry.execute(OPERATOR, plan.tool, plan.arguments)
+def _run(plan: Plan, who: str | None) -> dict[str, Any]:
+    """The fields a run leaves: done with its result, or failed with the reason. The tool
+    runs as the operator who asked (or confirmed), so a change records who."""
+    caller = Caller(operator=True, requested_by=who) if who else OPERATOR
+    outcome = registry.execute(caller, plan.tool, plan.arguments)
     if outcome.is_error:
         return {
             "status": "failed",
@@ -77,7 +79,7 @@ def create(text: str, address: str = "", requested_by: str | None = None) -> Com
     elif chosen.plan.changes:
         data["status"] = "awaiting_confirmation"
     else:
-        data.update(_run(chosen.plan))
+        data.update(_run(chosen.plan, requested_by))
     _ref(command_id).create(data)
     logger.info(
         "ops command planned",
@@ -137,7 +139,7 @@ def confirm(command_id: str, confirmed_by: str | None = None) -> CommandPublic:
     if not won:
         return _public(command_id, _settled(ref, data))
     try:
-        finished = _run(Plan.model_validate(data["plan"]))
+        finished = _run(Plan.model_validate(data["plan"]), confirmed_by or data.get("requestedBy"))
     except Exception as exc:
         failed = {"status": "failed", "error": str(exc)[:300], "finishedAt": utcnow()}
         with contextlib.suppress(Exception):  # the run's own failure is the one to answer

@@ -22,10 +22,13 @@ MAX_RESULT_CHARS = 8_000
 
 @dataclass(frozen=True)
 class Caller:
-    """Who a tool runs for: a guest (their user id) or an operator (no user of their own)."""
+    """Who a tool runs for: a guest (their user id) or an operator (no user of their own).
+    `requested_by` names the person when the caller knows it (an ops command's requester
+    or confirmer), for the record a changing tool leaves."""
 
     user_id: str | None = None
     operator: bool = False
+    requested_by: str | None = None
 
     @property
     def kind(self) -> str:

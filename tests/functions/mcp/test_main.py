@@ -49,7 +49,7 @@ def test_a_guest_lists_guest_tools_and_an_operator_lists_all(client: Any) -> Non
     operator = rpc(client, OPERATOR, "tools/list", {}).get_json()["result"]["tools"]
 
     assert {t["name"] for t in guest} == {"list_my_agents", "route_to_persona"}
-    assert len(operator) == 9
+    assert len(operator) == 15
     silence = next(t for t in operator if t["name"] == "create_silence")
     assert silence["annotations"]["readOnlyHint"] is False
     assert silence["inputSchema"]["required"] == ["source"]
