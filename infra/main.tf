@@ -13,8 +13,10 @@ locals {
   # The load balancer's URL (modules/load_balancer output `url`), known before it exists.
   api_url = "https://${var.domains[0]}"
 
-  pubsub_service_agent     = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-  monitoring_service_agent = "service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+  # Google's service agents, from resources that make sure they exist (below): every grant
+  # to them waits for the agent instead of failing on a fresh project.
+  pubsub_service_agent     = google_project_service_identity.pubsub.email
+  monitoring_service_agent = google_project_service_identity.monitoring.email
 
   # Every API a resource here needs (tests/infra/test_terraform.py maps resource types to
   # APIs). Cloud Run functions (2nd gen) build with Cloud Build and store the image in
@@ -56,16 +58,41 @@ module "runtime_config" {
   rate_limits     = var.rate_limits
 }
 
-data "google_project" "this" {
-  project_id = var.project_id
-}
-
 resource "google_project_service" "api" {
   for_each = local.apis
 
   project            = var.project_id
   service            = each.value
   disable_on_destroy = false
+}
+
+# A service agent is created some time after its API is enabled, or when something first
+# needs it; granting a role to one that does not exist yet fails the first apply. These
+# create the Pub/Sub agent (it signs push tokens, forwards dead letters) and the Monitoring
+# notification agent (it publishes incidents to the topic) before any grant names them.
+# Only the google-beta provider has this resource.
+#
+# No wait after enabling the APIs: hashicorp/time's time_sleep cannot be downloaded here,
+# so everything that needs an API depends_on google_project_service.api (a test holds
+# every resource and module to it), which waits for each enablement to finish. An API
+# whose enablement has not propagated yet may still refuse one call on a brand-new
+# project; a second apply then goes through (docs/deploy.md).
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_project_service_identity" "monitoring" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "monitoring.googleapis.com"
+
+  depends_on = [google_project_service.api]
 }
 
 module "topics" {
@@ -173,6 +200,8 @@ module "function" {
 
   environment_variables = module.runtime_config.environment_variables[each.key]
   secrets               = module.runtime_config.secret_environment_variables[each.key]
+  secret_versions       = var.secret_versions
+  public_invoker        = var.public_invoker
   firestore_access      = length(try(each.value.firestore, [])) > 0
   publishes             = try(each.value.publishes, [])
   access                = each.value.access

@@ -32,3 +32,8 @@ output "region" {
   description = "Region of the functions."
   value       = local.region
 }
+
+output "invoker_check_off" {
+  description = "Public functions whose invoker IAM check Cloud Build turns off (public_invoker = none); empty with allUsers grants."
+  value       = var.public_invoker == "none" ? sort([for name, entry in local.http : module.function[name].name if entry.access == "public"]) : []
+}

@@ -159,3 +159,24 @@ variable "backup_retention" {
     error_message = "Firestore keeps a daily backup at most 7 days and a weekly one at most 14 weeks."
   }
 }
+
+variable "secret_versions" {
+  type        = map(string)
+  description = "Secret id => the version number the functions read (never latest): a rotation adds a version, then changes this number (Cloud Build: _SECRET_VERSIONS)."
+
+  validation {
+    condition     = alltrue([for version in values(var.secret_versions) : can(regex("^[0-9]+$", version))])
+    error_message = "secret_versions pins version numbers such as \"3\", never latest."
+  }
+}
+
+variable "public_invoker" {
+  type        = string
+  description = "allUsers: public functions get an allUsers invoker grant. none: no grant, and Cloud Build turns their invoker IAM check off (for organisations whose domain-restricted-sharing policy refuses allUsers)."
+  default     = "allUsers"
+
+  validation {
+    condition     = contains(["allUsers", "none"], var.public_invoker)
+    error_message = "public_invoker is allUsers or none."
+  }
+}

@@ -134,6 +134,17 @@ def _build(
 
 # --- checking Terraform files against it ----------------------------------------------------
 
+# Resources only hashicorp/google-beta has, so no GA binding can be read: their arguments
+# as the provider documents them (registry.terraform.io/providers/hashicorp/google-beta/
+# 6.50.0/docs/resources/project_service_identity: `service` required, `project` optional,
+# a `timeouts` block). A resource of one of these types must say `provider = google-beta`.
+BETA_ONLY = {
+    "google_project_service_identity": BlockSchema(
+        arguments={"service": True, "project": False},
+        blocks={"timeouts": (BlockSchema(arguments={"create": False}), False)},
+    ),
+}
+
 # Terraform's own meta-arguments and meta-blocks, valid in any resource or data source.
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider"}
 META_BLOCKS = {"lifecycle", "provisioner", "connection", "precondition", "postcondition"}
@@ -174,6 +185,17 @@ def check_block(block: Block, node: BlockSchema, where: str) -> list[str]:
     return problems
 
 
+def _provider_of(path: Path, type_: str, name: str) -> str | None:
+    """The `provider` meta-argument of one resource, as written (None if absent)."""
+    from tests.infra.terraform_hcl import one, parse
+
+    for resources in parse(path).get("resource", []):
+        body = resources.get(type_, {}).get(name)
+        if body is not None and "provider" in body:
+            return str(one(body["provider"])).removeprefix("${").removesuffix("}")
+    return None
+
+
 def check_file(path: Path, label: str) -> list[str]:
     """Every google_* resource and data source of a .tf file against the provider schema."""
     problems: list[str] = []
@@ -184,6 +206,11 @@ def check_file(path: Path, label: str) -> list[str]:
         where = f"{label}: {'data.' if block.type == 'data' else ''}{type_}.{name}"
         if not type_.startswith("google_"):
             problems.append(f"{where}: no schema for a provider other than google")
+            continue
+        if type_ in BETA_ONLY and block.type == "resource":
+            if _provider_of(path, type_, name) != "google-beta":
+                problems.append(f"{where}: {type_} exists only in google-beta: set provider")
+            problems += check_block(block, BETA_ONLY[type_], where)
             continue
         try:
             node = schema(type_, block.type)

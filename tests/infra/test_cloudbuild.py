@@ -54,7 +54,8 @@ def test_tests_and_packaging_go_through_make() -> None:
 
 def test_apply_uses_the_reviewed_plan() -> None:
     assert "-out=tfplan" in script("terraform-plan")
-    assert script("terraform-apply").endswith("apply tfplan")
+    assert script("terraform-apply").endswith("tfplan")
+    assert "apply" in step("terraform-apply")["args"]
 
 
 def test_smoke_test_is_the_script_the_rehearsal_runs() -> None:

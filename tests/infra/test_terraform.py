@@ -268,7 +268,9 @@ def test_invoker_grants_follow_the_access_of_the_entry() -> None:
     pusher = resource(FUNCTION_MODULE, "google_cloud_run_service_iam_member", "pubsub_pusher")
 
     assert one(public["member"]) == "allUsers"
-    assert one(public["count"]).replace(" ", "") == '${var.access=="public"?1:0}'
+    assert one(public["count"]).replace(" ", "") == (
+        '${var.access=="public"&&var.public_invoker=="allUsers"?1:0}'
+    )
     assert one(operator["for_each"]).startswith('${var.access == "operators"')
     assert "var.operator_invokers" in one(operator["for_each"])
     assert one(pusher["count"]).replace(" ", "") == '${var.access=="pubsub"?1:0}'
@@ -619,6 +621,9 @@ APIS_BY_RESOURCE_PREFIX = {
     "google_secret_manager_": {"secretmanager.googleapis.com"},
     "google_logging_": {"logging.googleapis.com"},
     "google_monitoring_": {"monitoring.googleapis.com"},
+    # Creates a service agent through Service Usage (enabled by the bootstrap), for a
+    # service whose API is in local.apis.
+    "google_project_service_identity": set(),
 }
 
 

@@ -27,3 +27,8 @@ output "region" {
   description = "Region of the functions."
   value       = module.platform.region
 }
+
+output "invoker_check_off" {
+  description = "Public functions whose invoker IAM check Cloud Build turns off."
+  value       = module.platform.invoker_check_off
+}

@@ -28,3 +28,14 @@ variable "allowed_origins" {
   description = "Browser origins allowed by CORS."
   default     = []
 }
+
+variable "secret_versions" {
+  type        = map(string)
+  description = "Secret id => version number the functions read (Cloud Build passes _SECRET_VERSIONS)."
+}
+
+variable "public_invoker" {
+  type        = string
+  description = "allUsers, or none where the organisation refuses allUsers grants (docs/deploy.md)."
+  default     = "allUsers"
+}

@@ -12,6 +12,10 @@ provider "google" {
   project = var.project_id
 }
 
+provider "google-beta" {
+  project = var.project_id
+}
+
 module "platform" {
   source = "../.."
 
@@ -22,6 +26,8 @@ module "platform" {
   source_prefix     = var.source_prefix
   operators_group   = var.operators_group
   allowed_origins   = var.allowed_origins
+  secret_versions   = var.secret_versions
+  public_invoker    = var.public_invoker
   scale_to_zero     = true
   delete_protection = false
   log_level         = "DEBUG"

@@ -86,8 +86,17 @@ resource "google_cloudfunctions2_function" "function" {
         key        = secret_environment_variables.value.env
         project_id = var.project_id
         secret     = secret_environment_variables.value.secret
-        version    = "latest"
+        # A pinned version: a rotation is a reviewed change that rolls a new revision, and
+        # a revision never starts on a version nobody has tested (or that does not exist).
+        version = var.secret_versions[secret_environment_variables.value.secret]
       }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for secret in var.secrets : can(regex("^[0-9]+$", lookup(var.secret_versions, secret.secret, "")))])
+      error_message = "Pin every secret ${var.name} reads to a version number in secret_versions (not latest): ${join(", ", [for secret in var.secrets : secret.secret])}."
     }
   }
 
@@ -97,10 +106,14 @@ resource "google_cloudfunctions2_function" "function" {
 
 # The function answers requests from anyone that gets past the load balancer and Cloud
 # Armor; it authenticates callers itself with guest-session bearer tokens.
+# Under the domain-restricted-sharing organisation policy (iam.allowedPolicyMemberDomains)
+# an allUsers grant is refused: with public_invoker = "none" there is none, and Cloud Build
+# turns the service's invoker IAM check off instead (the google provider cannot set
+# invoker_iam_disabled on a Cloud Run function; cloudbuild.yaml, docs/deploy.md).
 resource "google_cloud_run_service_iam_member" "public" {
   #checkov:skip=CKV_GCP_102:Public by design for access = public only: ingress is load-balancer-only and the code checks bearer tokens.
   #checkov:skip=CKV2_AGENTS_1:The one allowed public grant (infra/checkov/policies/no_public_invoker.yaml); count-gated on access == "public".
-  count = var.access == "public" ? 1 : 0
+  count = var.access == "public" && var.public_invoker == "allUsers" ? 1 : 0
 
   project  = var.project_id
   location = var.region

@@ -172,3 +172,20 @@ variable "labels" {
   description = "Labels on the function and its subscription."
   default     = {}
 }
+
+variable "secret_versions" {
+  type        = map(string)
+  description = "Secret id => the version number each revision reads (pinned, never latest); every secret in `secrets` needs one."
+  default     = {}
+}
+
+variable "public_invoker" {
+  type        = string
+  description = "How a public function admits anyone: allUsers (an IAM grant) or none (no grant; Cloud Build turns the invoker IAM check off, for organisations that refuse allUsers)."
+  default     = "allUsers"
+
+  validation {
+    condition     = contains(["allUsers", "none"], var.public_invoker)
+    error_message = "public_invoker is allUsers or none."
+  }
+}

@@ -7,14 +7,19 @@ locals {
   # rate limits: https://cloud.google.com/armor/docs/waf-rules. Sensitivity 1 keeps only
   # the highest-confidence signatures (https://cloud.google.com/armor/docs/rule-tuning):
   # chat messages and system prompts legitimately quote SQL, HTML and paths.
+  # Rules that match request bodies (reads_body) see chat messages, system prompts and
+  # webhook payloads that legitimately hold code, SQL and paths: they run in preview (log
+  # only) unless var.waf_enforce_body_rules, so a chat about SQL is never a 403; the rules
+  # on headers and the protocol block. JSON bodies are parsed field by field
+  # (json_parsing below), which keeps keys and punctuation from matching.
   waf_rules = {
-    sqli             = { priority = 200, description = "SQL injection" }
-    xss              = { priority = 210, description = "Cross-site scripting" }
-    lfi              = { priority = 220, description = "Local file inclusion" }
-    rfi              = { priority = 230, description = "Remote file inclusion" }
-    scannerdetection = { priority = 240, description = "Security scanners and crawlers" }
-    protocolattack   = { priority = 250, description = "HTTP protocol attacks (request smuggling, header injection)" }
-    sessionfixation  = { priority = 260, description = "Session fixation" }
+    sqli             = { priority = 200, description = "SQL injection", reads_body = true }
+    xss              = { priority = 210, description = "Cross-site scripting", reads_body = true }
+    lfi              = { priority = 220, description = "Local file inclusion", reads_body = true }
+    rfi              = { priority = 230, description = "Remote file inclusion", reads_body = true }
+    scannerdetection = { priority = 240, description = "Security scanners and crawlers", reads_body = false }
+    protocolattack   = { priority = 250, description = "HTTP protocol attacks (request smuggling, header injection)", reads_body = false }
+    sessionfixation  = { priority = 260, description = "Session fixation", reads_body = false }
   }
 
   # "/v1/agents" serves the collection itself and everything below it; "/" is the root
@@ -87,9 +92,12 @@ resource "google_compute_url_map" "api" {
   }
 }
 
+# The name carries a hash of the domains: changing `domains` creates a certificate under a
+# new name before the old one is destroyed (create_before_destroy), where a fixed name
+# would fail with "already exists".
 resource "google_compute_managed_ssl_certificate" "api" {
   project = var.project_id
-  name    = "${var.name}-api"
+  name    = "${var.name}-api-${substr(sha256(join(",", sort(var.domains))), 0, 8)}"
 
   managed {
     domains = var.domains
@@ -164,6 +172,10 @@ resource "google_compute_security_policy" "edge" {
     }
   }
 
+  advanced_options_config {
+    json_parsing = "STANDARD"
+  }
+
   rule {
     description = "Block Log4Shell probes (CVE-2021-44228) before they reach anything."
     action      = "deny(403)"
@@ -182,7 +194,7 @@ resource "google_compute_security_policy" "edge" {
       description = "OWASP CRS: ${rule.value.description} (${rule.key}-v33-stable)."
       action      = "deny(403)"
       priority    = rule.value.priority
-      preview     = var.waf_preview
+      preview     = var.waf_preview || (rule.value.reads_body && !var.waf_enforce_body_rules)
       match {
         expr {
           expression = "evaluatePreconfiguredWaf('${rule.key}-v33-stable', {'sensitivity': ${var.waf_sensitivity}})"

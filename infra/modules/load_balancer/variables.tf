@@ -100,3 +100,9 @@ variable "waf_preview" {
   description = "Log what the preconfigured WAF rules would block without blocking it (to tune before enforcing)."
   default     = false
 }
+
+variable "waf_enforce_body_rules" {
+  type        = bool
+  description = "Enforce the WAF rules that match request bodies (sqli, xss, lfi, rfi). Off: they only log (preview), since chat messages, system prompts and webhook payloads legitimately carry code; turn on once their logs show no false positives."
+  default     = false
+}
