@@ -21,11 +21,19 @@ locals {
   # Every API a resource here needs (tests/infra/test_terraform.py maps resource types to
   # APIs). Cloud Run functions (2nd gen) build with Cloud Build and store the image in
   # Artifact Registry: without artifactregistry the first build fails.
+  # Project-wide roles of the build account: both have no narrower scope that exists before
+  # the first build (Cloud Run functions create their gcf-artifacts repository then). The
+  # function sources are read from one bucket: storage.objectAdmin on that bucket only
+  # (google_storage_bucket_iam_member.build_sources), never on the project, whose buckets
+  # include the Terraform state.
   build_roles = [
     "roles/artifactregistry.writer",
     "roles/logging.logWriter",
-    "roles/storage.objectAdmin",
   ]
+
+  # Operators-only functions that Cloud Scheduler calls: the scheduler's account may invoke
+  # these and no other.
+  scheduled_functions = toset([for call in values(module.runtime_config.scheduled_http_calls) : call.function])
 
   apis = toset([
     "artifactregistry.googleapis.com",
@@ -40,6 +48,7 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "storage.googleapis.com",
   ])
 }
 
@@ -157,6 +166,12 @@ resource "google_project_iam_member" "build" {
   member  = google_service_account.build.member
 }
 
+resource "google_storage_bucket_iam_member" "build_sources" {
+  bucket = var.source_bucket
+  role   = "roles/storage.objectAdmin"
+  member = google_service_account.build.member
+}
+
 # Projects created before April 2021 need this for Pub/Sub to mint the push tokens.
 resource "google_service_account_iam_member" "pubsub_push_token_creator" {
   service_account_id = google_service_account.pubsub_push.name
@@ -169,7 +184,7 @@ resource "google_service_account" "scheduler" {
   project      = var.project_id
   account_id   = "scheduler-invoker"
   display_name = "Cloud Scheduler caller"
-  description  = "Identity in the OIDC token of scheduled calls; invoker of operators-only functions."
+  description  = "Identity in the OIDC token of scheduled calls; invoker of the operators-only functions its jobs call."
 
   depends_on = [google_project_service.api]
 }
@@ -205,10 +220,10 @@ module "function" {
   firestore_access      = length(try(each.value.firestore, [])) > 0
   publishes             = try(each.value.publishes, [])
   access                = each.value.access
-  operator_invokers = {
-    operators = var.operators_group
-    scheduler = google_service_account.scheduler.member
-  }
+  operator_invokers = merge(
+    { operators = var.operators_group },
+    contains(local.scheduled_functions, each.key) ? { scheduler = google_service_account.scheduler.member } : {},
+  )
 
   pubsub_trigger = try(each.value.trigger.pubsub, null) == null ? null : merge(
     module.runtime_config.subscriptions[each.key],
@@ -220,5 +235,5 @@ module "function" {
 
   # Topics must exist before a function is granted publisher on them or subscribed, and
   # the build account needs its roles before the first build.
-  depends_on = [module.topics, google_project_service.api, google_project_iam_member.build]
+  depends_on = [module.topics, google_project_service.api, google_project_iam_member.build, google_storage_bucket_iam_member.build_sources]
 }
