@@ -9,6 +9,7 @@ module "monitoring" {
   dead_letter_subscriptions = [for topic in module.topics : topic.dead_letter_subscription]
   incident_topic            = module.topics[module.runtime_config.incident_topic].topic
   monitoring_service_agent  = local.monitoring_service_agent
+  alert_emails              = var.alert_emails
   dashboards_dir            = "${path.module}/dashboards"
 
   # User-facing functions only: an operators call (a load-test run) is long by design.

@@ -180,3 +180,9 @@ variable "public_invoker" {
     error_message = "public_invoker is allUsers or none."
   }
 }
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "Addresses every alert policy also e-mails (the second alert path, independent of Slack); production should have at least one."
+  default     = []
+}

@@ -39,3 +39,13 @@ variable "public_invoker" {
   description = "allUsers, or none where the organisation refuses allUsers grants (docs/deploy.md)."
   default     = "allUsers"
 }
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "Addresses every alert also e-mails (the second alert path); production needs at least one."
+
+  validation {
+    condition     = length(var.alert_emails) > 0
+    error_message = "Production needs at least one alert e-mail address: Slack must not be the only way an incident is told."
+  }
+}

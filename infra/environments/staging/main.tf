@@ -28,6 +28,7 @@ module "platform" {
   allowed_origins   = var.allowed_origins
   secret_versions   = var.secret_versions
   public_invoker    = var.public_invoker
+  alert_emails      = var.alert_emails
   scale_to_zero     = true
   delete_protection = false
   log_level         = "DEBUG"

@@ -39,3 +39,9 @@ variable "public_invoker" {
   description = "allUsers, or none where the organisation refuses allUsers grants (docs/deploy.md)."
   default     = "allUsers"
 }
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "Addresses every alert also e-mails (the second alert path)."
+  default     = []
+}

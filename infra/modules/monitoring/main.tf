@@ -86,6 +86,9 @@ locals {
   }
 
   documentation = "Runbook: open the dashboards named \"${var.name}\", then Cloud Logging filtered on the service named in this incident."
+
+  email_channels        = [for address in sort(var.alert_emails) : google_monitoring_notification_channel.email[address].id]
+  notification_channels = concat([google_monitoring_notification_channel.incidents.id], local.email_channels)
 }
 
 resource "google_logging_metric" "distribution" {
@@ -173,6 +176,20 @@ resource "google_monitoring_notification_channel" "incidents" {
   }
 }
 
+# The second path: e-mail, straight from Cloud Monitoring. The first path (incidents topic
+# -> alerts function -> Slack) can break in any of its links; every policy also notifies
+# these addresses, and the one below says when Slack delivery itself is failing.
+resource "google_monitoring_notification_channel" "email" {
+  for_each = toset(var.alert_emails)
+
+  project      = var.project_id
+  display_name = "${var.name}: e-mail ${each.value}"
+  type         = "email"
+  labels = {
+    email_address = each.value
+  }
+}
+
 resource "google_pubsub_topic_iam_member" "monitoring_publisher" {
   project = var.project_id
   topic   = var.incident_topic
@@ -187,7 +204,7 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   project               = var.project_id
   display_name          = "${var.name}: 5xx ratio above ${var.error_ratio_threshold * 100}%"
   combiner              = "OR"
-  notification_channels = [google_monitoring_notification_channel.incidents.id]
+  notification_channels = local.notification_channels
 
   conditions {
     display_name = "5xx / all requests, per function"
@@ -228,7 +245,7 @@ resource "google_monitoring_alert_policy" "latency_p95" {
   project               = var.project_id
   display_name          = "${var.name}: ${each.key} p95 latency above ${each.value} ms"
   combiner              = "OR"
-  notification_channels = [google_monitoring_notification_channel.incidents.id]
+  notification_channels = local.notification_channels
 
   conditions {
     display_name = "${each.key} p95 request latency"
@@ -262,7 +279,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   project               = var.project_id
   display_name          = "${var.name}: dead-letter backlog above 0"
   combiner              = "OR"
-  notification_channels = [google_monitoring_notification_channel.incidents.id]
+  notification_channels = local.notification_channels
 
   conditions {
     display_name = "Undelivered dead letters"
@@ -300,7 +317,7 @@ resource "google_monitoring_alert_policy" "loadtest_failures" {
   project               = var.project_id
   display_name          = "${var.name}: scheduled load test failed"
   combiner              = "OR"
-  notification_channels = [google_monitoring_notification_channel.incidents.id]
+  notification_channels = local.notification_channels
 
   conditions {
     display_name = "A load-test run's verdict was fail"
@@ -330,7 +347,7 @@ resource "google_monitoring_alert_policy" "scheduler_failures" {
   project               = var.project_id
   display_name          = "${var.name}: a Cloud Scheduler job failed"
   combiner              = "OR"
-  notification_channels = [google_monitoring_notification_channel.incidents.id]
+  notification_channels = local.notification_channels
 
   conditions {
     display_name = "Failed scheduler attempts"
@@ -344,6 +361,36 @@ resource "google_monitoring_alert_policy" "scheduler_failures" {
 
   documentation {
     content   = "A Cloud Scheduler job's call failed (see the job's logs for the status it got). The jobs call operator routes (POST /v1/loadtests/runs, POST /v1/sweeps) or publish a tick (the outbox relay). ${local.documentation}"
+    mime_type = "text/markdown"
+  }
+
+  alert_strategy {
+    auto_close = "3600s"
+    notification_rate_limit {
+      period = "1800s"
+    }
+  }
+}
+
+# Slack delivery is failing (the alerts function's circuit breaker opened after repeated
+# failures): the Slack path cannot say so itself, so this notifies the e-mail channels only.
+resource "google_monitoring_alert_policy" "alert_delivery" {
+  count = length(var.alert_emails) > 0 ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "${var.name}: Slack alert delivery failing"
+  combiner              = "OR"
+  notification_channels = local.email_channels
+
+  conditions {
+    display_name = "The alerts function's Slack circuit opened"
+    condition_matched_log {
+      filter = "${local.run_filter} AND jsonPayload.message=\"slack circuit opened\""
+    }
+  }
+
+  documentation {
+    content   = "Alerts are not reaching Slack: the alerts function stopped calling the webhook after repeated failures. Check the slack-webhook-url secret and Slack's status; GET /v1/alerts still lists every alert. ${local.documentation}"
     mime_type = "text/markdown"
   }
 

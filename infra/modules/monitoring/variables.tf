@@ -80,3 +80,14 @@ variable "error_ratio_duration" {
     error_message = "error_ratio_duration is a number of seconds such as 300s."
   }
 }
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "Addresses every alert policy also e-mails, straight from Cloud Monitoring: the second alert path, independent of Pub/Sub, the alerts function and Slack."
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "alert_emails lists e-mail addresses."
+  }
+}
