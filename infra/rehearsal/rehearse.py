@@ -11,6 +11,10 @@
    each must answer 2xx, and the load-test run's result must reach the alerts function.
 6. A probe on every subscribed topic: each push subscription must deliver and be acked.
 7. The smoke test Cloud Build runs after a deploy (infra/smoke_test.py), on the gateway.
+8. An answer outlives its connection (disconnect.py): a stream cut mid-answer, the chat
+   function's processes stopped (SIGSTOP, as request-based billing throttles an instance
+   whose response ended), and the answer must end completed, as uncut, through the
+   continuation entry point; then a resume through the gateway.
 
 It prints one row per check and exits 1 if any failed. Operator routes: the functions
 run with OPERATOR_AUTH=iam as Terraform sets it, trusting Cloud Run IAM; the rehearsal
@@ -36,9 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from infra.local.emulators import EmulatorError, Emulators, free_port, port_open, wait_for
 from infra.manifest import ROOT, Entry, Manifest, load
 from infra.rehearsal import config as terraform_config
+from infra.rehearsal import disconnect
 from infra.rehearsal.runtime import (
     Environments,
     Function,
@@ -381,6 +388,31 @@ class Rehearsal:
         else:
             self.record("smoke test", "infra/smoke_test.py", True, f"passed against {self.api_url}")
 
+    # --- 8. an answer outlives its connection ----------------------------------------------
+
+    def check_disconnect(self, wait: float = 60.0) -> None:
+        """Cut a stream, stop the chat function, and see the answer finished elsewhere."""
+        assert self.runtime is not None
+        missing = [name for name in disconnect.NEEDS if name not in self.functions]
+        if missing:
+            self.record(disconnect.SUBJECT, disconnect.CHECK, False, f"not running: {missing}")
+            return
+        consumers = self.subscriptions_on(disconnect.TOPIC)
+        chat = self.functions["chat"]
+
+        def acked(answer_id: str) -> list[int]:
+            assert self.recorder is not None
+            return [p.status for c in consumers for p in self.recorder.answered(c, answer_id)]
+
+        try:
+            detail = disconnect.run(self.api_url, chat.url, chat.process.pid, acked, wait)
+        except disconnect.CheckFailed as exc:
+            self.record(disconnect.SUBJECT, disconnect.CHECK, False, str(exc))
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            self.record(disconnect.SUBJECT, disconnect.CHECK, False, repr(exc)[:300])
+        else:
+            self.record(disconnect.SUBJECT, disconnect.CHECK, True, detail)
+
     # --- the whole run ----------------------------------------------------------------------
 
     def start(self, entries: list[Entry], log_dir: Path) -> None:
@@ -497,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         ticked = rehearsal.fire_scheduled_messages()
         rehearsal.probe_subscriptions(ticked)
         rehearsal.smoke_test()
+        rehearsal.check_disconnect()
     except (terraform_config.TerraformError, EmulatorError, RehearsalError) as exc:
         rehearsal.record("rehearsal", "setup", False, str(exc))
     finally:
