@@ -51,7 +51,7 @@ const MESSAGES = {
     you: "You",
     assistant: "Assistant",
     personaBadge: "{persona} · {confidence}",
-    answerStopped: "(stopped)",
+    answerStopped: "Stopped",
     answerFailed: "The answer failed: {message}",
     needAgent: "Create an agent first, then choose it here.",
     routerTitle: "Persona router",
@@ -92,9 +92,9 @@ const MESSAGES = {
     runLoadTest: "Run load test",
     loadtestRunning: "Running “{scenario}”: {elapsed} s of about {total} s",
     loadtestFinishing: "Running “{scenario}”: judging the results…",
-    loadtestDone: "Run {id} finished: {verdict}",
-    latencyOverTime: "p50 / p95 / p99 over time (ms)",
-    latencyChart: "Latency percentiles of {count} runs",
+    loadtestDone: "Run finished: {verdict}",
+    latencyOverTime: "p50 / p95 / p99 of {endpoint} over time (ms)",
+    latencyChart: "Latency percentiles of {endpoint} over {count} runs",
     started: "Started",
     requests: "Requests",
     verdict: "SLO verdict",
@@ -108,6 +108,27 @@ const MESSAGES = {
     errorNetwork: "The platform could not be reached. Check your connection and try again.",
     errorSession: "Your session has ended. Start a new one to continue.",
     errorOperator: "The operator token was refused.",
+    sendHint: "Enter sends · Shift+Enter adds a new line",
+    pickAgent: "Choose an agent first, then send.",
+    chatWith: "Chat with {agent}",
+    copy: "Copy",
+    copyCode: "Copy code",
+    copied: "Copied",
+    copyByHand: "Selected: press Ctrl+C",
+    confirmEndSession: "End this guest session? Its agents and conversations can no longer be reached from this browser.",
+    endpoint: "Endpoint",
+    failures: "Failures",
+    details: "Details",
+    runTitle: "Run of {time} ({scenario}): {verdict}",
+    breachesTitle: "SLO breaches",
+    breachCount: "SLO breaches: {count}",
+    breachLatency: "{metric} was {value} ms, over the {limit} ms objective",
+    breachFailures: "failure ratio was {value}, over the {limit} objective",
+    overObjective: "over the objective",
+    regressionsTitle: "Regressions against earlier runs",
+    endpointsCaption: "Percentiles per endpoint of this run",
+    latencyOverTimeNone: "p50 / p95 / p99 over time (ms)",
+    runStarted: "Run start time",
   },
   ko: {
     skipToContent: "본문으로 건너뛰기",
@@ -149,14 +170,14 @@ const MESSAGES = {
     conversations: "대화",
     newConversation: "새 대화",
     untitled: "제목 없음",
-    messages: "메시지",
+    messages: "메시지 기록",
     message: "메시지",
     send: "보내기",
     stop: "중지",
     you: "나",
     assistant: "어시스턴트",
     personaBadge: "{persona} · {confidence}",
-    answerStopped: "(중지됨)",
+    answerStopped: "중지됨",
     answerFailed: "답변 실패: {message}",
     needAgent: "먼저 에이전트를 만든 다음 여기에서 선택하세요.",
     routerTitle: "페르소나 라우터",
@@ -197,9 +218,9 @@ const MESSAGES = {
     runLoadTest: "부하 테스트 실행",
     loadtestRunning: "“{scenario}” 실행 중: 약 {total}초 중 {elapsed}초",
     loadtestFinishing: "“{scenario}” 실행 중: 결과 판정 중…",
-    loadtestDone: "실행 {id} 완료: {verdict}",
-    latencyOverTime: "시간에 따른 p50 / p95 / p99 (ms)",
-    latencyChart: "실행 {count}회의 지연 백분위수",
+    loadtestDone: "실행 완료: {verdict}",
+    latencyOverTime: "시간에 따른 {endpoint}의 p50 / p95 / p99 (ms)",
+    latencyChart: "실행 {count}회 동안 {endpoint}의 지연 백분위수",
     started: "시작",
     requests: "요청",
     verdict: "SLO 판정",
@@ -213,6 +234,27 @@ const MESSAGES = {
     errorNetwork: "플랫폼에 연결할 수 없습니다. 연결을 확인하고 다시 시도하세요.",
     errorSession: "세션이 끝났습니다. 계속하려면 새 세션을 시작하세요.",
     errorOperator: "운영자 토큰이 거부되었습니다.",
+    sendHint: "Enter로 보내기 · Shift+Enter로 줄 바꿈",
+    pickAgent: "먼저 에이전트를 선택한 다음 보내세요.",
+    chatWith: "{agent} 대화",
+    copy: "복사",
+    copyCode: "코드 복사",
+    copied: "복사됨",
+    copyByHand: "선택됨: Ctrl+C를 누르세요",
+    confirmEndSession: "이 게스트 세션을 종료할까요? 이 브라우저에서 세션의 에이전트와 대화에 더 이상 접근할 수 없습니다.",
+    endpoint: "엔드포인트",
+    failures: "실패",
+    details: "자세히",
+    runTitle: "{time} 실행 ({scenario}): {verdict}",
+    breachesTitle: "SLO 위반",
+    breachCount: "SLO 위반 {count}건",
+    breachLatency: "{metric} {value} ms, 목표 {limit} ms 초과",
+    breachFailures: "실패율 {value}, 목표 {limit} 초과",
+    overObjective: "목표 초과",
+    regressionsTitle: "이전 실행 대비 회귀",
+    endpointsCaption: "이 실행의 엔드포인트별 백분위수",
+    latencyOverTimeNone: "시간에 따른 p50 / p95 / p99 (ms)",
+    runStarted: "실행 시작 시각",
   },
 };
 
@@ -262,6 +304,14 @@ export function formatTime(value) {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return "–";
   return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(date);
+}
+
+/** A time-axis label: the time of day, with the date when the axis spans several days. */
+export function formatTick(value, withDate = false) {
+  const options = withDate
+    ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+    : { hour: "2-digit", minute: "2-digit" };
+  return new Intl.DateTimeFormat(current, options).format(value);
 }
 
 export function formatNumber(value, options = {}) {
