@@ -28,7 +28,8 @@ export function svg(tag, attributes = {}, ...children) {
 
 let noticeTimer = null;
 
-/** A readable message at the top of the page (errors stay until dismissed by the next one). */
+/** A readable message at the top of the page. An error stays until the next tab change or
+ * the next action that succeeds (`clearNotice`); other kinds go after four seconds. */
 export function notify(message, kind = "error") {
   const notice = $("#notice");
   notice.textContent = message;
@@ -40,4 +41,20 @@ export function notify(message, kind = "error") {
 
 export function clearNotice() {
   $("#notice").hidden = true;
+}
+
+/** Asks with the confirmation dialog; resolves true only for its confirm button (Escape,
+ * Cancel or closing it otherwise is a no). Focus starts on Cancel. */
+export function confirmAction(text, confirmLabel) {
+  const dialog = $("#confirm-dialog");
+  $("#confirm-text").textContent = text;
+  $("#confirm-yes").textContent = confirmLabel;
+  $("#confirm-yes").onclick = () => dialog.close("yes");
+  $("#confirm-no").onclick = () => dialog.close("no");
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+    $("#confirm-no").focus();
+  });
 }

@@ -1,7 +1,7 @@
 // The guest session: created on first load, its token kept in local storage.
 
 import { ApiError, describe, request } from "./api.js";
-import { $, notify } from "./dom.js";
+import { $, clearNotice, confirmAction, notify } from "./dom.js";
 import { formatTime, onLanguageChange, t } from "./i18n.js";
 
 const STORAGE_KEY = "agentPlatform.session";
@@ -93,6 +93,7 @@ export function handleAuthFailure(error) {
 export function wireSessionControls() {
   onLanguageChange(render);
   $("#session-end").addEventListener("click", async () => {
+    if (!(await confirmAction(t("confirmEndSession"), t("endSession")))) return;
     try {
       await end();
       $("#session-new").focus();
@@ -103,6 +104,7 @@ export function wireSessionControls() {
   $("#session-new").addEventListener("click", async () => {
     try {
       await startNew();
+      clearNotice();
       $("#session-end").focus();
     } catch (error) {
       notify(describe(error));

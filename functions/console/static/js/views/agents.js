@@ -2,7 +2,7 @@
 // confirmation.
 
 import { describe, request } from "../api.js";
-import { $, el, notify } from "../dom.js";
+import { $, clearNotice, confirmAction, el, notify } from "../dom.js";
 import { formatNumber, formatPercent, onLanguageChange, t } from "../i18n.js";
 import { handleAuthFailure, token } from "../session.js";
 import { onAgentsChange, refreshAgents, refreshPersonas, state } from "../state.js";
@@ -118,6 +118,7 @@ async function submit(event) {
       await request("/v1/agents", { method: "POST", body, token: token() });
     }
     $("#agent-dialog").close();
+    clearNotice();
     await refreshAgents();
     $("#agent-new").focus();
   } catch (error) {
@@ -133,21 +134,16 @@ async function submit(event) {
   }
 }
 
-function confirmDelete(agent) {
-  const dialog = $("#confirm-dialog");
-  $("#confirm-text").textContent = t("confirmDelete", { name: agent.name });
-  $("#confirm-yes").onclick = async () => {
-    dialog.close();
-    try {
-      await request(`/v1/agents/${encodeURIComponent(agent.id)}`, { method: "DELETE", token: token() });
-      await refreshAgents();
-      $("#agent-new").focus();
-    } catch (error) {
-      if (!handleAuthFailure(error)) notify(describe(error));
-    }
-  };
-  dialog.showModal();
-  $("#confirm-no").focus();
+async function confirmDelete(agent) {
+  if (!(await confirmAction(t("confirmDelete", { name: agent.name }), t("delete")))) return;
+  try {
+    await request(`/v1/agents/${encodeURIComponent(agent.id)}`, { method: "DELETE", token: token() });
+    clearNotice();
+    await refreshAgents();
+    $("#agent-new").focus();
+  } catch (error) {
+    if (!handleAuthFailure(error)) notify(describe(error));
+  }
 }
 
 export async function showAgents() {
@@ -165,5 +161,4 @@ export function wireAgents({ onChat }) {
   $("#agent-new").addEventListener("click", () => openDialog(null));
   $("#agent-form").addEventListener("submit", submit);
   $("#agent-cancel").addEventListener("click", () => $("#agent-dialog").close());
-  $("#confirm-no").addEventListener("click", () => $("#confirm-dialog").close());
 }

@@ -1,7 +1,7 @@
 // Dashboard: the guest's totals over their agents.
 
 import { describe, request } from "../api.js";
-import { $, notify } from "../dom.js";
+import { $, clearNotice, notify } from "../dom.js";
 import { formatNumber, formatPercent, onLanguageChange } from "../i18n.js";
 import { handleAuthFailure, token } from "../session.js";
 import { refreshAgents } from "../state.js";
@@ -26,6 +26,7 @@ export async function showDashboard() {
       refreshAgents(),
     ]);
     last = { stats, agents };
+    clearNotice();
     render();
   } catch (error) {
     if (!handleAuthFailure(error)) notify(describe(error));

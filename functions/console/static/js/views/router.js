@@ -2,7 +2,7 @@
 
 import { describe, request } from "../api.js";
 import { barChart } from "../charts.js";
-import { $, el, notify } from "../dom.js";
+import { $, clearNotice, el, notify } from "../dom.js";
 import { formatPercent, onLanguageChange, t } from "../i18n.js";
 import { handleAuthFailure, token } from "../session.js";
 
@@ -32,6 +32,7 @@ async function route(event) {
   button.disabled = true;
   try {
     last = await request("/v1/personas/route", { method: "POST", body: { message }, token: token() });
+    clearNotice();
     render();
   } catch (error) {
     if (!handleAuthFailure(error)) notify(describe(error));
