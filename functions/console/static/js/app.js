@@ -6,13 +6,14 @@ import { applyTranslations, language, setLanguage } from "./i18n.js";
 import { onSessionChange, resume, wireSessionControls } from "./session.js";
 import { clearAgents } from "./state.js";
 import { showAgents, wireAgents } from "./views/agents.js";
-import { chooseAgent, wireChat } from "./views/chat.js";
+import { chooseAgent, showChat, wireChat } from "./views/chat.js";
 import { showDashboard, wireDashboard } from "./views/dashboard.js";
 import { showOperator, wireOperator } from "./views/operator.js";
 import { wireRouter } from "./views/router.js";
 
 const ON_SHOW = {
   agents: showAgents,
+  chat: showChat,
   dashboard: showDashboard,
   operator: showOperator,
 };
@@ -21,7 +22,10 @@ function tabs() {
   return [...document.querySelectorAll('[role="tab"]')];
 }
 
-function select(tab, { focus = false } = {}) {
+/** Shows `tab`'s panel. A change the person makes also clears the error notice: it spoke
+ * of the view they are leaving. */
+function select(tab, { focus = false, byPerson = true } = {}) {
+  if (byPerson) clearNotice();
   for (const other of tabs()) {
     const chosen = other === tab;
     other.setAttribute("aria-selected", String(chosen));
@@ -80,7 +84,7 @@ async function start() {
   }
   const fromHash = document.getElementById("tab-" + location.hash.slice(1));
   const initial = fromHash?.getAttribute("role") === "tab" ? fromHash : $("#tab-agents");
-  select(initial);
+  select(initial, { byPerson: false });
   document.body.dataset.ready = "true";
 }
 
