@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -61,6 +62,10 @@ class Entry(_Strict):
     firestore: list[str] = Field(default_factory=list)
     publishes: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
+    # Serves the operator tools that read and act on the platform's functions: Terraform
+    # grants it the Cloud Run, Logging and Monitoring roles they use
+    # (infra/operator_tools.tf) and both Terraform and `make run` give it PLATFORM_FUNCTIONS.
+    operator_tools: bool = Field(False, alias="operatorTools")
 
     @property
     def main_path(self) -> Path:
@@ -90,6 +95,18 @@ class Manifest(_Strict):
 
     def pubsub_entries(self) -> list[Entry]:
         return [entry for entry in self.functions if not entry.is_http]
+
+    def bounds_json(self) -> str:
+        """PLATFORM_FUNCTIONS: every function's instance bounds, as Terraform writes it
+        (modules/runtime_config: jsonencode, keys sorted)."""
+        bounds = {
+            entry.name: {
+                "maxInstances": entry.scaling.max_instances,
+                "minInstances": entry.scaling.min_instances,
+            }
+            for entry in sorted(self.functions, key=lambda entry: entry.name)
+        }
+        return json.dumps(bounds, separators=(",", ":"))
 
     def topics(self) -> list[str]:
         """Every topic something publishes to or listens on."""

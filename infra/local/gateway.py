@@ -3,14 +3,24 @@
 It plays the part of the production load balancer's URL map. Responses are streamed
 through unbuffered, so SSE chat answers arrive chunk by chunk. It also serves the merged
 OpenAPI document of every HTTP function at `/v1/openapi.json`.
+
+Like Cloud Monitoring's request metrics for a deployment, it counts what it relays: each
+request's function (backend), status and time until its body ended (a 503 when the
+function could not be reached counts too). `GET /_stack/requests?minutes=N` answers the
+figures per backend (requests, 5xx, p95) to the `ADMIN_TOKEN` bearer only; the stack's
+control endpoint reads them for `platform_status` (infra/local/control.py).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import math
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -34,6 +44,9 @@ HOP_BY_HOP = {
     "content-length",
 }
 MAX_BODY_BYTES = 32 * 1024 * 1024
+REQUESTS_PATH = "/_stack/requests"
+# The relayed requests remembered for the figures (the newest; about 3 MiB at most).
+KEPT_REQUESTS = 50_000
 
 
 def _error(status: int, code: str, message: str, retry_after: int | None = None) -> Response:
@@ -45,6 +58,38 @@ def _error(status: int, code: str, message: str, retry_after: int | None = None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+class RequestLog:
+    """What the gateway relayed: (when it ended, backend, status, seconds), the newest
+    `KEPT_REQUESTS`."""
+
+    def __init__(self, kept: int = KEPT_REQUESTS) -> None:
+        self._done: deque[tuple[float, str, int, float]] = deque(maxlen=kept)
+        self._lock = threading.Lock()
+
+    def record(self, backend: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self._done.append((time.time(), backend, status, seconds))
+
+    def figures(self, minutes: float) -> dict[str, dict[str, Any]]:
+        """Per backend over the last `minutes`: requests, 5xx and p95 (ms, nearest rank)."""
+        since = time.time() - minutes * 60
+        with self._lock:
+            recent = [item for item in self._done if item[0] >= since]
+        by_backend: dict[str, list[tuple[int, float]]] = {}
+        for _, backend, status, seconds in recent:
+            by_backend.setdefault(backend, []).append((status, seconds))
+        figures = {}
+        for backend, done in by_backend.items():
+            latencies = sorted(seconds for _, seconds in done)
+            rank = max(0, math.ceil(0.95 * len(latencies)) - 1)
+            figures[backend] = {
+                "requests": len(done),
+                "errors5xx": sum(1 for status, _ in done if status >= 500),
+                "p95Ms": round(latencies[rank] * 1000, 1),
+            }
+        return figures
 
 
 class Gateway:
@@ -61,6 +106,7 @@ class Gateway:
         )
         self._openapi: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self.requests = RequestLog()
 
     def backend_for(self, path: str) -> str | None:
         for prefix, url in self.routes:
@@ -87,6 +133,8 @@ class Gateway:
             response = self.openapi_response()
         elif request.path == "/healthz":
             response = Response('{"status":"ok"}', mimetype="application/json")
+        elif request.path == REQUESTS_PATH:
+            response = self.requests_response(request)
         else:
             response = _error(404, "not_found", f"no function serves {request.path}")
         origin = request.headers.get("Origin", "")
@@ -121,9 +169,11 @@ class Gateway:
             headers=headers,
             content=body,
         )
+        started = time.perf_counter()
         try:
             upstream = self.client.send(outgoing, stream=True)
         except httpx.HTTPError as exc:
+            self.requests.record(backend, 503, time.perf_counter() - started)
             return _error(503, "unavailable", f"function unreachable: {type(exc).__name__}", 2)
         response_headers = [
             (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP
@@ -132,13 +182,38 @@ class Gateway:
             # No body will be read, so the relay's `finally` would never run: release the
             # connection to the pool now.
             upstream.close()
+            self.requests.record(backend, upstream.status_code, time.perf_counter() - started)
             return Response(status=upstream.status_code, headers=response_headers)
+
+        def ended() -> None:
+            self.requests.record(backend, upstream.status_code, time.perf_counter() - started)
+
         return Response(
-            _relay(upstream),
+            _relay(upstream, ended),
             status=upstream.status_code,
             headers=response_headers,
             direct_passthrough=True,
         )
+
+    def requests_response(self, request: Request) -> Response:
+        """The relayed requests' figures, for the `ADMIN_TOKEN` bearer only."""
+        token = get_settings().admin_token
+        if token is None:
+            return _error(404, "not_found", f"no function serves {request.path}")
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), expected):
+            return _error(401, "unauthenticated", "the operator token is required")
+        try:
+            minutes = float(request.args.get("minutes", "60"))
+        except ValueError:
+            minutes = math.nan
+        if not 0 < minutes <= 7 * 24 * 60:
+            return _error(400, "invalid_request", "minutes is a number above 0 and at most 10080")
+        body = {"minutes": minutes, "backends": self.requests.figures(minutes)}
+        response = Response(json.dumps(body), mimetype="application/json")
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     def openapi_response(self) -> Response:
         try:
@@ -167,11 +242,12 @@ def _chunked(request: Request) -> bool:
     return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
-def _relay(upstream: httpx.Response) -> Iterator[bytes]:
+def _relay(upstream: httpx.Response, ended: Callable[[], None]) -> Iterator[bytes]:
     try:
         yield from upstream.iter_raw()
     finally:
         upstream.close()
+        ended()
 
 
 def serve(routes: dict[str, str], port: int, threads: int = 64, host: str = "127.0.0.1") -> None:

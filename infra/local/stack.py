@@ -12,6 +12,13 @@ Ready means: both emulators answered a Firestore query and a Pub/Sub call, every
 and push subscription exists, every function's worker answered an HTTP request (gunicorn
 opens its port before its worker has imported the function), and the outbox relay's
 first tick has run.
+
+With ADMIN_TOKEN set, the stack also serves a control endpoint for the operator tools
+(infra/local/control.py): the functions' processes and local revisions (a process start),
+the gateway's request figures, the processes' last log lines (infra/local/logbook.py),
+and a restart that stops a function's process and starts it again. The functions that
+serve operator tools (`operatorTools: true` in the manifest) get its URL and the
+manifest's functions and bounds (`PLATFORM_*`, as Terraform gives them in a deployment).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from infra.local.control import Control
 from infra.local.emulators import (
     EmulatorError,
     Emulators,
@@ -43,6 +51,7 @@ from infra.local.emulators import (
     stop_processes,
     wait_for,
 )
+from infra.local.logbook import LogBook
 from infra.manifest import ROOT, Entry, Manifest, load
 
 DEFAULT_PROJECT = "demo-agent-platform"
@@ -52,6 +61,8 @@ MAX_DELIVERY_ATTEMPTS = 5
 # the sweep (`POST /v1/sweeps`, an operator route) when ADMIN_TOKEN is set.
 OUTBOX_RELAY_TOPIC = "outbox-relay"
 SWEEP_PATH = "/v1/sweeps"
+# How long a restarted function may take to answer again (a cold import on a busy box).
+RESTART_READY_SECONDS = 90
 
 
 def _paths(entry: Entry) -> list[str]:
@@ -75,6 +86,12 @@ class Stack:
     # Asked between the steps of `start`: true once a stop was requested (a signal).
     cancelled: Callable[[], bool] = lambda: False
     pumps: list[threading.Thread] = field(default_factory=list)
+    logbook: LogBook = field(default_factory=LogBook)
+    control: Control | None = None
+    # When each function's process started (a local revision each), and who restarts now.
+    starts: dict[str, list[float]] = field(default_factory=dict)
+    restarting: set[str] = field(default_factory=set)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def url(self) -> str:
@@ -95,6 +112,7 @@ class Stack:
         self.base_env.update(emulators.env)
         os.environ.update(emulators.env)  # the stack's own clients (topics, warm-up, ticks)
         self._assign_ports()
+        self._start_control()
         for entry in self.manifest.functions:
             self._start_function(entry)
         # While the functions import, side by side: topics and push subscriptions (an
@@ -203,6 +221,12 @@ class Stack:
             self.watchdog.stdin.flush()
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        with self._lock:
+            if self.stopped.is_set():
+                raise StartCancelled(f"stopped before {name} started")
+            self._spawn_now(name, command, env)
+
+    def _spawn_now(self, name: str, command: list[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -221,13 +245,16 @@ class Stack:
 
     def _pump(self, name: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
-            self.log_sink(name, raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            self.logbook.add(name, line)
+            self.log_sink(name, line)
 
     def _start_function(self, entry: Entry) -> None:
         env = {
             **self.base_env,
             **entry.env,
             **entry.server_env,
+            **(self._operator_tools_env() if entry.operator_tools else {}),
             "K_SERVICE": entry.name,
             "PYTHONUNBUFFERED": "1",
         }
@@ -247,6 +274,161 @@ class Stack:
             str(self.ports[entry.name]),
         ]
         self._spawn(entry.name, command, env)
+        self.starts.setdefault(entry.name, []).append(time.time())
+
+    # -- the control endpoint and what it reads -------------------------------------------
+
+    def _operator_tools_env(self) -> dict[str, str]:
+        """What a function serving operator tools needs to act on this stack."""
+        env = {"PLATFORM_ADAPTER": "local", "PLATFORM_FUNCTIONS": self.manifest.bounds_json()}
+        if self.control is not None:
+            env["PLATFORM_LOCAL_STACK_URL"] = self.control.url
+        return env
+
+    def _start_control(self) -> None:
+        token = self.base_env.get("ADMIN_TOKEN")
+        if not token:
+            self.log_sink("stack", "operator tools act on no stack: set ADMIN_TOKEN for them")
+            return
+        self.control = Control(self, token, free_port()).start()
+
+    def function_names(self) -> list[str]:
+        return [entry.name for entry in self.manifest.functions]
+
+    def _revision(self, name: str, start: int) -> str:
+        return f"{name}-local-{start:05d}"
+
+    def function_views(self, minutes: float) -> list[dict[str, Any]]:
+        """Each function's process, local revision and figures over the last `minutes`."""
+        since = time.time() - minutes * 60
+        figures = self._request_figures(minutes)
+        views = []
+        with self._lock:
+            for entry in self.manifest.functions:
+                process = self.processes.get(entry.name)
+                starts = self.starts.get(entry.name, [])
+                running = process is not None and process.poll() is None
+                view: dict[str, Any] = {
+                    "name": entry.name,
+                    "kind": "http" if entry.is_http else "pubsub",
+                    "port": self.ports.get(entry.name),
+                    "pid": process.pid if process is not None else None,
+                    "running": running,
+                    "restarting": entry.name in self.restarting,
+                    "revision": self._revision(entry.name, len(starts)) if starts else None,
+                    "startedAt": _iso(starts[-1]) if starts else None,
+                    "coldStarts": sum(1 for at in starts if at >= since),
+                    "requests": None,
+                }
+                if entry.is_http and entry.name in self.ports:
+                    url = self.function_url(entry.name)
+                    view.update(figures.get(url, {"requests": 0, "errors5xx": 0, "p95Ms": None}))
+                views.append(view)
+        return views
+
+    def revision_views(self, minutes: float) -> list[dict[str, Any]]:
+        since = time.time() - minutes * 60
+        with self._lock:
+            found = [
+                {
+                    "function": name,
+                    "revision": self._revision(name, number),
+                    "createdAt": _iso(at),
+                    "ready": True,
+                }
+                for name, starts in self.starts.items()
+                for number, at in enumerate(starts, start=1)
+                if at >= since
+            ]
+        return sorted(found, key=lambda item: str(item["createdAt"]), reverse=True)
+
+    def _request_figures(self, minutes: float) -> dict[str, dict[str, Any]]:
+        """The gateway's figures per backend URL (nothing when it does not answer)."""
+        import httpx
+
+        token = self.base_env.get("ADMIN_TOKEN", "")
+        try:
+            answer = httpx.get(
+                f"{self.url}/_stack/requests",
+                params={"minutes": minutes},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            )
+            answer.raise_for_status()
+        except httpx.HTTPError:
+            return {}
+        backends: dict[str, dict[str, Any]] = answer.json().get("backends", {})
+        return backends
+
+    def restart(self, name: str, wait: bool) -> tuple[int, dict[str, Any]]:
+        """Stop the function's process (its requests finish first) and start it again on
+        the same port. With `wait`, answer once it serves again; else at once (202): a
+        function restarting itself cannot wait for its own process to stop."""
+        from infra.local.control import StackError
+
+        entry = next(e for e in self.manifest.functions if e.name == name)
+        with self._lock:
+            if self.stopped.is_set():
+                raise StackError(503, "unavailable", "the stack is stopping")
+            if name in self.restarting:
+                raise StackError(409, "conflict", f"{name} is restarting already")
+            self.restarting.add(name)
+            old = self.processes[name]
+            previous = self._revision(name, len(self.starts.get(name, [])))
+        answer = {
+            "function": name,
+            "previousRevision": previous,
+            "revision": self._revision(name, len(self.starts.get(name, [])) + 1),
+            "previousPid": old.pid,
+        }
+        if not wait:
+            threading.Thread(target=self._restart, args=(entry, old), daemon=True).start()
+            return 202, {**answer, "ready": False, "seconds": 0.0}
+        started = time.monotonic()
+        ready = self._restart(entry, old)
+        process = self.processes.get(name)
+        return 200, {
+            **answer,
+            "pid": process.pid if process is not None else None,
+            "ready": ready,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+
+    def _restart(self, entry: Entry, old: subprocess.Popen) -> bool:
+        """Whether the function serves again (within RESTART_READY_SECONDS)."""
+        try:
+            self.log_sink("stack", f"restarting {entry.name} (pid {old.pid})")
+            stop_processes([old], leader_only=True)
+            self._start_function(entry)
+            process = self.processes.get(entry.name)
+            url = self.function_url(entry.name) + ("/openapi.json" if entry.is_http else "/")
+            wait_for(
+                lambda: _answers(url),
+                RESTART_READY_SECONDS,
+                entry.name,
+                process,
+                self.stopped.is_set,
+            )
+            self.log_sink(
+                "stack", f"{entry.name} restarted (pid {process.pid if process else '?'})"
+            )
+            return True
+        except (EmulatorError, StartCancelled) as exc:
+            self.log_sink("stack", f"restarting {entry.name} failed: {exc}")
+            return False
+        finally:
+            with self._lock:
+                self.restarting.discard(entry.name)
+
+    def exited(self) -> tuple[str, int] | None:
+        """A function (or the gateway) whose process ended on its own, with its code; a
+        process being restarted does not count."""
+        with self._lock:
+            for name, process in self.processes.items():
+                code = None if name in self.restarting else process.poll()
+                if code is not None:
+                    return name, code
+        return None
 
     def gateway_routes(self) -> dict[str, str]:
         routes: dict[str, str] = {}
@@ -338,9 +520,13 @@ class Stack:
     def stop(self) -> None:
         """The ticks, then the gateway and the functions (each arbiter stops its workers
         after their requests), then the emulators they were using, then the watchdog."""
-        self.stopped.set()
-        stop_processes(list(self.processes.values()), leader_only=True)
-        self.processes.clear()
+        with self._lock:
+            self.stopped.set()
+            running = list(self.processes.values())
+            self.processes.clear()
+        if self.control is not None:
+            self.control.stop()
+        stop_processes(running, leader_only=True)
         printed_by = time.monotonic() + 5  # the last lines of the processes, before the rest
         for pump in self.pumps:
             pump.join(timeout=max(0.0, printed_by - time.monotonic()))
@@ -382,6 +568,10 @@ def banner_of_functions(stack: Stack) -> str:
         where = ", ".join(http.paths) if http else f"push from {pubsub.topic if pubsub else '?'}"
         lines.append(f"    {entry.name:<24} 127.0.0.1:{stack.ports[entry.name]:<6} {where}")
     return "\n".join(lines) + "\n"
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _answers(url: str) -> bool:
@@ -475,11 +665,10 @@ def main() -> int:
     print(banner_of_functions(stack), flush=True)
     code = 0
     while code == 0 and not signals.wait(0.5):
-        for name, process in stack.processes.items():
-            if process.poll() is not None:
-                print(f"make run: {name} exited with code {process.returncode}; stopping")
-                code = 1
-                break
+        exited = stack.exited()
+        if exited is not None:
+            print(f"make run: {exited[0]} exited with code {exited[1]}; stopping")
+            code = 1
     return _stop(stack, code)
 
 

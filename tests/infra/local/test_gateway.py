@@ -84,3 +84,50 @@ def test_its_own_answers_carry_the_security_headers(gateway: Client, path: str) 
     response = gateway.get(path)
 
     assert {k: response.headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+# -- the figures the operator tools read (platform_status under `make run`) -----------------
+
+OPERATOR = {"Authorization": "Bearer e2e-admin-token-0123456789"}  # tests/conftest.py
+
+
+def test_relayed_requests_are_counted_per_backend_with_their_5xx(gateway: Client) -> None:
+    routes = dict(gateway.application.routes)
+    backend_url = routes["/v1/things"]
+    for _ in range(3):
+        gateway.get("/v1/things/a")
+    gateway.delete("/v1/things/b")
+    gateway.application.routes.append(("/v1/gone", "http://127.0.0.1:9"))  # nothing listens
+    assert gateway.get("/v1/gone/x").status_code == 503
+
+    answer = gateway.get("/_stack/requests?minutes=5", headers=OPERATOR)
+
+    assert answer.status_code == 200
+    backends = answer.get_json()["backends"]
+    assert backends[backend_url]["requests"] == 4
+    assert backends[backend_url]["errors5xx"] == 0
+    assert backends[backend_url]["p95Ms"] >= 0
+    assert backends["http://127.0.0.1:9"] == {
+        "requests": 1,
+        "errors5xx": 1,
+        "p95Ms": backends["http://127.0.0.1:9"]["p95Ms"],
+    }
+
+
+def test_the_figures_are_for_the_operator_token_only(gateway: Client, settings: Any) -> None:
+    anonymous = gateway.get("/_stack/requests")
+    wrong = gateway.get("/_stack/requests", headers={"Authorization": "Bearer nope"})
+    settings(ADMIN_TOKEN=None)
+    unset = gateway.get("/_stack/requests", headers=OPERATOR)
+
+    assert (anonymous.status_code, wrong.status_code, unset.status_code) == (401, 401, 404)
+
+
+def test_the_p95_is_the_nearest_rank_of_the_window() -> None:
+    from infra.local.gateway import RequestLog
+
+    log = RequestLog()
+    for ms in range(1, 101):
+        log.record("http://f", 200 if ms % 10 else 500, ms / 1000)
+
+    assert log.figures(1)["http://f"] == {"requests": 100, "errors5xx": 10, "p95Ms": 95.0}
