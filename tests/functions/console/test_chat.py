@@ -324,3 +324,50 @@ def test_a_cancelled_or_incomplete_answer_in_the_history_is_shown_as_stopped(
 
     assert badges == ["Stopped", "Stopped"]
     assert console.errors() == []
+
+
+# The renderer itself, loaded as the page loads it; each case: Markdown -> the HTML built.
+RENDER = """async (cases) => {
+  const { renderMarkdown } = await import("/console/js/markdown.js");
+  return cases.map((source) => {
+    const box = document.createElement("div");
+    box.append(renderMarkdown(source));
+    for (const button of box.querySelectorAll("button")) button.remove();
+    return box.innerHTML;
+  });
+}"""
+RENDERED = {
+    "a <b>b</b> & c": "<p>a &lt;b&gt;b&lt;/b&gt; &amp; c</p>",
+    "<script>alert(1)</script>": "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+    "[x](JaVaScRiPt:alert(1))": "<p>[x](JaVaScRiPt:alert(1))</p>",
+    "[x](/relative)": "<p>[x](/relative)</p>",
+    '[x](https://a.example/"onmouseover=alert)': (
+        '<p><a href="https://a.example/%22onmouseover=alert" target="_blank" '
+        'rel="noopener noreferrer">x</a></p>'
+    ),
+    "[**bold** link](http://a.example)": (
+        '<p><a href="http://a.example/" target="_blank" rel="noopener noreferrer">'
+        "<strong>bold</strong> link</a></p>"
+    ),
+    "snake_case_name and _em_": "<p>snake_case_name and <em>em</em></p>",
+    "`<i>` and ``a ` b``": "<p><code>&lt;i&gt;</code> and <code>a ` b</code></p>",
+    "line one\nline two\n\nnext": "<p>line one\nline two</p><p>next</p>",
+    "## Heading": '<p class="md-heading"><strong>Heading</strong></p>',
+    "3. three\n4. four": '<ol start="3"><li>three</li><li>four</li></ol>',
+    "- a\n  more\n- b\n\nafter": "<ul><li>a\nmore</li><li>b</li></ul><p>after</p>",
+    "```\nunclosed <b>": (
+        '<div class="code-block"><div class="code-head"><span class="code-language"></span>'
+        '</div><pre tabindex="0"><code>unclosed &lt;b&gt;</code></pre></div>'
+    ),
+}
+
+
+def test_the_markdown_renderer_builds_only_its_subset_and_keeps_the_rest_as_text(
+    console: Console,
+) -> None:
+    console.load()
+
+    rendered = console.page.evaluate(RENDER, list(RENDERED))
+
+    assert dict(zip(RENDERED, rendered, strict=True)) == RENDERED
+    assert console.errors() == []

@@ -116,6 +116,21 @@ def test_every_form_control_has_a_label() -> None:
     assert all(attrs.get("id") in labelled or attrs.get("aria-label") for attrs in controls)
 
 
+def test_no_script_turns_a_string_into_markup() -> None:
+    """Answers, names and titles reach the page as text nodes only: no HTML parser is used."""
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment"
+        r"|srcdoc|\beval\(|new Function"
+    )
+    found = {
+        script.name: sinks.findall(script.read_text())
+        for script in (STATIC / "js").rglob("*.js")
+        if sinks.search(script.read_text())
+    }
+
+    assert found == {}
+
+
 def test_every_module_import_is_a_file_the_function_serves(function: LoadedFunction) -> None:
     served = set(function.module.FILES)
     for script in (STATIC / "js").rglob("*.js"):
