@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from infra.local.emulators import EmulatorError, Emulators, free_port
+from infra.manifest import load as load_manifest
 from shared.core import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,9 @@ os.environ.update(
         "FIRESTORE_CALL_TIMEOUT_SECONDS": "10",
         "REQUEST_DEADLINE_SECONDS": "30",
         "GITHUB_WEBHOOK_DEADLINE_SECONDS": "30",
+        # The platform's functions and bounds, as `make run` and Terraform give them to the
+        # functions that serve operator tools (shared/platform_ops).
+        "PLATFORM_FUNCTIONS": load_manifest().bounds_json(),
     }
 )
 os.environ.pop("ANTHROPIC_API_KEY", None)

@@ -7,8 +7,9 @@ model's deterministic reading (`shared.tools.phrases`) does. Either way:
 - more than one tool called: no plan, and the reason names the calls. A command is one
   action: planning the first call would do part of what was asked, and silently;
 - arguments the tool refuses: no plan, with what was wrong;
-- a changing plan (start_loadtest, create_silence, expire_silence) is not made when the
-  offline reader finds the command negated: a command that says not to do something is
+- a changing plan (start_loadtest, create_silence, expire_silence, restart_function,
+  scale_function, rollback_function) is not made when the offline reader finds the
+  command negated: a command that says not to do something is
   never turned into doing it, whoever read it.
 """
 
@@ -36,20 +37,29 @@ SYSTEM = (
     "- Call one tool only when the command asks for exactly what that tool does, with "
     "arguments taken from the command. Convert quantities to the tool's unit: "
     "create_silence takes duration_minutes ('an hour and a half' is 90, 'half a day' is "
-    "720, '이틀' is 2880); start_loadtest takes duration_seconds ('1분 반' is 90); 'top 5', "
-    "'the last three', '최근 3개' are limit. Leave out what the command does not say.\n"
+    "720, '이틀' is 2880); start_loadtest takes duration_seconds ('1분 반' is 90); "
+    "platform_status and function_logs take minutes ('the last two hours' is 120), "
+    "what_changed takes hours; 'top 5', 'the last three', '최근 3개' are limit. Leave out "
+    "what the command does not say.\n"
+    "- The platform's functions are named as in its manifest (chat, agents, webhook, "
+    "persona-router, guest-session, console, mcp, ...; 채팅 is chat, 에이전트 함수 is "
+    "agents, 웹훅 is webhook): 'how is chat doing' is platform_status, '에이전트 함수 로그' "
+    "is function_logs, 'errors of X' is function_logs with severity ERROR.\n"
     "- Negation means no tool: 'don't', 'do not', 'never', 'no need to', '말고', '하지 마', "
     "'끄지 마', '안 해도 돼'. Never call a tool that does something else or the opposite "
     "instead.\n"
     "- Ending (lifting, unmuting, 해제, 풀어) a silence is expire_silence with its id "
     "(sil_...). No tool extends or brings back a silence, ends every silence at once, "
-    "stops or schedules a load test, rolls back, deploys, restarts or scales a service, "
-    "creates, pauses or deletes agents, sends a Slack or other message, changes an alert "
-    "threshold or acknowledges an alert: for these call no tool.\n"
-    "- start_loadtest, create_silence and expire_silence change the platform: call them "
-    "only with every required argument stated once in the command (one scenario: light, "
-    "medium, heavy or spike; one alert source; one silence id) and within the tool's "
-    "bounds. When one is missing, ambiguous or out of bounds, call no tool.\n"
+    "stops or schedules a load test, deploys, creates, pauses or deletes agents, sends a "
+    "Slack or other message, changes an alert threshold or acknowledges an alert: for "
+    "these call no tool.\n"
+    "- start_loadtest, create_silence, expire_silence, restart_function, scale_function "
+    "and rollback_function change the platform: call them only with every required "
+    "argument stated once in the command (one scenario: light, medium, heavy or spike; "
+    "one alert source; one silence id; one function of the platform; for scale_function "
+    "a number said to be the minimum or the maximum of instances) and within the tool's "
+    "bounds. When one is missing, ambiguous (two functions, all of them, '5 instances' "
+    "without min or max) or out of bounds, call no tool.\n"
     "- A question about the platform ('how do I ...', 'what is ...') is not a request.\n"
     "When you call no tool, answer in one short sentence saying why, in English."
 )

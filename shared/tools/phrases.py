@@ -6,24 +6,30 @@ offline ops planner and the offline model (through `reader_for`, one reader per 
 share it. It reads in this order, and the first that applies decides:
 
 1. a question about the platform rather than a request to it ("how do I mute alerts?");
-2. what no tool does (roll back, deploy, restart, scale, change agents, send a message,
-   change a threshold, acknowledge an alert, stop a load test, end every silence, extend
-   or bring back a silence): no tool, with the reason;
-3. a silence named by id (end it, or nothing), a request to silence or unsilence, a list
+2. the platform's own functions (`_operating`): restart, scale or roll back one function,
+   read their status or logs, or what changed; a function is named by its manifest name
+   or a word for it ("chat", "채팅", "the agents function", "에이전트 함수"), and a change
+   that names none, or two, is no tool with the reason;
+3. what no tool does (deploy, change agents, send a message, change a threshold,
+   acknowledge an alert, stop a load test, end every silence, extend or bring back a
+   silence): no tool, with the reason;
+4. a silence named by id (end it, or nothing), a request to silence or unsilence, a list
    of silences; a load test to start, to stop, or runs to read; alerts, deploys, agents,
    personas;
-4. negation ("don't", "never", "no need to", "말고", "하지 마", "안 해도 돼") turns any
+5. negation ("don't", "never", "no need to", "말고", "하지 마", "안 해도 돼") turns any
    of those into no tool: a command that says not to do something never does another.
 
 A changing tool is planned exactly or not at all: a missing or ambiguous argument (no
-source, two sources, no scenario, no silence id, a duration too long or too vague, a
-value outside the tool's bounds) is no tool, with the reason. Quantities are parsed by
+source, two sources, no scenario, no silence id, no function or two, a number of
+instances that is not said to be the minimum or the maximum, a duration too long or too
+vague, a value outside the tool's bounds) is no tool, with the reason. Quantities are parsed by
 `shared.tools.quantities`, not matched.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.tools import quantities
+from shared.tools.numerals import NUMBER
 from shared.tools.patterns import LazyPattern, lazy
 from shared.tools.quantities import Found
 
@@ -63,10 +70,22 @@ CANNOT_END_ALL_SILENCES = (
 )
 CANNOT_EXTEND_SILENCE = "no tool extends a silence; create a new silence for the source instead"
 CANNOT_RESTORE_SILENCE = "no tool brings back an expired silence; create a new silence instead"
-CANNOT_ROLL_BACK = "no tool can roll back a deploy"
+FUNCTION_EXAMPLES = "chat, agents, webhook, persona-router, guest-session, …"
+NO_FUNCTION = "{} needs the platform function to {} ({}); the command names none"
+CANNOT_ROLL_BACK = NO_FUNCTION.format("rollback_function", "roll back", FUNCTION_EXAMPLES)
 CANNOT_DEPLOY = "no tool deploys; recent_deploy_events only reads deploys"
-CANNOT_RESTART = "no tool restarts a service"
-CANNOT_SCALE = "no tool scales a service"
+CANNOT_RESTART = NO_FUNCTION.format("restart_function", "restart", FUNCTION_EXAMPLES)
+CANNOT_SCALE = NO_FUNCTION.format("scale_function", "scale", FUNCTION_EXAMPLES)
+TWO_FUNCTIONS = "{} acts on one function; the command names {}"
+ALL_FUNCTIONS = "{} acts on one function; the command asks for all of them"
+NO_INSTANCES = (
+    "scale_function needs a number of instances, said to be the minimum or the maximum "
+    "('chat min instances 2', '채팅 최대 인스턴스 10')"
+)
+WHICH_INSTANCES = (
+    "the command gives {} instances but not whether that is the minimum or the maximum; "
+    "say 'min' or 'max' ('최소', '최대')"
+)
 CANNOT_CHANGE_AGENTS = (
     "no tool creates, pauses, resumes, renames or deletes agents; list_my_agents only reads them"
 )
@@ -102,8 +121,16 @@ LEFTOVER = "the command gives a number ({}) that no argument of {} takes"
 USERS_BOUNDS = "a load test runs 1 to 1000 users; the command asks for {}"
 REQUESTS_BOUNDS = "a load test's request cap is 1 to 100000; the command asks for {}"
 
-CHANGING = ("expire_silence", "create_silence", "start_loadtest")
+CHANGING = (
+    "expire_silence",
+    "create_silence",
+    "start_loadtest",
+    "restart_function",
+    "scale_function",
+    "rollback_function",
+)
 LIMITS = {  # a read's `limit`: its maximum (the input model's bound)
+    "function_logs": 200,
     "recent_deploy_events": 50,
     "active_alerts": 50,
     "active_silences": 50,
@@ -137,6 +164,12 @@ _QUOTED = (
 
 
 _TOOL_NAMES = {
+    "platform_status": "platform status",
+    "function_logs": "function logs",
+    "restart_function": "restart function",
+    "scale_function": "scale function",
+    "rollback_function": "rollback function",
+    "what_changed": "what changed",
     "create_silence": "create silence",
     "expire_silence": "expire silence",
     "start_loadtest": "start load test",
@@ -333,34 +366,372 @@ _SILENCE_LIST = _re(
     "뮤트\\s?(?:된|중|목록)|꺼\\s?(?:진|둔|놓은|져)|무음\\s?(?:인|된|처리된|상태)|silence\\s?목록",
 )
 
+
+# -- the platform's own functions ---------------------------------------------------------
+
+# Words for each function of the manifest (infra/functions.yaml; a test checks that every
+# entry is here). Its own name (hyphens or spaces) always counts; the functions whose
+# names are also other things (your agents, alerts, load tests, ops commands) count with
+# "function", "service", "함수" or "서비스" after them. Longer names are read first, and
+# what one name matched is not read again ("chat-continue" is not also "chat").
+_FUNCTION_WORD = r"(?:\s?(?:functions?|services?|fn|api|endpoint)\b|\s?(?:함수|서비스|펑션|API))"
+_FUNCTIONS: tuple[tuple[str, str], ...] = (
+    ("alerts-dead-letters-incidents", r"alerts[- ]dead[- ]letters[- ]incidents"),
+    ("alerts-dead-letters-deploys", r"alerts[- ]dead[- ]letters[- ]deploys"),
+    ("alerts-dead-letters-chat", r"alerts[- ]dead[- ]letters[- ]chat"),
+    ("alerts-dead-letters-loadtests", r"alerts[- ]dead[- ]letters[- ]loadtests"),
+    ("alerts-dead-letters-agents", r"alerts[- ]dead[- ]letters[- ]agents"),
+    ("alerts-dead-letters-continuations", r"alerts[- ]dead[- ]letters[- ]continuations"),
+    ("alerts-chat-failures", r"alerts[- ]chat[- ]failures"),
+    ("alerts-incidents", r"alerts[- ]incidents"),
+    ("alerts-deploys", r"alerts[- ]deploys"),
+    ("alerts-loadtests", r"alerts[- ]loadtests"),
+    ("chat-continue", r"chat[- ]continue|chat continuations?"),
+    ("agents-stats", r"agents?[- ]stats|agent statistics|에이전트\s?통계"),
+    ("agent-cleanup", r"agents?[- ]cleanup|cleanup" + _FUNCTION_WORD + r"|에이전트\s?정리"),
+    ("outbox-relay", r"outbox[- ]relay|outbox" + _FUNCTION_WORD + r"|아웃박스"),
+    (
+        "persona-router",
+        r"persona[- ]router|persona[- ]routing|(?:the )?router|페르소나\s?라우터|라우터",
+    ),
+    (
+        "guest-session",
+        r"guest[- ]sessions?|sessions?" + _FUNCTION_WORD + r"|게스트\s?세션|세션\s?(?:함수|서비스)",
+    ),
+    ("console", r"(?:web )?console|콘솔"),
+    ("webhook", r"webhooks?|github webhook|웹\s?훅"),
+    ("mcp", r"mcp(?: server)?"),
+    (
+        "chat",
+        r"chat(?! alerts?| notifications?| pages?| silences?)(?:bot)?|채팅(?!\s?알림|\s?알람)|챗",
+    ),
+    ("agents", r"agents?" + _FUNCTION_WORD + r"|에이전트\s?(?:함수|서비스|API)"),
+    ("alerts", r"alerts?" + _FUNCTION_WORD + r"|(?:알림|알람)\s?(?:함수|서비스)"),
+    ("loadtest", r"load[- ]?tests?" + _FUNCTION_WORD + r"|부하\s?테스트\s?(?:함수|서비스)"),
+    (
+        "ops",
+        r"ops" + _FUNCTION_WORD + r"|ops commands? (?:function|service)|운영\s?(?:함수|서비스)",
+    ),
+    ("sweep", r"sweep(?:er)?" + _FUNCTION_WORD + r"|sweeper|스윕"),
+)
+# Bounded by what is not an English letter, digit or hyphen: a Korean particle may follow
+# ("웹훅에서", "채팅이").
+_FUNCTION_PATTERNS = tuple(
+    (name, lazy(rf"(?<![a-z0-9_-])(?:{words})(?![a-z0-9_-])")) for name, words in _FUNCTIONS
+)
+# What scaling names that other readers take for something else: only a function scales.
+_SCALED_ONLY = (
+    ("agents", lazy(r"(?<!my )\bagents\b")),
+    ("alerts", lazy(r"\balerts\b")),
+)
+FUNCTION_NAMES = tuple(name for name, _ in _FUNCTIONS)
+_EVERY_FUNCTION = _re(
+    r"\b(?:all|every|each)\s+(?:the\s+|of the\s+)?(?:functions?|services?)\b|\beverything\b|"
+    r"\bthe (?:whole )?platform\b|\bthe functions\b|\bthe services\b|\bplatform\b",
+    "모든\\s?(?:함수|서비스)|전체\\s?(?:함수|서비스)|함수\\s?(?:전부|전체|다\\b|들)|서비스\\s?(?:전부|전체|들)|플랫폼",
+)
+_RESTART = _re(
+    r"\b(?:restart|reboot|bounce|recycle|power[- ]cycle|respawn|re-?start)\b",
+    r"\bfresh start\b|\bstart (?:it|them|[a-z-]+) (?:up )?(?:again|over)\b|\bstart over\b",
+    "재시작|재부팅|리부트|리스타트|다시\\s?띄워|다시\\s?시작|껐다\\s?켜|재기동",
+)
+_ROLL_BACK = _re(
+    r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
+    r"last|deploy|release|prod|production|v\d|[a-z-]+ to)",
+    r"\brevert (?:[a-z']+ )?(?:release|deploy|deployment|rollout|commit|change|version)",
+    r"\bundo (?:[a-z']+ ){0,3}(?:deploy|deployment|release|rollout)s?\b",
+    r"\broll (?:it|this|that|them|everything|back everything|[a-z-]+) back\b",
+    r"\b(?:go|move|switch|send) (?:[a-z-]+ ){0,3}back to (?:the )?(?:previous|last|old|prior)",
+    r"\bprevious (?:revision|version|release)\b",
+    "롤백(?!\\s?(?:이력|내역|기록|됐|했|된|한|이\\s?있|있었|보여|언제|여부))|되돌려|되돌리|이전\\s?(?:버전|리비전)으로",
+)
+_SCALE = _re(
+    r"\bscal(?:e|ing)\b|\bautoscal",
+    r"\b(?:min(?:imum)?|max(?:imum)?) (?:instances?|replicas?|count)\b",
+    r"\binstances?\b|\breplicas?\b|\bkeep \S+ (?:instances? )?warm\b",
+    "스케일|오토\\s?스케일|인스턴스|레플리카|증설|감축|항상\\s?(?:떠|켜|살아)|최소\\s?\\d+\\s?(?:개|대)|최대\\s?\\d+\\s?(?:개|대)",
+)
+# "chat min 1 max 4": instances, when a function is named ("silences, max 5" is a count).
+_BARE_MIN_MAX = lazy(r"\b(?:min|max)(?:imum)?\s*(?:=|:)?\s*\d+")
+_SCALE_ASK = _re(
+    r"\bscal(?:e|ing)\b|\b(?:set|raise|lower|increase|decrease|bump|reduce|change|adjust|"
+    r"limit|cap|keep|allow|give|add|more|fewer|make|put|drop|up|down|double|halve|needs?|"
+    r"wants?|requires?|should have)\b",
+    r"\b(?:min(?:imum)?|max(?:imum)?|at least|at most|up to|no more than)\b",
+    "늘려|줄여|늘리|줄이|설정|바꿔|변경|조정|증설|감축|올려|내려|최소|최대|맞춰|(?:으)?로\\s?(?:해|바꿔|설정|맞춰|올려|내려|줘|$)",
+)
+_STATUS_QUESTION = _re(
+    r"\bhow many\b|\bwhat(?:'s| is| are)\b|\bwhich\b|\?$|\bcurrent(?:ly)?\b|\bnow\b",
+    "몇|얼마|어때|뭐|현재|지금",
+)
+_STATUS = _re(
+    r"\bhow(?:'s| is| are| was| were| does| do| did)\b|\bstatus\b|\bhealth(?:y)?\b|\bdoing\b|"
+    r"\b(?:is|are) (?:[a-z-]+ ){0,3}(?:up|down|ok|okay|fine|alive|running|healthy)\b|"
+    r"\bmetrics?\b|\blatency\b|\bp95\b|\b5xx\b|\berror rates?\b|\bcold starts?\b|"
+    r"\brequests?\b|\btraffic\b|\brevisions?\b|\bserving\b|\binstances?\b|"
+    r"\bperform(?:ance|ing)\b|\blook(?:s|ing)?\b|\bwrong\b|\bbroken\b|\bslow\b|\bunhealthy\b|"
+    r"\bfailing\b|\boverview\b|\bdashboard\b|\bcheck\b|\bhealth ?check\b|\bhow many\b|"
+    r"\b(?:list|show) (?:the |all |all the |every )?(?:functions|services)\b",
+    "몇|함수\\s?목록|서비스\\s?목록|상태|어때|어떤지|어떻|괜찮|살아\\s?있|헬스|지연|레이턴시|응답\\s?시간|에러율|오류율|요청\\s?수|"
+    "트래픽|콜드\\s?스타트|리비전|인스턴스|성능|현황|잘\\s?돌아|돌아가|느려|느린|문제|이상\\s?(?:있|없)|점검",
+)
+_LOGS = _re(
+    r"\blogs?\b|\blog (?:lines?|entries)\b|\blogging\b|\bstack ?traces?\b|\btracebacks?\b|"
+    r"\bexceptions?\b|\bstderr\b|\bstdout\b|\boutput\b",
+    "로그|스택\\s?트레이스|트레이스백|예외",
+)
+_ERRORS = _re(r"\berrors?\b|\bfailures?\b|\bcrash(?:es|ed)?\b", "에러|오류|실패|크래시")
+_ERRORS_COUNTED = _re(
+    r"\bhow many\b|\brates?\b|\b5xx\b|\bcount\b|\bnumber of\b|\bpercent", "몇|율|비율|개수|건수"
+)
+_SEVERITY_WORDS = (
+    ("DEBUG", _re(r"\bdebug\b", "디버그")),
+    ("INFO", _re(r"\binfo\b", "인포")),
+    ("WARNING", _re(r"\bwarn(?:ing)?s?\b", "경고|워닝")),
+    (
+        "ERROR",
+        _re(
+            r"\berrors?\b|\bfail(?:ure|ed|ing)?s?\b|\bexceptions?\b|\btracebacks?\b|"
+            r"\bstack ?traces?\b|\bcrash(?:es|ed)?\b",
+            "에러|오류|예외|실패|크래시",
+        ),
+    ),
+    ("CRITICAL", _re(r"\bcritical\b|\bfatal\b", "치명|크리티컬")),
+)
+_CONTAINING = lazy(
+    r"\b(?:containing|mentioning|matching|with the (?:text|word|message)|that says?|saying)\s+"
+    r"([^\s,;]+)"
+)
+_LOG_LINES = (
+    lazy(r"\b(\d+)\s+(?:log\s+)?(?:lines?|entries|logs?|messages?)\b"),
+    lazy(rf"({NUMBER})\s*(?:줄|라인)"),
+)
+_WHAT_CHANGED = _re(
+    r"\bwhat(?:'s| has| have| got)? (?:been )?(?:changed|happened)\b|\bwhat changed\b|"
+    r"\banything (?:change|changed|new|happen|happened)\b|"
+    r"\b(?:any|recent|latest) changes\b|\bchanges? (?:in|over|since|during|of) the\b|"
+    r"\bchange ?log\b|\bwhat(?:'s| is) new\b|\bwhat did (?:we|you|they|someone) change\b",
+    "뭐가\\s?(?:바뀌|변했|달라)|무엇이\\s?(?:바뀌|변했)|바뀐\\s?(?:거|것|게|점)|변경\\s?(?:사항|내역|점|된\\s?(?:거|것|게))|"
+    "무슨\\s?일|뭔\\s?일|달라진|변화",
+)
+_MIN_INSTANCES = (
+    lazy(
+        r"\b(?:min(?:imum)?|at least|no (?:fewer|less) than|keep)(?:\s+(?:instances?|replicas?|"
+        r"count|number|of))*\s*(?:to|=|:|of|at|is|be)?\s*(\d+)\b"
+    ),
+    lazy(r"\b(\d+)\s+(?:min(?:imum)?\s+instances?|warm|always[- ]on|hot|idle)\b"),
+    lazy(r"\bkeep (\d+) (?:instances? )?(?:warm|running|up|alive|hot)\b"),
+    lazy(rf"최소\s*(?:인스턴스|레플리카)?\s*(?:수|개수)?\s*(?:를|을|는|은|가|이)?\s*({NUMBER})"),
+    lazy(rf"({NUMBER})\s*(?:개|대)?\s*(?:이상)"),
+)
+_MAX_INSTANCES = (
+    lazy(
+        r"\b(?:max(?:imum)?|at most|up to|no more than|cap(?:ped)?(?: it)? at|limit(?:ed)?(?: it)? "
+        r"to|ceiling(?: of)?)(?:\s+(?:instances?|replicas?|count|number|of))*\s*(?:to|=|:|of|at|is|"
+        r"be)?\s*(\d+)\b"
+    ),
+    lazy(r"\b(\d+)\s+max(?:imum)?\s+instances?\b"),
+    lazy(rf"최대\s*(?:인스턴스|레플리카)?\s*(?:수|개수)?\s*(?:를|을|는|은|가|이)?\s*({NUMBER})"),
+    lazy(rf"({NUMBER})\s*(?:개|대)?\s*(?:이하|까지)"),
+)
+_ANY_INSTANCES = (
+    lazy(r"\b(\d+)\s*(?:instances?|replicas?|copies|containers)\b"),
+    lazy(r"\b(?:to|at)\s+(\d+)\b"),
+    lazy(rf"({NUMBER})\s*(?:개|대)"),
+    lazy(rf"인스턴스\s*(?:수|개수)?\s*(?:를|을)?\s*({NUMBER})"),
+)
+
+
+def _functions(text: str) -> list[str]:
+    """The functions the text names, each once, in the order the text names them."""
+    found: dict[str, int] = {}
+    for name, pattern in _FUNCTION_PATTERNS:
+        match = pattern.search(text)
+        while match is not None:
+            found.setdefault(name, match.start())
+            text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
+            match = pattern.search(text)
+    return sorted(found, key=found.__getitem__)
+
+
+def _numbers_of(patterns: tuple[LazyPattern, ...], text: str) -> list[int]:
+    values = []
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            value = quantities.korean_number(match.group(1))
+            if value is not None and value == int(value):
+                values.append(int(value))
+    return list(dict.fromkeys(values))
+
+
+def _one_function(text: str, tool: str, verb: str) -> str:
+    """The one function a changing command names; `Refused` for none, two or all."""
+    named = _functions(text)
+    if len(named) > 1:
+        raise Refused(TWO_FUNCTIONS.format(tool, _listed(named)))
+    if not named:
+        if _EVERY_FUNCTION.search(text):
+            raise Refused(ALL_FUNCTIONS.format(tool))
+        raise Refused(NO_FUNCTION.format(tool, verb, FUNCTION_EXAMPLES))
+    if _EVERY_FUNCTION.search(re.sub(r"\bplatform\b|플랫폼", " ", text)):
+        raise Refused(ALL_FUNCTIONS.format(tool))
+    if _LATER.search(text):
+        raise Refused(LATER)
+    return named[0]
+
+
+def _no_numbers(text: str, tool: str) -> None:
+    """`Refused` when a restart or a rollback names a number it would drop."""
+    left = quantities.leftover_numbers(_SILENCE_ID.sub(" ", text))
+    if left:
+        raise Refused(LEFTOVER.format(", ".join(left), tool))
+
+
+def _scale(text: str) -> Reading:
+    named = _functions(text)
+    if not named:
+        weak = [name for name, pattern in _SCALED_ONLY if pattern.search(text)]
+        if len(weak) == 1:
+            text = _SCALED_ONLY[[n for n, _ in _SCALED_ONLY].index(weak[0])][1].sub(
+                f"{weak[0]} function", text
+            )
+    function = _one_function(text, "scale_function", "scale")
+    spelt = quantities.english(text)
+    low, high = _numbers_of(_MIN_INSTANCES, spelt), _numbers_of(_MAX_INSTANCES, spelt)
+    for values, what in ((low, "minimum"), (high, "maximum")):
+        if len(values) > 1:
+            raise Refused(TWO_VALUES.format(f"{what} of instances", ", ".join(map(str, values))))
+    if not (low or high):
+        given = _numbers_of(_ANY_INSTANCES, spelt)
+        if given:
+            raise Refused(WHICH_INSTANCES.format(", ".join(map(str, given))))
+        raise Refused(NO_INSTANCES)
+    arguments: dict[str, Any] = {"function": function}
+    if low:
+        arguments["minInstances"] = low[0]
+    if high:
+        arguments["maxInstances"] = high[0]
+    placed = spelt
+    for pattern in (*_MIN_INSTANCES, *_MAX_INSTANCES):
+        placed = pattern.sub(" ", placed)
+    _no_numbers(_strip_functions(placed), "scale_function")
+    return Reading("scale_function", arguments)
+
+
+def _window(text: str, tool: str, most: int) -> dict[str, Any]:
+    """A read's window in minutes, when the text gives one (at most the tool's bound)."""
+    found = quantities.windows(text).values or quantities.durations(text).values
+    if not found:
+        return {}
+    minutes = max(1, math.ceil(found[0] / 60))
+    return (
+        {"minutes": min(minutes, most)}
+        if tool != "what_changed"
+        else {"hours": min(max(1, math.ceil(found[0] / 3600)), most)}
+    )
+
+
+def _logs(text: str, original: str, named: list[str]) -> Reading:
+    arguments: dict[str, Any] = {}
+    if len(named) == 1:
+        arguments["function"] = named[0]
+    levels = [level for level, pattern in _SEVERITY_WORDS if pattern.search(text)]
+    if levels:
+        arguments["severity"] = levels[0]
+    for pattern in _QUOTED:
+        quoted = pattern.search(original)
+        if quoted:
+            arguments["text"] = quoted.group(1).strip()[:200]
+            break
+    else:
+        containing = _CONTAINING.search(text)
+        if containing:
+            arguments["text"] = containing.group(1).strip("'\"")[:200]
+    arguments.update(_window(text, "function_logs", 7 * 24 * 60))
+    lines = _numbers_of(_LOG_LINES, quantities.english(text))
+    counted = lines or [int(v) for v in quantities.counts(text).values if v == int(v)]
+    if len(counted) == 1:
+        arguments["limit"] = min(counted[0], LIMITS["function_logs"])
+    return Reading("function_logs", arguments)
+
+
+def _operating(text: str, original: str) -> Reading | None:
+    """What the command asks of the platform's functions, or None when it asks nothing of
+    them (another reader's turn)."""
+    named = _functions(text)
+    other_things = bool(_AGENT.search(text) or _LOADTEST.search(text))
+    if _RESTART.search(text):
+        if not named and other_things:
+            return None  # an agent or a load test: theirs to read
+        function = _one_function(text, "restart_function", "restart")
+        _no_numbers(_strip_functions(text), "restart_function")
+        return Reading("restart_function", {"function": function})
+    if _ROLL_BACK.search(text):
+        function = _one_function(text, "rollback_function", "roll back")
+        _no_numbers(_ONE_OF_THEM.sub(" ", _strip_functions(text)), "rollback_function")
+        return Reading("rollback_function", {"function": function})
+    if _asks_to_scale(text, named) and (
+        named or not other_things or any(p.search(text) for _, p in _SCALED_ONLY)
+    ):
+        return _scale(text)
+    if _impossible(text) is not None:
+        return None  # a message to send, a threshold to change ...: refused as such
+    if _WHAT_CHANGED.search(text) and not named and not other_things:
+        return Reading("what_changed", _window(text, "what_changed", 7 * 24))
+    if _asks_for_logs(text, named):
+        if len(named) > 1:
+            raise Refused(TWO_FUNCTIONS.format("function_logs", _listed(named)))
+        return _logs(text, original, named)
+    if (named or _EVERY_FUNCTION.search(text)) and _STATUS.search(text):
+        if len(named) > 1:
+            raise Refused(TWO_FUNCTIONS.format("platform_status", _listed(named)))
+        arguments: dict[str, Any] = {"function": named[0]} if named else {}
+        return Reading("platform_status", {**arguments, **_window(text, "platform_status", 1440)})
+    return None
+
+
+def _asks_to_scale(text: str, named: list[str]) -> bool:
+    """A change of instances: a scaling word and a verb or a bound, not a question about
+    the instances there are ("how many instances does chat have?")."""
+    if not (_SCALE.search(text) or (named and _BARE_MIN_MAX.search(text))):
+        return False
+    if not _SCALE_ASK.search(text):
+        return False
+    spelt = quantities.english(text)
+    bounded = _numbers_of(_MIN_INSTANCES, spelt) or _numbers_of(_MAX_INSTANCES, spelt)
+    return bool(bounded) or not _STATUS_QUESTION.search(text)
+
+
+def _asks_for_logs(text: str, named: list[str]) -> bool:
+    """Logs, or a function's errors or warnings (not their number: that is its status);
+    without a function named, not when the command is about deploys, alerts, silences,
+    agents or load tests."""
+    severe = _ERRORS.search(text) or _SEVERITY_WORDS[2][1].search(text)
+    errors_read = bool(severe) and not _ERRORS_COUNTED.search(text)
+    if not (_LOGS.search(text) or (errors_read and named)):
+        return False
+    if named:
+        return True
+    return not (
+        _AGENT.search(text)
+        or _LOADTEST.search(text)
+        or _DEPLOY.search(text)
+        or _ALERT.search(text)
+        or _SILENCE_NOUN.search(text)
+    )
+
+
+# "the last one", "the previous one": a revision spoken of, not a number.
+_ONE_OF_THEM = lazy(r"\b(?:last|previous|prior|old|older|earlier|other|good|working) one\b")
+
+
+def _strip_functions(text: str) -> str:
+    for _, pattern in _FUNCTION_PATTERNS:
+        text = pattern.sub(" ", text)
+    return text
+
+
 _IMPOSSIBLE: tuple[tuple[LazyPattern, str], ...] = (
-    (
-        _re(
-            r"\broll ?back\b(?! (?:events?|history|status|log))|\brevert (?:the|to|it|this|that|"
-            r"last|deploy|release|prod|production|v\d)",
-            r"\brevert (?:[a-z']+ )?(?:release|deploy|deployment|rollout|commit|change|version)",
-            r"\bundo (?:[a-z']+ ){0,3}(?:deploy|deployment|release|rollout)s?\b",
-            r"\broll (?:it|this|that|them|everything|back everything) back\b",
-            "롤백(?!\\s?(?:이력|내역|기록|됐|했|된|한|이\\s?있|있었|보여|언제|여부))|되돌려|되돌리|이전\\s?버전으로",
-        ),
-        CANNOT_ROLL_BACK,
-    ),
-    (
-        _re(
-            r"\b(?:restart|reboot|bounce|recycle|power[- ]cycle)\b(?!.*\bload[ -]?tests?\b)",
-            "재시작|재부팅|리부트|리스타트|다시\\s?띄워|껐다\\s?켜",
-        ),
-        CANNOT_RESTART,
-    ),
-    (
-        _re(
-            r"\bscale (?:up|down|out|in|to|the|it|chat|our)\b|\bautoscal|\b(?:add|more|fewer|"
-            r"increase|decrease|raise|lower) (?:the )?(?:max |min )?instances?\b",
-            "스케일\\s?(?:업|다운|아웃|인|조정)|오토\\s?스케일|인스턴스\\s?(?:수\\s?)?(?:를\\s?)?"
-            "(?:늘려|줄여|추가|늘리|줄이)|증설",
-        ),
-        CANNOT_SCALE,
-    ),
     (
         _re(
             r"\b(?:slack|e-?mail|sms|text message|dm)\b.*\b(?:send|post|message|tell|notify|"
@@ -754,7 +1125,9 @@ def understand(text: str) -> Reading:
     """What the command asks for: a tool and its arguments, or no tool and why."""
     unquoted = normalise(_unquoted(text))
     # A text to route is the persona's payload (quoted, or after a colon), not the command.
-    routes = _PERSONA.search(unquoted.partition(":")[0])
+    routes = _PERSONA.search(unquoted.partition(":")[0]) and (
+        "persona-router" not in _functions(unquoted.partition(":")[0])
+    )
     command = unquoted.partition(":")[0] if routes else normalise(text)
     negated = _negated(command)
     try:
@@ -762,6 +1135,9 @@ def understand(text: str) -> Reading:
             return Reading(reason=ABOUT)
         if _STATEMENT.search(command):
             return Reading(reason=STATEMENT)
+        operating = None if routes else _operating(command, text)
+        if operating is not None:
+            return Reading(reason=NEGATED) if negated else operating
         impossible = _impossible(command)
         if impossible is not None:
             return Reading(reason=NEGATED if negated else impossible)

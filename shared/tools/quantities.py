@@ -193,6 +193,41 @@ def durations(text: str) -> Found:
     return Found(_distinct(values), vague.group(0) if vague else None)
 
 
+_EN_WINDOW_UNIT = lazy(
+    r"\b(?:last|past|previous|latest|recent|within the|in the last|over the)\s+"
+    r"(minute|hour|day|week)\b"
+)
+_WINDOW_UNITS = {"minute": MINUTE, "hour": HOUR, "day": DAY, "week": WEEK}
+
+
+def windows(text: str) -> Found:
+    """Time windows a read looks back over, in seconds: "in the last 30 minutes", "the
+    past hour", "지난 2시간", "최근 30분" (the spans `durations` leaves out)."""
+    spelt = _spelt(text)
+    values = [float(_WINDOW_UNITS[m.group(1)]) for m in _EN_WINDOW_UNIT.finditer(spelt)]
+    for match, seconds in _all_spans(spelt):
+        before = spelt[: match.start()]
+        if _EN_WINDOW.search(before) or _KO_WINDOW.search(before):
+            values.append(seconds)
+    return Found(_distinct(values))
+
+
+def _all_spans(spelt: str) -> list[tuple[re.Match[str], float]]:
+    """Every duration span of spelt text, windows included."""
+    found = [(m, _english_seconds(m.group(0))) for m in _EN_SPAN.finditer(spelt)]
+    for match in _KO_SPAN.finditer(spelt):
+        total = 0.0
+        for part in _KO_PART_ONE.finditer(match.group(0)):
+            amount = korean_number(part.group(1))
+            if amount is None:
+                break
+            unit = _KO_SECONDS["주" if part.group(2).startswith("주") else part.group(2)]
+            total += (amount + (0.5 if part.group(3) else 0)) * unit
+        else:
+            found.append((match, total))
+    return found
+
+
 def _spelt(text: str) -> str:
     """The text both readers of durations read: Korean day words and English numbers as
     digits."""

@@ -133,7 +133,10 @@ def test_a_command_no_tool_fits_is_unrecognised_and_cannot_be_confirmed(client: 
         ("stop the load test", "no tool can stop a running load test"),
         ("delete all silences", "no tool ends every silence at once"),
         ("sil_0a1b2c3d4e5f 연장해줘", "no tool extends a silence"),
-        ("roll back the last deploy", "no tool can roll back a deploy"),
+        ("roll back the last deploy", "rollback_function needs the platform function"),
+        ("restart chat and the webhook", "restart_function acts on one function"),
+        ("scale the chat function to 10 instances", "the command gives 10 instances but not"),
+        ("don't restart the chat function", "negated: the command says not to do it"),
         ("mute alerts for an hour", "create_silence needs the alert source"),
         ("run a load test", "start_loadtest needs a scenario"),
         ("unmute the chat alerts", "expire_silence needs the silence's id"),
@@ -353,3 +356,125 @@ def test_confirming_has_the_budget_of_a_tool_call_that_runs_a_load_test(
 
     assert confirm.deadline is not None and confirm.deadline() == 77.0
     assert registry.call_deadline_seconds() == 77.0
+
+
+# -- the platform's own functions (here on Google's APIs, served by local fakes) ----------
+
+
+@pytest.fixture
+def cloud(firestore_db: Any, settings: Any) -> Iterator[Any]:
+    """The ops function acting on Cloud Run, Logging and Monitoring stand-ins."""
+    from tests.support.google_apis import google_apis
+
+    with google_apis("demo-agent-platform-test", "europe-west1") as (run, logging_api, metrics):
+        run.add_service("chat", revisions=2, min_instances=1, max_instances=40)
+        run.add_service("webhook", revisions=2, max_instances=10)
+        settings(
+            PLATFORM_ADAPTER="google",
+            PLATFORM_REGION="europe-west1",
+            PLATFORM_RUN_ENDPOINT=run.url,
+            PLATFORM_LOGGING_ENDPOINT=logging_api.url,
+            PLATFORM_MONITORING_ENDPOINT=metrics.endpoint,
+            PLATFORM_ROLLOUT_POLL_SECONDS="0.05",
+        )
+        yield run, logging_api, metrics
+
+
+def test_how_is_chat_doing_answers_its_status_at_once(client: Any, cloud: Any) -> None:
+    body = command(client, "how is chat doing")
+
+    assert body["status"] == "done" and body["plan"]["tool"] == "platform_status"
+    assert body["plan"]["arguments"] == {"function": "chat", "minutes": 60}
+    [chat] = body["result"]["functions"]
+    assert (chat["function"], chat["servingRevision"]) == ("chat", "chat-00002-ccc")
+
+
+def test_a_korean_command_reads_a_function_s_logs(client: Any, cloud: Any) -> None:
+    _, logging_api, _ = cloud
+    logging_api.add("agents", "ERROR", "store unavailable")
+
+    body = command(client, "에이전트 함수 에러 로그 보여줘")
+
+    assert body["plan"]["arguments"]["function"] == "agents"
+    assert body["plan"]["arguments"]["severity"] == "ERROR"
+    assert body["result"]["entries"][0]["message"] == "store unavailable"
+
+
+def test_a_restart_waits_for_confirmation_records_who_and_runs_once(
+    client: Any, cloud: Any
+) -> None:
+    run, _, _ = cloud
+    planned = command(client, "restart the webhook")
+
+    assert planned["status"] == "awaiting_confirmation"
+    assert planned["plan"]["summary"] == "restart_function(function=webhook)"
+    assert [r for r in run.requests if r.method == "PATCH"] == []
+    confirm = f"/v1/ops/commands/{planned['id']}/confirm"
+    first = client.post(confirm, headers=OPERATOR).get_json()
+    again = client.post(confirm, headers=OPERATOR).get_json()
+
+    assert first["status"] == "done" and first["confirmedBy"] == "operator (token)"
+    assert first["result"]["revision"] == run.serving("webhook") == "webhook-00003-ddd"
+    assert again["result"] == first["result"]
+    assert len([r for r in run.requests if r.method == "PATCH"]) == 1
+
+
+def test_scaling_past_the_manifest_is_no_plan_with_the_bound(client: Any, cloud: Any) -> None:
+    body = command(client, "채팅 최대 인스턴스 50으로")
+
+    assert (body["status"], body["plan"]) == ("unrecognised", None)
+    assert "chat scales to at most 40 instances" in body["reason"]
+
+
+def test_korean_min_instances_for_chat_is_a_scale_plan(client: Any, cloud: Any) -> None:
+    run, _, _ = cloud
+    planned = command(client, "채팅 최소 인스턴스 2로")
+
+    confirmed = client.post(
+        f"/v1/ops/commands/{planned['id']}/confirm", headers=OPERATOR
+    ).get_json()
+
+    assert planned["plan"]["arguments"] == {"function": "chat", "minInstances": 2}
+    assert confirmed["result"]["instances"] == {"minInstances": 2, "maxInstances": 40}
+    assert run.services["chat"].template.scaling.min_instance_count == 2
+
+
+def test_rolling_back_the_webhook_moves_its_traffic_after_confirmation(
+    client: Any, cloud: Any
+) -> None:
+    run, _, _ = cloud
+    planned = command(client, "roll back the webhook")
+
+    confirmed = client.post(
+        f"/v1/ops/commands/{planned['id']}/confirm", headers=OPERATOR
+    ).get_json()
+
+    assert planned["plan"]["tool"] == "rollback_function" and planned["plan"]["changes"]
+    assert confirmed["status"] == "done"
+    assert run.serving("webhook") == "webhook-00001-bbb"
+
+
+def test_a_refused_change_is_stored_as_failed_with_the_api_s_reason(
+    client: Any, cloud: Any
+) -> None:
+    run, _, _ = cloud
+    run.fail("PATCH", "/services/chat$", 403, "Permission 'run.services.update' denied")
+    planned = command(client, "restart the chat function")
+
+    confirmed = client.post(f"/v1/ops/commands/{planned['id']}/confirm", headers=OPERATOR)
+
+    assert confirmed.status_code == 200
+    assert confirmed.get_json()["status"] == "failed"
+    assert "run.services.update" in confirmed.get_json()["error"]
+
+
+def test_the_model_may_plan_a_function_tool_too(model: tuple[Any, Any], cloud: Any) -> None:
+    fake, client = model
+    fake.tool_use = {"name": "restart_function", "input": {"function": "webhook"}}
+
+    body = command(client, "give the webhook a kick")
+
+    assert body["plan"]["tool"] == "restart_function" and body["plannedBy"] != "offline"
+    assert body["status"] == "awaiting_confirmation"
+    system = json.dumps(fake.requests[-1].body["system"], ensure_ascii=False)
+    assert "restart_function" in system and "에이전트 함수" in system

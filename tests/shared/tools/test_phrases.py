@@ -5,7 +5,11 @@ taken from `tests/data/ops`: `commands_dev.jsonl`, then `commands_fresh.jsonl`,
 `commands_catalogue.jsonl` (commands in the catalogue's own words) and
 `commands_hard.jsonl`, each written before the reader was run on it (first runs: 92.6 %,
 70.3 % and 87.7 % tool+arguments, one wrong changing plan in each of the last two) and
-then corrected.
+then corrected. `commands_functions.jsonl` holds commands about the platform's own
+functions (status, logs, restart, scale, roll back, what changed): its first 66 rows
+(p…) scored 89.4 % on their first run, the next 42 (q…, written after those fixes)
+95.2 %, with no wrong changing plan in either; rows of the earlier sets that asked to
+restart or scale a named function were relabelled when those tools came.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def validated(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         *rows("commands_fresh.jsonl"),
         *rows("commands_catalogue.jsonl"),
         *rows("commands_hard.jsonl"),
+        *rows("commands_functions.jsonl"),
     ],
     ids=lambda row: f"{row['id']}-{row['text'][:40]}",
 )
@@ -67,8 +72,13 @@ def test_the_reader_gets_the_labelled_tool_and_arguments(row: dict[str, Any]) ->
         ("delete all silences", phrases.CANNOT_END_ALL_SILENCES),
         ("roll back the release", phrases.CANNOT_ROLL_BACK),
         ("deploy main to production", phrases.CANNOT_DEPLOY),
-        ("restart the chat service", phrases.CANNOT_RESTART),
-        ("scale up the chat function", phrases.CANNOT_SCALE),
+        ("restart the database", phrases.CANNOT_RESTART),
+        ("nginx 재시작해줘", phrases.CANNOT_RESTART),
+        ("scale up the database", phrases.CANNOT_SCALE),
+        ("scale up the chat function", phrases.NO_INSTANCES),
+        ("don't restart the chat function", phrases.NEGATED),
+        ("채팅 함수 재시작하지 마", phrases.NEGATED),
+        ("restart chat tonight", phrases.LATER),
         ("create an agent for billing", phrases.CANNOT_CHANGE_AGENTS),
         ("pause my support agent", phrases.CANNOT_CHANGE_AGENTS),
         ("send a slack message to the team", phrases.CANNOT_MESSAGE),
@@ -152,3 +162,31 @@ def test_a_number_a_changing_plan_would_drop_refuses_it() -> None:
     reading = phrases.understand("run the heavy load test, stop at 1000 per second")
 
     assert reading.tool is None and "1000" in (reading.reason or "")
+
+
+def test_every_function_of_the_manifest_is_read_by_its_own_name() -> None:
+    from infra.manifest import load
+
+    names = [entry.name for entry in load().functions]
+
+    assert sorted(phrases.FUNCTION_NAMES) == sorted(names)
+    for name in names:
+        for text in (f"restart the {name} function", f"{name} 함수 재시작"):
+            assert phrases.read(text) == ("restart_function", {"function": name}), text
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("restart chat and the webhook", "restart_function acts on one function; the command"),
+        ("restart all functions", "restart_function acts on one function; the command asks"),
+        ("scale chat to 5", "the command gives 5 instances but not whether"),
+        ("chat min 2 min 3", "the command gives more than one minimum of instances"),
+        ("roll back chat to revision 7", "the command gives a number (7)"),
+        ("roll back the database", "rollback_function needs the platform function"),
+    ],
+)
+def test_a_change_to_a_function_is_planned_exactly_or_not_at_all(text: str, starts: str) -> None:
+    reading = phrases.understand(text)
+
+    assert reading.tool is None and (reading.reason or "").startswith(starts), reading
