@@ -173,7 +173,9 @@ def test_a_cut_stream_resumed_on_another_instance_ends_completed_with_the_uncut_
     continuer: LoadedFunction,
     firestore_db: Any,
 ) -> None:
-    uncut = uncut_answer(client, owner)
+    uncut_conversation = start_conversation(client, owner)["id"]
+    uncut = send(client, owner, uncut_conversation, QUESTION).get_json()["assistantMessage"]
+    uncut = uncut["content"]
     pull_events(runs_finished)
     conversation = start_conversation(client, owner)
     cut = cut_stream(client, owner, conversation["id"])
@@ -211,9 +213,12 @@ def test_a_cut_stream_resumed_on_another_instance_ends_completed_with_the_uncut_
         "inputTokens": stored["inputTokens"],
         "outputTokens": stored["outputTokens"],
     }
-    spent = spend.tokens_spent_today(owner.guest.user_id)
-    uncut_spent = spent - stored["inputTokens"] - stored["outputTokens"]
-    assert uncut_spent > 0  # the uncut answer's own, settled before
+    [uncut_stored] = [
+        m for m in stored_messages(firestore_db, uncut_conversation) if m["role"] == "assistant"
+    ]
+    assert spend.tokens_spent_today(owner.guest.user_id) == sum(
+        answer["inputTokens"] + answer["outputTokens"] for answer in (uncut_stored, stored)
+    )
     assert holds_left(firestore_db) == []
 
 
