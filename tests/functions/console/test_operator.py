@@ -2,10 +2,12 @@
 a failed load test explained endpoint by endpoint, the latency chart, narrow tables.
 
 The token check runs against the local stack; load-test runs and alerts are canned
-answers (tests/functions/console/pages.py), so a failing run is certain."""
+answers (tests/functions/console/pages.py), so a failing run is certain.
+`CONSOLE_OPERATOR_SCREENSHOT=path` keeps a picture of the failed run's details there."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -75,6 +77,8 @@ def test_a_failed_load_test_says_which_endpoint_breached_which_slo(console: Cons
     asked = answer_operator_routes(page)
     console.load("/#operator")
     use_token(console, E2E_ADMIN_TOKEN)
+    page.locator("#loadtest-result:not([hidden])").wait_for()
+    progress_before_a_run = page.locator("#loadtest-progress").is_visible()
 
     page.get_by_role("button", name="Run load test").click()
     page.locator("#loadtest-progress[data-state=done]").wait_for()
@@ -86,7 +90,10 @@ def test_a_failed_load_test_says_which_endpoint_breached_which_slo(console: Cons
     headers = page.locator("#loadtest-endpoints thead th").all_text_contents()
     agents_row = rows.filter(has_text=AGENTS)
     breached = agents_row.locator("td[data-breach]")
+    if os.environ.get("CONSOLE_OPERATOR_SCREENSHOT"):  # docs/images/console-loadtest.png
+        page.locator("#loadtest-result").screenshot(path=os.environ["CONSOLE_OPERATOR_SCREENSHOT"])
 
+    assert not progress_before_a_run
     assert asked["posted"][0]["scenario"] == "light"
     assert len(breach_lines) == 3
     assert AGENTS in breach_lines[0]

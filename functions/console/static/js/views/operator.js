@@ -152,14 +152,14 @@ function breachItem(line) {
     breach.metric === "failure ratio"
       ? t("breachFailures", { value: formatPercent(breach.value), limit: formatPercent(breach.limit) })
       : t("breachLatency", { metric: breach.metric, value: milliseconds(breach.value), limit: milliseconds(breach.limit) });
-  return el("li", { dataset: { endpoint: breach.endpoint, metric: breach.metric } }, el("code", {}, breach.endpoint), " ", sentence);
+  return el("li", { dataset: { endpoint: breach.endpoint, metric: breach.metric } }, el("code", {}, breach.endpoint), ": ", sentence);
 }
 
 /** A regression line ("<endpoint>: <what moved>") with its endpoint set apart. */
 function regressionItem(line) {
   const at = line.indexOf(": ");
   if (at < 0) return el("li", {}, line);
-  return el("li", {}, el("code", {}, line.slice(0, at)), " ", line.slice(at + 2));
+  return el("li", {}, el("code", {}, line.slice(0, at)), ": ", line.slice(at + 2));
 }
 
 /** What qualifies a run's verdict: how many SLO breaches, whether it regressed. */
