@@ -48,9 +48,10 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		apt-get install -y -qq chromium fonts-nanum fonts-noto-color-emoji; }
 
-# Only the console's browser tests; they fail, rather than skip, without Chromium.
-test-browser: $(STAMP) browser
-	REQUIRE_BROWSER=1 $(BIN)/pytest tests/functions/console/test_browser.py
+# Only the console's tests (browser and axe-core); they fail, rather than skip, without
+# Chromium.
+test-browser: $(STAMP) $(NODE_STAMP) browser
+	REQUIRE_BROWSER=1 $(BIN)/pytest tests/functions/console
 
 # The console screenshot in docs/images/, taken by the browser test's journey.
 screenshot: $(STAMP) browser
