@@ -11,6 +11,7 @@ import pytest
 from shared.core import state
 from shared.llm import model
 from shared.llm.budget import Unmetered
+from shared.llm.offline import offline_answer
 from tests.conftest import ROOT
 from tests.support.messages_api import FakeMessagesApi, point_model_at
 
@@ -173,8 +174,8 @@ def test_offline_model_is_deterministic_and_chunked(offline: None) -> None:
 
 
 def test_offline_model_answers_differently_to_different_input(offline: None) -> None:
-    one = model.offline_answer("sys", TURNS)
-    other = model.offline_answer("sys", [{"role": "user", "content": "Tell me about rivers"}])
+    one = offline_answer("sys", TURNS)
+    other = offline_answer("sys", [{"role": "user", "content": "Tell me about rivers"}])
 
     assert one != other
     assert "rivers" in other
@@ -221,3 +222,13 @@ def test_warm_up_imports_the_sdk_in_the_background_only_with_a_key() -> None:
         answers.append(result.stdout.strip())
 
     assert answers == ["False", "True"]
+
+
+def test_the_offline_model_answers_in_the_language_of_the_message() -> None:
+    korean = offline_answer("", [{"role": "user", "content": "내일 발표가 너무 떨려요"}])
+    english = offline_answer("", [{"role": "user", "content": "How should we shard Postgres?"}])
+
+    assert "쓰셨네요" in korean and "You wrote" not in korean
+    assert (
+        english.startswith(("Here", "Good", "Thanks", "Let me")) and "You wrote 5 words" in english
+    )
