@@ -60,6 +60,7 @@ module "runtime_config" {
   manifest        = local.manifest
   project_id      = var.project_id
   environment     = var.environment
+  region          = local.region
   log_level       = var.log_level
   allowed_origins = var.allowed_origins
   api_url         = local.api_url

@@ -29,6 +29,8 @@ SCOPE_BY_TYPE = {
     "google_service_account_iam_member": "service account",
 }
 
+# The functions that serve the operator tools (`operatorTools: true`: infra/operator_tools.tf).
+OPERATOR_TOOLS = "fn-<operatorTools entry> (ops, mcp: the operator tools)"
 # Who a member expression names (the first pattern that matches).
 ACCOUNTS = [
     (r"google_service_account\.build\b", "function-builder"),
@@ -37,6 +39,7 @@ ACCOUNTS = [
     (r"pubsub_service_agent", "Pub/Sub service agent"),
     (r"monitoring_service_agent", "Monitoring notification agent"),
     (r"^allUsers$", "allUsers"),
+    (r"module\.function\[each\.value(?:\.operator)?\]", OPERATOR_TOOLS),
     (r"each\.value", "operator_invokers (operators group; scheduler-invoker where it calls)"),
 ]
 
@@ -53,6 +56,14 @@ ALLOWED_PROJECT_GRANTS = {
     ("roles/logging.logWriter", "function-builder"): (
         "log writing is granted on projects (or folders, organisations), not on logs"
     ),
+    ("roles/logging.viewer", OPERATOR_TOOLS): (
+        "function_logs queries Cloud Run's log entries, which are read per project (a log "
+        "view would need a log bucket of the platform's own); the role only reads"
+    ),
+    ("roles/monitoring.viewer", OPERATOR_TOOLS): (
+        "platform_status reads Cloud Run's request, latency and start-up time series, "
+        "which Cloud Monitoring grants per project only; the role only reads"
+    ),
 }
 
 
@@ -65,6 +76,14 @@ def account_of(member: str) -> str:
 
 def roles_of(body: dict[str, Any]) -> list[str]:
     role = str(one(body["role"]))
+    custom = re.fullmatch(r"\$\{google_project_iam_custom_role\.(\w+)\.id\}", role)
+    if custom:
+        [(_, _, _, defined)] = [
+            b
+            for b in blocks(INFRA, "resource")
+            if b[1:3] == ("google_project_iam_custom_role", custom[1])
+        ]
+        return [f"custom {one(defined['role_id'])}: {', '.join(one(defined['permissions']))}"]
     if role == "${each.value}" and "build_roles" in str(one(body.get("for_each", ""))):
         return list(local(INFRA, "build_roles"))
     return [role]
@@ -122,6 +141,16 @@ def test_each_account_holds_these_roles_and_no_others() -> None:
         },
         "Monitoring notification agent": {("roles/pubsub.publisher", "topic")},
         "allUsers": {("roles/run.invoker", "Cloud Run service")},
+        OPERATOR_TOOLS: {
+            (
+                "custom agentPlatformFunctionOperator: run.revisions.list, run.services.get, "
+                "run.services.update",
+                "Cloud Run service",
+            ),
+            ("roles/iam.serviceAccountUser", "service account"),
+            ("roles/logging.viewer", "project"),
+            ("roles/monitoring.viewer", "project"),
+        },
         "operator_invokers (operators group; scheduler-invoker where it calls)": {
             ("roles/run.invoker", "Cloud Run service")
         },

@@ -226,8 +226,14 @@ def test_no_project_wide_role_beyond_firestore_access() -> None:
 
     build = resource(INFRA, "google_project_iam_member", "build")
 
-    # The build account's roles, one member each (for_each over local.build_roles).
-    assert project_roles == {"roles/datastore.user", "${each.value}"}
+    # The build account's roles, one member each (for_each over local.build_roles), and
+    # the two read-only roles of the operator tools (infra/operator_tools.tf).
+    assert project_roles == {
+        "roles/datastore.user",
+        "${each.value}",
+        "roles/logging.viewer",
+        "roles/monitoring.viewer",
+    }
     assert one(build["member"]) == "${google_service_account.build.member}"
     assert one(build["for_each"]) == "${toset(local.build_roles)}"
 
@@ -619,6 +625,7 @@ APIS_BY_RESOURCE_PREFIX = {
     "google_compute_": {"compute.googleapis.com"},
     "google_firestore_": {"firestore.googleapis.com"},
     "google_service_account": {"iam.googleapis.com"},
+    "google_project_iam_custom_role": {"iam.googleapis.com"},
     "google_secret_manager_": {"secretmanager.googleapis.com"},
     "google_logging_": {"logging.googleapis.com"},
     "google_monitoring_": {"monitoring.googleapis.com"},

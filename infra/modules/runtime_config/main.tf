@@ -67,12 +67,27 @@ locals {
     }
   }
 
+  # The functions that serve the operator tools (`operatorTools: true`,
+  # shared/platform_ops): Google's APIs, the region of the Cloud Run services, and every
+  # function's manifest bounds (the same JSON `make run` writes: infra/manifest.py).
+  operator_tools_env = {
+    PLATFORM_ADAPTER = "google"
+    PLATFORM_REGION  = coalesce(var.region, var.manifest.defaults.region)
+    PLATFORM_FUNCTIONS = jsonencode({
+      for name, entry in local.entries : name => {
+        minInstances = entry.scaling.minInstances
+        maxInstances = entry.scaling.maxInstances
+      }
+    })
+  }
+
   environment_variables = {
     for name, entry in local.entries : name => merge(
       local.common_env,
       local.access_env[entry.access],
       local.server_env[name],
       lookup(local.deployment_env, name, {}),
+      try(entry.operatorTools, false) ? local.operator_tools_env : {},
       try(entry.env, {}),
     )
   }

@@ -18,6 +18,12 @@ variable "environment" {
   }
 }
 
+variable "region" {
+  type        = string
+  description = "Region of the functions (PLATFORM_REGION of the operator tools); null = the manifest's defaults.region."
+  default     = null
+}
+
 variable "log_level" {
   type        = string
   description = "LOG_LEVEL of every function."

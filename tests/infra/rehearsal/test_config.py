@@ -52,8 +52,11 @@ def test_rehearsal_passes_what_the_root_module_passes() -> None:
     call = module_call(INFRA, "runtime_config")
     given = set(INPUTS) | set(config.ROOT_DEFAULTS) | {"log_level", "manifest", "source"}
 
-    assert set(call) - {"__start_line__", "__end_line__"} - given == {"allowed_origins"}
+    assert set(call) - {"__start_line__", "__end_line__"} - given == {"allowed_origins", "region"}
     assert one(call["allowed_origins"]) == "${var.allowed_origins}"  # [] unless set
+    # The module's default (null) is the manifest's region, as local.region is unless an
+    # environment sets var.region; it only names where the operator tools find Cloud Run.
+    assert one(call["region"]) == "${local.region}"
 
 
 def test_environment_inputs_are_the_environment_roots_literals() -> None:
