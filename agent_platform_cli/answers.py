@@ -168,3 +168,68 @@ class Alert(Answer):
 
 class AlertList(Answer):
     alerts: list[Alert]
+
+
+# -- ops commands (`agent-platform ops`) ---------------------------------------------------
+
+
+class OpsPlan(Answer):
+    tool: str
+    summary: str
+    changes: bool = False
+
+
+class OpsCommand(Answer):
+    id: str
+    status: str
+    plan: OpsPlan | None = None
+    planned_by: str = ""
+    reason: str | None = None
+    error: str | None = None
+
+
+class Instances(Answer):
+    min_instances: int | None = None
+    max_instances: int | None = None
+
+
+class FunctionStatus(Answer):
+    function: str
+    serving_revision: str | None = None
+    ready: bool | None = None
+    instances: Instances = Field(default_factory=Instances)
+    requests: int | None = None
+    errors_5xx: int | None = Field(None, alias="errors5xx")
+    p95_ms: float | None = None
+    cold_starts: int | None = None
+    note: str | None = None
+
+
+class StatusReport(Answer):
+    source: str = ""
+    minutes: int = 0
+    functions: list[FunctionStatus]
+
+
+class LogLine(Answer):
+    time: str
+    function: str = ""
+    severity: str = "DEFAULT"
+    message: str = ""
+
+
+class LogReport(Answer):
+    query: str = ""
+    entries: list[LogLine]
+
+
+class Change(Answer):
+    function: str
+    action: str
+    previous_revision: str | None = None
+    revision: str | None = None
+    ready: bool = False
+    seconds: float = 0.0
+    instances: Instances | None = None
+    previous_instances: Instances | None = None
+    note: str | None = None

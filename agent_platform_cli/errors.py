@@ -18,6 +18,7 @@ class Exit(IntEnum):
     USAGE = 2  # an unknown command, option or argument value (argparse's own status)
     UNREACHABLE = 3  # the platform could not be reached at all
     VERDICT_FAIL = 4  # `loadtest run` finished and its SLO verdict is FAIL
+    NOT_CONFIRMED = 5  # `ops` planned a change that was not confirmed, so nothing ran
     INTERRUPTED = 130  # Ctrl-C outside an answer being streamed
 
 

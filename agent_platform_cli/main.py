@@ -2,8 +2,8 @@
 
 Exit statuses (errors.Exit): 0 done, 1 the platform refused or failed (or a token is
 missing), 2 a usage mistake, 3 the platform cannot be reached, 4 a load test's verdict is
-FAIL, 130 Ctrl-C. A failure is a sentence on standard error (`error: ...`), then the
-platform's field details, if any, one per line.
+FAIL, 5 a changing ops plan was not confirmed, 130 Ctrl-C. A failure is a sentence on
+standard error (`error: ...`), then the platform's field details, if any, one per line.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from agent_platform_cli import __version__, commands
+from agent_platform_cli import __version__, commands, ops
 from agent_platform_cli.chat import chat as chat_command
 from agent_platform_cli.client import ApiError, BadAnswer
 from agent_platform_cli.config import DEFAULT_BASE_URL, load, normalise
 from agent_platform_cli.errors import CliError, Exit, UsageError
 from agent_platform_cli.render import Output, one_line
 
-OPERATOR_COMMANDS = {"loadtest", "alerts"}
+OPERATOR_COMMANDS = {"loadtest", "alerts", "ops"}
 
 EXAMPLES = {
     "": """\
@@ -34,7 +34,8 @@ examples:
   agent-platform --base-url https://agents.example.com session show
 
 exit statuses: 0 done, 1 the platform refused or failed, 2 usage mistake,
-3 cannot reach the platform, 4 load-test verdict FAIL, 130 interrupted""",
+3 cannot reach the platform, 4 load-test verdict FAIL, 5 ops change not confirmed,
+130 interrupted""",
     "session": """\
 examples:
   agent-platform session new     # the token goes to the config file, never to the screen
@@ -93,6 +94,16 @@ examples:
 examples:
   agent-platform alerts list
   agent-platform alerts list --status firing --json | jq '.alerts | length'""",
+    "ops": """\
+examples:
+  agent-platform ops "how is chat doing"
+  agent-platform ops "에이전트 함수 로그 보여줘"
+  agent-platform ops "restart the webhook"          # shows the plan, then asks: Run it? [y/N]
+  agent-platform ops "채팅 최소 인스턴스 2로" --yes    # a script confirms with --yes
+  agent-platform ops --confirm opc_0123456789abcdef01234567
+  agent-platform ops "what changed in the last 6 hours" --json | jq .result
+
+a plan that only reads runs at once; a change runs once confirmed (exit 5 when it is not).""",
     "operator": """\
 examples:
   agent-platform operator set                     # prompts; the token is not echoed
@@ -203,6 +214,17 @@ def _operator_commands(cli: _Builder, groups: argparse._SubParsersAction) -> Non
     )
     runs.add_argument("--scenario", choices=scenarios)
     runs.add_argument("--limit", type=int, default=20)
+
+    command = cli.add(
+        groups,
+        "ops",
+        "ask the platform in plain words: status, logs, restart, scale, roll back (operators)",
+        "ops",
+        ops.ops,
+    )
+    command.add_argument("text", nargs="?", help="what to do, in English or Korean")
+    command.add_argument("--yes", action="store_true", help="run a changing plan without asking")
+    command.add_argument("--confirm", metavar="ID", help="run a planned command (opc_...)")
 
     alerts = cli.group(cli.add(groups, "alerts", "platform alerts (operators)", "alerts"), "action")
     listing = cli.add(
