@@ -201,3 +201,40 @@ def test_without_a_token_the_endpoint_is_401(client: Any) -> None:
     answer = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
 
     assert answer.status_code == 401
+
+
+def test_the_function_tools_are_the_operator_s_with_their_hints(client: Any) -> None:
+    guest = rpc(client, new_guest().headers, "tools/list", {}).get_json()["result"]["tools"]
+    operator = rpc(client, OPERATOR, "tools/list", {}).get_json()["result"]["tools"]
+    hints = {t["name"]: t["annotations"]["destructiveHint"] for t in operator}
+
+    assert not {t["name"] for t in guest} & {"platform_status", "restart_function"}
+    assert {name: hints[name] for name in hints if name.endswith(("_function", "_status"))} == {
+        "platform_status": False,
+        "restart_function": True,
+        "scale_function": True,
+        "rollback_function": True,
+    }
+    scale = next(t for t in operator if t["name"] == "scale_function")
+    assert "chat" in scale["inputSchema"]["properties"]["function"]["enum"]
+
+
+def test_an_operator_reads_a_function_s_status_over_mcp(client: Any, settings: Any) -> None:
+    from tests.support.google_apis import google_apis
+
+    with google_apis("demo-agent-platform-test", "europe-west1") as (run, logging_api, metrics):
+        run.add_service("chat", revisions=2, min_instances=1, max_instances=40)
+        settings(
+            PLATFORM_ADAPTER="google",
+            PLATFORM_REGION="europe-west1",
+            PLATFORM_RUN_ENDPOINT=run.url,
+            PLATFORM_LOGGING_ENDPOINT=logging_api.url,
+            PLATFORM_MONITORING_ENDPOINT=metrics.endpoint,
+        )
+        call = {"name": "platform_status", "arguments": {"function": "chat", "minutes": 5}}
+
+        result = rpc(client, OPERATOR, "tools/call", call).get_json()["result"]
+
+    assert result["isError"] is False
+    [chat] = result["structuredContent"]["functions"]
+    assert (chat["function"], chat["servingRevision"]) == ("chat", "chat-00002-ccc")
