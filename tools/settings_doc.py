@@ -31,6 +31,7 @@ from shared.loadtest.runs import LoadtestSettings
 from shared.mcp_server.settings import McpSettings
 from shared.ops.planner import OpsSettings
 from shared.personas.data import PersonaSettings
+from shared.platform_ops.settings import PlatformSettings
 from shared.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ AREAS: list[tuple[str, type[BaseSettings]]] = [
     ("Slack", SlackSettings),
     ("Load tests", LoadtestSettings),
     ("Ops commands", OpsSettings),
+    ("Operator tools on the platform's functions (`ops`, `mcp`)", PlatformSettings),
     ("MCP server (`/mcp`)", McpSettings),
 ]
 # `make run` itself (infra/local/stack.py), not a function.

@@ -12,10 +12,12 @@ from werkzeug.wrappers import Response
 
 from shared.core import log
 from shared.mcp_server import server
+from shared.platform_ops.settings import get_platform_settings
 from shared.tools import registry
 from shared.web.api import Api, Call
 
 log.configure("mcp")
+get_platform_settings()  # a bad PLATFORM_* setting (the operator tools) stops it at start
 api = Api("mcp", auth=server.authenticate).serve_framework_errors()
 
 

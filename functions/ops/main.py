@@ -14,11 +14,13 @@ from shared.core import log
 from shared.identity.auth import authenticate_operator
 from shared.ops import commands, planner, requesters
 from shared.ops.models import CommandCreate, CommandPublic
+from shared.platform_ops.settings import get_platform_settings
 from shared.tools import registry
 from shared.web.api import Api, Call
 
 log.configure("ops")
 planner.get_ops_settings()  # a bad OPS_* setting stops the function at start
+get_platform_settings()  # and so does a bad PLATFORM_* one (the operator tools)
 api = Api("ops", auth=authenticate_operator).serve_framework_errors()
 COMMAND = "/v1/ops/commands/<command_id>"
 
