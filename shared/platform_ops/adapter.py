@@ -15,22 +15,14 @@ stays a dependency failure of the request (503 with Retry-After).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shared.core import errors, state
-from shared.platform_ops.models import Change, LogReport, RevisionRecord, StatusReport
-from shared.platform_ops.settings import Bounds, get_platform_settings
+from shared.core import state
+from shared.platform_ops.models import Change, LogQuery, LogReport, RevisionRecord, StatusReport
+from shared.platform_ops.settings import bounds_of, get_platform_settings, known_functions
 
-
-@dataclass(frozen=True)
-class LogQuery:
-    functions: tuple[str, ...]  # empty: every function
-    severity: str  # the lowest severity shown (`DEFAULT`: all)
-    minutes: int
-    text: str | None
-    limit: int
+__all__ = ["LogQuery", "PlatformAdapter", "bounds_of", "get_adapter", "known_functions"]
 
 
 class PlatformAdapter(Protocol):
@@ -47,28 +39,6 @@ class PlatformAdapter(Protocol):
     def rollback(self, name: str) -> Change: ...
 
     def revisions(self, names: list[str], since: datetime) -> list[RevisionRecord]: ...
-
-
-def known_functions() -> dict[str, Bounds]:
-    """The platform's functions and their manifest bounds (`PLATFORM_FUNCTIONS`)."""
-    functions = get_platform_settings().functions
-    if not functions:
-        raise errors.Unprocessable(
-            "this function does not know the platform's functions: PLATFORM_FUNCTIONS is "
-            "not set (Terraform and `make run` set it from infra/functions.yaml)"
-        )
-    return functions
-
-
-def bounds_of(name: str) -> Bounds:
-    """The named function's manifest bounds; `NotFound` naming the functions there are."""
-    functions = known_functions()
-    if name not in functions:
-        raise errors.NotFound(
-            f"no function named {name[:64]!r}; the platform's functions are "
-            f"{', '.join(sorted(functions))}"
-        )
-    return functions[name]
 
 
 _lock = threading.Lock()

@@ -37,18 +37,18 @@ from typing import Any
 from shared.core import deadline, errors
 from shared.core.models import utcnow
 from shared.core.settings import get_settings
-from shared.platform_ops.adapter import LogQuery, bounds_of
 from shared.platform_ops.models import (
     Change,
     FunctionStatus,
     Instances,
     LogEntry,
+    LogQuery,
     LogReport,
     RevisionRecord,
     StatusReport,
     TrafficShare,
 )
-from shared.platform_ops.settings import PlatformSettings
+from shared.platform_ops.settings import PlatformSettings, bounds_of
 
 # Written on the revision template by a restart: the one change that makes a new revision.
 RESTART_ANNOTATION = "agent-platform/restarted-at"
@@ -582,7 +582,7 @@ _NO_TRAFFIC: dict[str, Any] = {"requests": 0, "errors_5xx": 0, "p95_ms": None, "
 
 
 def _known() -> list[str]:
-    from shared.platform_ops.adapter import known_functions
+    from shared.platform_ops.settings import known_functions
 
     return list(known_functions())
 

@@ -20,18 +20,18 @@ import httpx
 
 from shared.core import errors
 from shared.core.settings import get_settings
-from shared.platform_ops.adapter import LogQuery, bounds_of
 from shared.platform_ops.models import (
     Change,
     FunctionStatus,
     Instances,
     LogEntry,
+    LogQuery,
     LogReport,
     RevisionRecord,
     StatusReport,
     TrafficShare,
 )
-from shared.platform_ops.settings import PlatformSettings
+from shared.platform_ops.settings import PlatformSettings, bounds_of
 
 READ_SECONDS = 10.0
 # A restarted function imports its code again: seconds on a busy laptop.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -101,3 +102,12 @@ class RevisionRecord(ApiModel):
     revision: str
     created_at: datetime
     ready: bool | None = None
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    functions: tuple[str, ...]  # empty: every function
+    severity: str  # the lowest severity shown (`DEFAULT`: all)
+    minutes: int
+    text: str | None
+    limit: int

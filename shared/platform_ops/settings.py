@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.core import state
+from shared.core import errors, state
 from shared.core.settings import get_settings
 
 
@@ -109,3 +109,25 @@ class PlatformSettings(BaseSettings):
 @state.once
 def get_platform_settings() -> PlatformSettings:
     return PlatformSettings()
+
+
+def known_functions() -> dict[str, Bounds]:
+    """The platform's functions and their manifest bounds (`PLATFORM_FUNCTIONS`)."""
+    functions = get_platform_settings().functions
+    if not functions:
+        raise errors.Unprocessable(
+            "this function does not know the platform's functions: PLATFORM_FUNCTIONS is "
+            "not set (Terraform and `make run` set it from infra/functions.yaml)"
+        )
+    return functions
+
+
+def bounds_of(name: str) -> Bounds:
+    """The named function's manifest bounds; `NotFound` naming the functions there are."""
+    functions = known_functions()
+    if name not in functions:
+        raise errors.NotFound(
+            f"no function named {name[:64]!r}; the platform's functions are "
+            f"{', '.join(sorted(functions))}"
+        )
+    return functions[name]

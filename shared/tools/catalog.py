@@ -116,7 +116,7 @@ class ScaleFunctionInput(RequestModel):
         """Within the manifest's bounds: its maxInstances is the ceiling the capacity model
         was computed for; raising it is a change to infra/functions.yaml, not a command."""
         from shared.core import errors
-        from shared.platform_ops.adapter import bounds_of
+        from shared.platform_ops.settings import bounds_of
 
         if self.min_instances is None and self.max_instances is None:
             raise ValueError("give minInstances, maxInstances or both")
