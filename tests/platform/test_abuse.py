@@ -260,7 +260,7 @@ def test_many_resumes_leave_other_guests_served(
     def read(_: int) -> float:
         started = time.monotonic()
         with httpx.Client(base_url=stack.url, timeout=10, headers=bystander) as http:
-            assert http.get("/v1/conversations").status_code == 200
+            assert http.get("/v1/agents").status_code == 200
         return time.monotonic() - started
 
     with ThreadPoolExecutor(RESUMES) as pool:
