@@ -20,7 +20,10 @@ from tests.functions.console.pages import Console
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: playwright's sync API keeps an event loop running in the main
+# thread while it is started, and later tests (the MCP clients, the load runner) call
+# asyncio.run(), which refuses to start inside a running loop.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         if os.environ.get("REQUIRE_BROWSER") == "1":
