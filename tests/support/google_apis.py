@@ -20,6 +20,7 @@ status code and details.
 
 from __future__ import annotations
 
+import abc
 import json
 import re
 import threading
@@ -55,8 +56,9 @@ class Recorded:
     body: Any
 
 
-class _JsonServer:
-    """A threaded HTTP server whose `route` answers (status, JSON body)."""
+class _JsonServer(abc.ABC):
+    """A threaded HTTP server whose `route` answers (status, JSON body); each fake API
+    defines `route`."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -79,8 +81,9 @@ class _JsonServer:
         with self.lock:
             self.failures.clear()
 
+    @abc.abstractmethod
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
-        raise NotImplementedError
+        """The answer to one request: (status, JSON body)."""
 
     def start(self) -> _JsonServer:
         fake = self
